@@ -1,0 +1,161 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/montool/montool/internal/agent"
+	"github.com/montool/montool/internal/client"
+)
+
+// agentsOptions holds what `montool agents` runs with.
+type agentsOptions struct {
+	Server string
+	Agents agent.Config
+	// Progress turns on the live progress line on ErrOut.
+	Progress bool
+	Out      io.Writer
+	ErrOut   io.Writer
+}
+
+func newAgentsCmd(root *rootOptions, runF func(context.Context, *agentsOptions) error) *cobra.Command {
+	opts := &agentsOptions{Agents: agent.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "agents",
+		Short: "Run simulated agents that send random events to the server",
+		Long: `Run simulated agents, each in its own goroutine with its own client id (a
+UUID), each sending random events at --rate events per second until --duration
+ends, or until Ctrl-C when it is 0.
+
+A send that fails (network error, 5xx, 429) is retried with backoff and jitter
+under the SAME event id, so a retry can never count twice. The key set is the
+config file's "keys" list, else a default set of gauges and counters.`,
+		Example: `  montool agents
+  montool agents --count 20 --rate 10 --duration 30s
+  montool agents --server http://10.0.0.5:8080`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			keys, err := keySpecs(root.Config)
+			if err != nil {
+				return err
+			}
+			opts.Server = root.Server
+			opts.Agents.Keys = keys
+			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			opts.Progress = isTerminal(opts.ErrOut)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runAgents(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.IntVar(&opts.Agents.Count, "count", opts.Agents.Count, "number of agents")
+	fs.Float64Var(&opts.Agents.Rate, "rate", opts.Agents.Rate, "events per second sent by each agent")
+	fs.DurationVar(&opts.Agents.Duration, "duration", opts.Agents.Duration, "how long to run, such as 30s or 5m; 0 runs until Ctrl-C")
+	configKey(fs, "count", "agents.count")
+	configKey(fs, "rate", "agents.rate")
+	configKey(fs, "duration", "agents.duration")
+	return cmd
+}
+
+func runAgents(ctx context.Context, opts *agentsOptions) error {
+	if err := opts.Agents.Validate(); err != nil {
+		return err
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.MaxIdleConnsPerHost = opts.Agents.Count
+	c, err := client.New(opts.Server, &http.Client{Transport: transport})
+	if err != nil {
+		return err
+	}
+	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = c.Health(hctx)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+	}
+
+	fleet, err := agent.NewFleet(opts.Agents, c)
+	if err != nil {
+		return err
+	}
+	for i, a := range fleet.Agents() {
+		fmt.Fprintf(opts.Out, "agent %d started: client_id %s\n", i+1, a.ClientID())
+	}
+
+	start := time.Now()
+	stopProgress := func() {}
+	if opts.Progress {
+		stopProgress = showProgress(opts.ErrOut, fleet, start)
+	}
+	err = fleet.Run(ctx)
+	stopProgress()
+	printSummary(opts.Out, fleet, time.Since(start))
+	return err
+}
+
+// showProgress rewrites one status line on w twice a second until the
+// returned function is called; that function clears the line.
+func showProgress(w io.Writer, fleet *agent.Fleet, start time.Time) func() {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		ticker := time.NewTicker(500 * time.Millisecond)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-ticker.C:
+				t := total(fleet)
+				elapsed := time.Since(start)
+				fmt.Fprintf(w, "\r\033[K%s  sent %d  accepted %d  duplicates %d  rejected %d  errors %d  retries %d  (%.1f events/s)",
+					elapsed.Truncate(time.Second), t.Sent, t.Accepted, t.Duplicates, t.Rejected, t.Errors, t.Retries,
+					float64(t.Sent)/elapsed.Seconds())
+			}
+		}
+	})
+	return func() {
+		close(done)
+		wg.Wait()
+	}
+}
+
+// total adds up the stats of every agent of the fleet.
+func total(fleet *agent.Fleet) agent.Stats {
+	var t agent.Stats
+	for _, a := range fleet.Agents() {
+		s := a.Stats()
+		t.Sent += s.Sent
+		t.Accepted += s.Accepted
+		t.Duplicates += s.Duplicates
+		t.Rejected += s.Rejected
+		t.Errors += s.Errors
+		t.Retries += s.Retries
+	}
+	return t
+}
+
+// printSummary writes a table of what became of each agent's events.
+func printSummary(w io.Writer, fleet *agent.Fleet, elapsed time.Duration) {
+	fmt.Fprintf(w, "\nran %s\n", elapsed.Round(time.Millisecond))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "AGENT\tCLIENT_ID\tSENT\tACCEPTED\tDUPLICATES\tREJECTED\tERRORS\tRETRIES\t")
+	row := func(name string, s agent.Stats) {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, s.ClientID, s.Sent, s.Accepted, s.Duplicates, s.Rejected, s.Errors, s.Retries)
+	}
+	for i, a := range fleet.Agents() {
+		row(fmt.Sprint(i+1), a.Stats())
+	}
+	row("total", total(fleet))
+	tw.Flush()
+}

@@ -1,0 +1,166 @@
+// Package cmd holds montool's commands: cobra for the command line, viper
+// for the configuration, and nothing else. The work itself is done by the
+// packages under internal/.
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+// defaultServer is the server the client commands talk to when none is set.
+const defaultServer = "http://127.0.0.1:8080"
+
+// rootOptions holds the global flags and what is built from them before any
+// command runs.
+type rootOptions struct {
+	ConfigFile string
+	Server     string
+	LogLevel   string
+	LogFormat  string
+
+	// Config is the configuration of this run: file, environment and
+	// defaults. Flags are set from it before a command runs.
+	Config *viper.Viper
+	// Log writes to the command's standard error.
+	Log *slog.Logger
+}
+
+// NewRootCmd returns the montool command with all its subcommands.
+func NewRootCmd() *cobra.Command {
+	opts := &rootOptions{}
+	cmd := &cobra.Command{
+		Use:   "montool",
+		Short: "A push-based monitoring server, its simulated agents and its clients",
+		Long: `montool is the central server of a small monitoring system. Agents push
+events over HTTP; the server keeps them in memory, never counts an event twice,
+and dumps one client's data as JSON grouped by key.
+
+Settings come from flags, then MONTOOL_* environment variables, then the
+config file, then defaults.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return opts.init(cmd)
+		},
+	}
+	pf := cmd.PersistentFlags()
+	pf.StringVar(&opts.ConfigFile, "config", "", "config file (default ./montool.yaml, else montool/montool.yaml in the user config dir)")
+	pf.StringVar(&opts.Server, "server", defaultServer, "URL of the montool server, for the client commands")
+	pf.StringVar(&opts.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	pf.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")
+	configKey(pf, "server", "server")
+	configKey(pf, "log-level", "log_level")
+	configKey(pf, "log-format", "log_format")
+
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())
+	})
+	cmd.AddCommand(
+		newServeCmd(opts, nil),
+		newAgentsCmd(opts, nil),
+		newSendCmd(opts, nil),
+		newDumpCmd(opts, nil),
+	)
+	return cmd
+}
+
+// configKeyAnnotation marks a flag that the configuration can set, with the
+// key that sets it.
+const configKeyAnnotation = "montool_config_key"
+
+// configKey lets the configuration key set the flag name when the user did
+// not set the flag.
+func configKey(fs *pflag.FlagSet, name, key string) {
+	if err := fs.SetAnnotation(name, configKeyAnnotation, []string{key}); err != nil {
+		panic(err) // a flag name misspelt in this package
+	}
+}
+
+// init reads the configuration and sets each flag the user did not set from
+// it, so that the order of precedence is flag > environment > file >
+// default; then it builds the logger.
+func (o *rootOptions) init(cmd *cobra.Command) error {
+	v := viper.New()
+	v.SetEnvPrefix("MONTOOL")
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.AutomaticEnv()
+
+	file := o.ConfigFile
+	if file == "" {
+		file = os.Getenv("MONTOOL_CONFIG")
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+	} else {
+		v.SetConfigName("montool")
+		v.AddConfigPath(".")
+		if dir, err := os.UserConfigDir(); err == nil {
+			v.AddConfigPath(filepath.Join(dir, "montool"))
+		}
+	}
+	if err := v.ReadInConfig(); err != nil {
+		var notFound viper.ConfigFileNotFoundError
+		if file != "" || !errors.As(err, &notFound) {
+			return fmt.Errorf("read config: %w", err)
+		}
+	}
+
+	var errs []error
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		keys := f.Annotations[configKeyAnnotation]
+		if f.Changed || len(keys) == 0 || !v.IsSet(keys[0]) {
+			return
+		}
+		val := v.Get(keys[0])
+		if err := f.Value.Set(fmt.Sprint(val)); err != nil {
+			errs = append(errs, fmt.Errorf("config %s: %q is not a valid value for --%s: %w", keys[0], fmt.Sprint(val), f.Name, err))
+		}
+	})
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	o.Config = v
+
+	log, err := newLogger(cmd.ErrOrStderr(), o.LogLevel, o.LogFormat)
+	if err != nil {
+		return err
+	}
+	o.Log = log
+	return nil
+}
+
+// newLogger returns a slog logger writing to w at level in format.
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: must be debug, info, warn or error", level)
+	}
+	hopts := &slog.HandlerOptions{Level: lvl}
+	switch strings.ToLower(format) {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, hopts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, hopts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: must be text or json", format)
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

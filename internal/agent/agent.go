@@ -1,0 +1,274 @@
+// Package agent simulates monitoring agents: each runs in its own goroutine
+// with its own client id and sends random events at a steady rate, retrying
+// failed sends with the same event id so that a retry never counts twice.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/event"
+)
+
+// Sender delivers events to a montool server.
+type Sender interface {
+	// Send posts events and returns the server's summary whenever it sent
+	// one, with a *client.Error for a status that is not 2xx.
+	Send(ctx context.Context, events ...event.Event) (*event.Summary, error)
+}
+
+// Config describes a fleet of simulated agents.
+type Config struct {
+	// Count is the number of agents.
+	Count int
+	// Rate is how many events each agent sends per second.
+	Rate float64
+	// Duration is how long the agents run; 0 means until the context ends.
+	Duration time.Duration
+	// Keys are the keys every agent reports.
+	Keys []KeySpec
+	// MinBackoff and MaxBackoff bound the wait before a retry.
+	MinBackoff, MaxBackoff time.Duration
+	// AttemptTimeout bounds one attempt to send an event.
+	AttemptTimeout time.Duration
+}
+
+// DefaultConfig returns the fleet `montool agents` starts with.
+func DefaultConfig() Config {
+	return Config{
+		Count:          5,
+		Rate:           2,
+		Keys:           DefaultKeys(),
+		MinBackoff:     100 * time.Millisecond,
+		MaxBackoff:     5 * time.Second,
+		AttemptTimeout: 10 * time.Second,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Count < 1:
+		return fmt.Errorf("agent count must be at least 1, not %d", c.Count)
+	case !(c.Rate > 0) || c.Rate > 1e6:
+		return fmt.Errorf("rate must be more than 0 and at most 1000000 events per second, not %g", c.Rate)
+	case c.Duration < 0:
+		return fmt.Errorf("duration must not be negative, not %s", c.Duration)
+	case len(c.Keys) == 0:
+		return errors.New("at least one key is needed")
+	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
+		return fmt.Errorf("backoff must be positive with max (%s) no less than min (%s)", c.MaxBackoff, c.MinBackoff)
+	case c.AttemptTimeout <= 0:
+		return fmt.Errorf("attempt timeout must be positive, not %s", c.AttemptTimeout)
+	}
+	seen := make(map[string]bool, len(c.Keys))
+	for _, k := range c.Keys {
+		if err := k.Validate(); err != nil {
+			return err
+		}
+		if seen[k.Name] {
+			return fmt.Errorf("key %q is listed twice", k.Name)
+		}
+		seen[k.Name] = true
+	}
+	return nil
+}
+
+// Stats counts what became of one agent's events.
+type Stats struct {
+	ClientID string
+	// Sent is the number of events the agent made and tried to deliver.
+	Sent int64
+	// Accepted, Duplicates and Rejected count the server's answers.
+	Accepted, Duplicates, Rejected int64
+	// Errors counts events that got no answer: the agent gave up on them
+	// when it stopped, or the server refused the request as a whole.
+	Errors int64
+	// Retries counts attempts after the first.
+	Retries int64
+}
+
+// Agent is one simulated agent.
+type Agent struct {
+	clientID string
+	cfg      *Config
+	sender   Sender
+	rng      *rand.Rand // used by the agent's own goroutine only
+	gens     []*generator
+
+	sent, accepted, duplicates, rejected, errs, retries atomic.Int64
+
+	mu      sync.Mutex // guards lastErr
+	lastErr error      // the latest failure to get an answer
+}
+
+// ClientID returns the agent's client id.
+func (a *Agent) ClientID() string { return a.clientID }
+
+// Stats returns the agent's counts so far. It is safe to call while the
+// agent runs.
+func (a *Agent) Stats() Stats {
+	return Stats{
+		ClientID:   a.clientID,
+		Sent:       a.sent.Load(),
+		Accepted:   a.accepted.Load(),
+		Duplicates: a.duplicates.Load(),
+		Rejected:   a.rejected.Load(),
+		Errors:     a.errs.Load(),
+		Retries:    a.retries.Load(),
+	}
+}
+
+// Fleet is a set of agents that run together.
+type Fleet struct {
+	cfg    Config
+	agents []*Agent
+}
+
+// NewFleet makes cfg.Count agents, each with a new random client id.
+func NewFleet(cfg Config, sender Sender) (*Fleet, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("agents config: %w", err)
+	}
+	f := &Fleet{cfg: cfg}
+	for range cfg.Count {
+		rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+		a := &Agent{clientID: uuid.NewString(), cfg: &f.cfg, sender: sender, rng: rng}
+		for _, k := range cfg.Keys {
+			a.gens = append(a.gens, newGenerator(k, rng))
+		}
+		f.agents = append(f.agents, a)
+	}
+	return f, nil
+}
+
+// Agents returns the fleet's agents.
+func (f *Fleet) Agents() []*Agent { return f.agents }
+
+// Run runs every agent in its own goroutine until cfg.Duration has passed
+// or ctx ends, and returns when all have stopped. A request in flight at the
+// end is finished; a retry waiting at the end is given up. Run returns an
+// error when no event got an answer from the server at all.
+func (f *Fleet) Run(ctx context.Context) error {
+	if f.cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, f.cfg.Duration)
+		defer cancel()
+	}
+	var wg sync.WaitGroup
+	for _, a := range f.agents {
+		wg.Go(func() { a.run(ctx) })
+	}
+	wg.Wait()
+
+	var answered, sent int64
+	var lastErr error
+	for _, a := range f.agents {
+		s := a.Stats()
+		answered += s.Accepted + s.Duplicates + s.Rejected
+		sent += s.Sent
+		a.mu.Lock()
+		if a.lastErr != nil {
+			lastErr = a.lastErr
+		}
+		a.mu.Unlock()
+	}
+	if sent > 0 && answered == 0 && lastErr != nil {
+		return fmt.Errorf("no event reached the server: %w", lastErr)
+	}
+	return nil
+}
+
+// run sends an event every 1/Rate seconds until ctx ends.
+func (a *Agent) run(ctx context.Context) {
+	ticker := time.NewTicker(time.Duration(float64(time.Second) / a.cfg.Rate))
+	defer ticker.Stop()
+	for ctx.Err() == nil {
+		a.deliver(ctx, a.next())
+		select {
+		case <-ctx.Done():
+		case <-ticker.C:
+		}
+	}
+}
+
+// next makes a new event for a random key.
+func (a *Agent) next() event.Event {
+	g := a.gens[a.rng.IntN(len(a.gens))]
+	return event.Event{
+		ClientID:  a.clientID,
+		ID:        uuid.NewString(),
+		Timestamp: event.FromTime(time.Now()),
+		Type:      g.spec.Type,
+		Key:       g.spec.Name,
+		Value:     g.next(a.rng),
+	}
+}
+
+// deliver sends e until the server answers, retrying network errors, 429s
+// and 5xx with the same event id after a backoff with jitter. It gives up
+// only when ctx ends; an attempt already in flight then still finishes.
+func (a *Agent) deliver(ctx context.Context, e event.Event) {
+	a.sent.Add(1)
+	for attempt := 0; ; attempt++ {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.AttemptTimeout)
+		sum, err := a.sender.Send(actx, e)
+		cancel()
+		if sum != nil && sum.Accepted+sum.Duplicates+sum.Rejected > 0 {
+			a.accepted.Add(int64(sum.Accepted))
+			a.duplicates.Add(int64(sum.Duplicates))
+			a.rejected.Add(int64(sum.Rejected))
+			return
+		}
+		if err == nil {
+			a.fail(errors.New("the server answered without counting the event"))
+			return
+		}
+		var apiErr *client.Error
+		if errors.As(err, &apiErr) && !apiErr.Temporary() {
+			a.fail(err) // refused as a whole (a 4xx without a summary): retrying cannot help
+			return
+		}
+		a.mu.Lock()
+		a.lastErr = err
+		a.mu.Unlock()
+		wait := a.backoff(attempt)
+		if apiErr != nil && apiErr.RetryAfter > wait {
+			wait = apiErr.RetryAfter
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			a.fail(err)
+			return
+		case <-t.C:
+		}
+		a.retries.Add(1)
+	}
+}
+
+func (a *Agent) fail(err error) {
+	a.errs.Add(1)
+	a.mu.Lock()
+	a.lastErr = err
+	a.mu.Unlock()
+}
+
+// backoff returns a random wait before retry number attempt+1: "full
+// jitter" over an exponentially growing cap.
+func (a *Agent) backoff(attempt int) time.Duration {
+	limit := a.cfg.MaxBackoff
+	if attempt < 30 {
+		limit = min(a.cfg.MinBackoff<<attempt, a.cfg.MaxBackoff)
+	}
+	return a.cfg.MinBackoff/2 + time.Duration(a.rng.Int64N(int64(limit)))
+}

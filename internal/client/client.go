@@ -1,0 +1,218 @@
+// Package client is a Go client of montool's HTTP API. It maps the server's
+// error answers back to the domain errors of package event, so callers check
+// them with errors.Is as the server does.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// maxResponseBytes bounds how much of an answer the client reads.
+const maxResponseBytes = 256 << 20
+
+// Client talks to one montool server. It is safe for concurrent use.
+type Client struct {
+	base *url.URL
+	http *http.Client
+}
+
+// New returns a client of the server at baseURL, such as
+// "http://127.0.0.1:8080". A nil httpClient means one with a 30 s timeout.
+func New(baseURL string, httpClient *http.Client) (*Client, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil {
+		return nil, fmt.Errorf("server URL %q: %w", baseURL, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("server URL %q: must be http:// or https:// followed by a host, like http://127.0.0.1:8080", baseURL)
+	}
+	if httpClient == nil {
+		httpClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return &Client{base: u, http: httpClient}, nil
+}
+
+// URL returns the server's base URL.
+func (c *Client) URL() string { return c.base.String() }
+
+// Error is an error answer of the server.
+type Error struct {
+	// Status is the HTTP status code.
+	Status int
+	// Code is the API's error code, such as "invalid" or "not_found".
+	Code    string
+	Message string
+	// RetryAfter is the wait the server asked for with Retry-After, if any.
+	RetryAfter time.Duration
+}
+
+// Error returns the server's message with the status.
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return "server answered " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+	}
+	return e.Message + " (HTTP " + strconv.Itoa(e.Status) + ")"
+}
+
+// Unwrap returns the domain error kind the code names (event.ErrNotFound
+// for "not_found", and so on), or nil.
+func (e *Error) Unwrap() error { return event.KindOf(e.Code) }
+
+// Temporary reports whether the same request may succeed later: a 429 or a 5xx.
+func (e *Error) Temporary() bool {
+	return e.Status == http.StatusTooManyRequests || e.Status >= 500
+}
+
+// Send posts events: one event as an object, more as a batch. It returns
+// the server's summary whenever the server sent one, with an *Error when the
+// status is not 2xx (some events may still have been applied: see the
+// summary). Any other error means the request failed before an answer.
+func (c *Client) Send(ctx context.Context, events ...event.Event) (*event.Summary, error) {
+	if len(events) == 0 {
+		return nil, errors.New("send: no events")
+	}
+	var body []byte
+	var err error
+	if len(events) == 1 {
+		body, err = json.Marshal(events[0])
+	} else {
+		body, err = json.Marshal(events)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("encode events: %w", err)
+	}
+	req, err := c.newRequest(ctx, http.MethodPost, "/api/v1/events", bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	raw, err := c.do(req)
+	var apiErr *Error
+	if err != nil && !errors.As(err, &apiErr) {
+		return nil, err
+	}
+	var sum event.Summary
+	if jerr := json.Unmarshal(raw, &sum); jerr != nil {
+		if apiErr != nil {
+			return nil, apiErr // an answer without a summary, such as a proxy's error page
+		}
+		return nil, fmt.Errorf("read answer of %s: %w", req.URL.Redacted(), jerr)
+	}
+	return &sum, err
+}
+
+// Dump returns everything one client holds. An unknown client is an error
+// that matches event.ErrNotFound.
+func (c *Client) Dump(ctx context.Context, clientID string) (*event.Dump, error) {
+	raw, err := c.DumpRaw(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	var d event.Dump
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return nil, fmt.Errorf("read dump of client %q: %w", clientID, err)
+	}
+	return &d, nil
+}
+
+// DumpRaw returns the dump of one client as the server wrote it.
+func (c *Client) DumpRaw(ctx context.Context, clientID string) ([]byte, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/clients/"+url.PathEscape(clientID)+"/events", nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.do(req)
+}
+
+// Clients lists the clients the server knows.
+func (c *Client) Clients(ctx context.Context) ([]event.ClientInfo, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/clients", nil)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := c.do(req)
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Clients []event.ClientInfo `json:"clients"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("read client list: %w", err)
+	}
+	return list.Clients, nil
+}
+
+// Health checks that the server answers.
+func (c *Client) Health(ctx context.Context) error {
+	req, err := c.newRequest(ctx, http.MethodGet, "/healthz", nil)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(req)
+	return err
+}
+
+func (c *Client) newRequest(ctx context.Context, method, path string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("build request %s %s: %w", method, path, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "montool")
+	return req, nil
+}
+
+// do sends req and returns the body of a 2xx answer, or the body and an
+// *Error for any other status.
+func (c *Client) do(req *http.Request) ([]byte, error) {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err // it repeats the method and URL, which the message below gives
+		}
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: read answer: %w", req.Method, req.URL.Redacted(), err)
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return raw, nil
+	}
+	apiErr := &Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+	var body struct {
+		Error struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(raw, &body) == nil {
+		apiErr.Code, apiErr.Message = body.Error.Code, body.Error.Message
+	}
+	return raw, apiErr
+}
+
+// retryAfter reads a Retry-After header given in seconds.
+func retryAfter(v string) time.Duration {
+	secs, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || secs < 0 {
+		return 0
+	}
+	return time.Duration(secs) * time.Second
+}

@@ -1,0 +1,172 @@
+package event
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+)
+
+// Dump is everything one client holds, grouped by event key.
+type Dump struct {
+	ClientID string
+	// Series holds one entry per key, sorted by key.
+	Series []Series
+}
+
+// Series is what a client holds under one key. A CUMULATIVE key has a total
+// (Total, Count, Last); a TIME-SERIES key has its samples.
+type Series struct {
+	Key  string
+	Type Type
+
+	// Total is the exact sum of the values of Count events, rounded to a
+	// float64; Last is the latest of their timestamps. CUMULATIVE only.
+	Total float64
+	Count int64
+	Last  Timestamp
+
+	// Samples are the events of a TIME-SERIES key ordered by timestamp,
+	// ties in order of arrival.
+	Samples []Sample
+}
+
+// Sample is one stored TIME-SERIES event.
+type Sample struct {
+	ID        string
+	Timestamp Timestamp
+	Value     float64
+}
+
+// MarshalJSON writes d as the dump endpoint serves it:
+//
+//	{"client_id": "…", "events": {"key": {…total…} or [{…event…}, …]}}
+func (d *Dump) MarshalJSON() ([]byte, error) {
+	b := append([]byte(nil), `{"client_id":`...)
+	b = appendString(b, d.ClientID)
+	b = append(b, `,"events":{`...)
+	for i := range d.Series {
+		s := &d.Series[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s.Key)
+		b = append(b, ':')
+		switch s.Type {
+		case Cumulative:
+			b = append(b, `{"client_id":`...)
+			b = appendString(b, d.ClientID)
+			b = append(b, `,"event_type":"CUMULATIVE","event_key":`...)
+			b = appendString(b, s.Key)
+			b = append(b, `,"event_value":`...)
+			b = AppendFloat(b, s.Total)
+			b = append(b, `,"event_count":`...)
+			b = strconv.AppendInt(b, s.Count, 10)
+			b = append(b, `,"event_timestamp":`...)
+			b = s.Last.AppendJSON(b)
+			b = append(b, '}')
+		case TimeSeries:
+			b = append(b, '[')
+			for j, smp := range s.Samples {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				e := Event{ClientID: d.ClientID, ID: smp.ID, Timestamp: smp.Timestamp, Type: TimeSeries, Key: s.Key, Value: smp.Value}
+				b = e.appendJSON(b)
+			}
+			b = append(b, ']')
+		default:
+			return nil, fmt.Errorf("series %q has no event type", s.Key)
+		}
+	}
+	return append(b, "}}"...), nil
+}
+
+// UnmarshalJSON reads the form MarshalJSON writes.
+func (d *Dump) UnmarshalJSON(b []byte) error {
+	var wire struct {
+		ClientID string                     `json:"client_id"`
+		Events   map[string]json.RawMessage `json:"events"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return err
+	}
+	out := Dump{ClientID: wire.ClientID, Series: make([]Series, 0, len(wire.Events))}
+	for key, raw := range wire.Events {
+		raw = bytes.TrimSpace(raw)
+		s := Series{Key: key}
+		switch {
+		case len(raw) > 0 && raw[0] == '{':
+			var total struct {
+				Value     json.Number `json:"event_value"`
+				Count     int64       `json:"event_count"`
+				Timestamp json.Number `json:"event_timestamp"`
+			}
+			if err := json.Unmarshal(raw, &total); err != nil {
+				return fmt.Errorf("key %q: %w", key, err)
+			}
+			var err error
+			s.Type, s.Count = Cumulative, total.Count
+			if s.Total, err = ParseValue(total.Value.String()); err != nil {
+				return fmt.Errorf("key %q: %w", key, err)
+			}
+			if s.Last, err = ParseTimestamp(total.Timestamp.String()); err != nil {
+				return fmt.Errorf("key %q: %w", key, err)
+			}
+		case len(raw) > 0 && raw[0] == '[':
+			var events []Event
+			if err := json.Unmarshal(raw, &events); err != nil {
+				return fmt.Errorf("key %q: %w", key, err)
+			}
+			s.Type = TimeSeries
+			s.Samples = make([]Sample, len(events))
+			for i, e := range events {
+				s.Samples[i] = Sample{ID: e.ID, Timestamp: e.Timestamp, Value: e.Value}
+			}
+		default:
+			return fmt.Errorf("key %q: neither a total object nor an array of events", key)
+		}
+		out.Series = append(out.Series, s)
+	}
+	sort.Slice(out.Series, func(i, j int) bool { return out.Series[i].Key < out.Series[j].Key })
+	*d = out
+	return nil
+}
+
+// Result is what became of one event the store was asked to apply.
+type Result struct {
+	// Duplicate is true when the client had sent this event before, with
+	// the same content: nothing changed.
+	Duplicate bool
+	// Err is an *Error of kind ErrConflict when the event contradicts what
+	// the client sent before: nothing changed.
+	Err error
+}
+
+// Summary is the answer to a POST of events: what became of each.
+type Summary struct {
+	Accepted   int         `json:"accepted"`
+	Duplicates int         `json:"duplicates"`
+	Rejected   int         `json:"rejected"`
+	Errors     []ItemError `json:"errors"`
+}
+
+// ItemError names one rejected event of a request and why it was rejected.
+type ItemError struct {
+	// Index is the event's position in the batch (0 for a single event).
+	Index   int    `json:"index"`
+	EventID string `json:"event_id"`
+	// Code is "invalid" or "conflict".
+	Code    string `json:"code"`
+	Field   string `json:"field,omitempty"`
+	Message string `json:"message"`
+}
+
+// ClientInfo describes one known client.
+type ClientInfo struct {
+	ClientID string `json:"client_id"`
+	// Events is the number of events the client holds: every accepted
+	// event, cumulative ones included.
+	Events int64 `json:"event_count"`
+}

@@ -1,0 +1,226 @@
+// Package event holds montool's event model: what an event is, the rules
+// every event follows, and its JSON form. The server, the store and every
+// client command share it, so an event means the same thing everywhere.
+package event
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+// Limits on the strings an event carries, in bytes.
+const (
+	MaxIDLen  = 128
+	MaxKeyLen = 256
+)
+
+// The field names of an event in its JSON form.
+const (
+	FieldClientID  = "client_id"
+	FieldEventID   = "event_id"
+	FieldTimestamp = "event_timestamp"
+	FieldType      = "event_type"
+	FieldKey       = "event_key"
+	FieldValue     = "event_value"
+)
+
+// Type is the kind of an event: how the store treats its value.
+type Type uint8
+
+const (
+	// Cumulative events are summed per key: a counter.
+	Cumulative Type = iota + 1
+	// TimeSeries events are each kept: samples.
+	TimeSeries
+)
+
+// String returns the canonical upper-case name of t.
+func (t Type) String() string {
+	switch t {
+	case Cumulative:
+		return "CUMULATIVE"
+	case TimeSeries:
+		return "TIME-SERIES"
+	}
+	return "Type(" + strconv.Itoa(int(t)) + ")"
+}
+
+// ParseType reads a type name in any letter case.
+func ParseType(s string) (Type, error) {
+	switch {
+	case strings.EqualFold(s, "CUMULATIVE"):
+		return Cumulative, nil
+	case strings.EqualFold(s, "TIME-SERIES"):
+		return TimeSeries, nil
+	}
+	return 0, fmt.Errorf("must be CUMULATIVE or TIME-SERIES, not %q", s)
+}
+
+// MarshalText writes the canonical name of t.
+func (t Type) MarshalText() ([]byte, error) {
+	if t != Cumulative && t != TimeSeries {
+		return nil, fmt.Errorf("event type %d is not CUMULATIVE or TIME-SERIES", t)
+	}
+	return []byte(t.String()), nil
+}
+
+// UnmarshalText reads a type name in any letter case.
+func (t *Type) UnmarshalText(b []byte) error {
+	v, err := ParseType(string(b))
+	if err != nil {
+		return err
+	}
+	*t = v
+	return nil
+}
+
+// Event is one monitoring event sent by an agent.
+type Event struct {
+	ClientID  string
+	ID        string
+	Timestamp Timestamp
+	Type      Type
+	Key       string
+	Value     float64
+}
+
+// Validate reports the first rule e breaks, as an *Error of kind ErrInvalid
+// naming the field, or nil when e is a valid event. It does not change e:
+// use NormalizeID on ids built by hand.
+func (e *Event) Validate() error {
+	if msg := checkID(e.ClientID); msg != "" {
+		return invalidField(FieldClientID, msg)
+	}
+	if msg := checkID(e.ID); msg != "" {
+		return invalidField(FieldEventID, msg)
+	}
+	if e.Timestamp < 0 {
+		return invalidField(FieldTimestamp, "must not be negative")
+	}
+	if e.Type != Cumulative && e.Type != TimeSeries {
+		return invalidField(FieldType, "must be CUMULATIVE or TIME-SERIES")
+	}
+	if msg := checkKey(e.Key); msg != "" {
+		return invalidField(FieldKey, msg)
+	}
+	if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
+		return invalidField(FieldValue, "must be a finite number")
+	}
+	return nil
+}
+
+// NormalizeID returns the canonical form of a client or event id: a UUID in
+// its 36-character text form, in any letter case, becomes lower case; any
+// other string is returned as it is.
+func NormalizeID(s string) string {
+	if len(s) != 36 {
+		return s
+	}
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.String()
+}
+
+func checkID(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case len(s) > MaxIDLen:
+		return "must be at most " + strconv.Itoa(MaxIDLen) + " bytes"
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	}
+	return ""
+}
+
+func checkKey(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case len(s) > MaxKeyLen:
+		return "must be at most " + strconv.Itoa(MaxKeyLen) + " bytes"
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "must not contain control characters"
+	}
+	return ""
+}
+
+// The kinds of domain error. Match them with errors.Is.
+var (
+	// ErrInvalid: an event or a request body breaks a rule.
+	ErrInvalid = errors.New("invalid")
+	// ErrConflict: an event contradicts what the client sent before.
+	ErrConflict = errors.New("conflict")
+	// ErrNotFound: no such client.
+	ErrNotFound = errors.New("not found")
+	// ErrTooLarge: a request holds more than the server takes.
+	ErrTooLarge = errors.New("too large")
+)
+
+// Error is a domain error: its kind (one of the Err sentinels), the event
+// field at fault if there is one, and a message for people.
+type Error struct {
+	Kind    error
+	Field   string
+	Message string
+}
+
+// Error returns the message, prefixed by the field when there is one.
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+// Unwrap returns the kind, so that errors.Is(err, ErrInvalid) works.
+func (e *Error) Unwrap() error { return e.Kind }
+
+func invalidField(field, msg string) *Error {
+	return &Error{Kind: ErrInvalid, Field: field, Message: msg}
+}
+
+// codes are the API's names for the kinds of error, as the JSON error
+// objects of the HTTP API carry them.
+var codes = []struct {
+	kind error
+	code string
+}{
+	{ErrInvalid, "invalid"},
+	{ErrConflict, "conflict"},
+	{ErrNotFound, "not_found"},
+	{ErrTooLarge, "too_large"},
+}
+
+// Code returns the API's name for the kind of err: "invalid", "conflict",
+// "not_found" or "too_large"; "internal" for any other error.
+func Code(err error) string {
+	for _, c := range codes {
+		if errors.Is(err, c.kind) {
+			return c.code
+		}
+	}
+	return "internal"
+}
+
+// KindOf returns the kind named by an API error code, or nil for a code
+// that names none.
+func KindOf(code string) error {
+	for _, c := range codes {
+		if c.code == code {
+			return c.kind
+		}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"runtime/debug"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// errUnsupportedMediaType is the kind of error for a body the server cannot read.
+var errUnsupportedMediaType = errors.New("unsupported media type")
+
+// statuses maps each kind of error to its HTTP status and API code. Any
+// other error is a 500 "internal".
+var statuses = []struct {
+	kind   error
+	status int
+	code   string
+}{
+	{event.ErrInvalid, http.StatusBadRequest, event.Code(event.ErrInvalid)},
+	{event.ErrNotFound, http.StatusNotFound, event.Code(event.ErrNotFound)},
+	{event.ErrConflict, http.StatusConflict, event.Code(event.ErrConflict)},
+	{event.ErrTooLarge, http.StatusRequestEntityTooLarge, event.Code(event.ErrTooLarge)},
+	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
+}
+
+// statusOf returns the HTTP status and API code of err.
+func statusOf(err error) (int, string) {
+	for _, s := range statuses {
+		if errors.Is(err, s.kind) {
+			return s.status, s.code
+		}
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+// errorBody is the JSON form of every error response.
+type errorBody struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// errorResponse is the body of an error response outside the events endpoint.
+type errorResponse struct {
+	Error errorBody `json:"error"`
+}
+
+// writeError answers with the status, code and message of err. A 5xx is
+// logged and its message kept from the client.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, code := statusOf(err)
+	writeJSON(w, status, errorResponse{Error: s.errorBody(r, status, code, err)})
+}
+
+// errorBody returns what a client is told of err; it logs a 5xx.
+func (s *Server) errorBody(r *http.Request, status int, code string, err error) errorBody {
+	if status >= http.StatusInternalServerError {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		return errorBody{Code: code, Message: "internal server error"}
+	}
+	return errorBody{Code: code, Message: err.Error()}
+}
+
+// writeJSON answers with status and v as JSON.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		body = []byte(`{"error":{"code":"internal","message":"internal server error"}}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(body, '\n')) // an error here means the client went away
+}
+
+// jsonMuxErrors makes the mux's own answers (404 for an unknown path, 405
+// with an Allow header for a wrong method) JSON like every other error.
+func jsonMuxErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			w = &muxErrorWriter{ResponseWriter: w, method: r.Method, path: r.URL.Path}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// muxErrorWriter replaces the plain-text body of a mux error with JSON.
+type muxErrorWriter struct {
+	http.ResponseWriter
+	method, path string
+	replaced     bool // the JSON body is written; drop the mux's own
+}
+
+func (m *muxErrorWriter) WriteHeader(status int) {
+	var body errorBody
+	switch status {
+	case http.StatusNotFound:
+		body = errorBody{Code: "not_found", Message: "no such endpoint: " + m.path}
+	case http.StatusMethodNotAllowed:
+		body = errorBody{Code: "method_not_allowed", Message: "method " + m.method + " is not allowed on " + m.path + "; allowed: " + m.Header().Get("Allow")}
+	default:
+		m.ResponseWriter.WriteHeader(status)
+		return
+	}
+	m.Header().Del("X-Content-Type-Options")
+	writeJSON(m.ResponseWriter, status, errorResponse{Error: body})
+	m.replaced = true
+}
+
+func (m *muxErrorWriter) Write(b []byte) (int, error) {
+	if m.replaced {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}
+
+// recoverPanics answers 500 to a request whose handler panicked, and logs
+// it, instead of dropping the connection.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeJSON(w, http.StatusInternalServerError, errorResponse{Error: errorBody{Code: "internal", Message: "internal server error"}})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,13 @@
+package server
+
+import "net/http"
+
+// routes registers every route of the API in one place.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("POST /api/v1/events", s.handleIngest())
+	mux.Handle("GET /api/v1/clients", s.handleClients())
+	mux.Handle("GET /api/v1/clients/{client_id}/events", s.handleDump())
+	mux.Handle("GET /healthz", handleHealth())
+	return s.recoverPanics(jsonMuxErrors(mux))
+}

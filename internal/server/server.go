@@ -1,0 +1,150 @@
+// Package server is montool's HTTP API over a Store: routes, handlers, the
+// mapping of errors to status codes, and the server's lifecycle.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// Store is the database the server reads and writes. Implementations must be
+// safe for concurrent use and return values the caller owns.
+type Store interface {
+	// Apply applies each event on its own, at most once per client and
+	// event id, and returns one result per event, in order. An error means
+	// the store failed as a whole.
+	Apply(ctx context.Context, events []event.Event) ([]event.Result, error)
+	// Dump returns everything one client holds, or an error of kind
+	// event.ErrNotFound.
+	Dump(ctx context.Context, clientID string) (*event.Dump, error)
+	// Clients lists the known clients, sorted by id.
+	Clients(ctx context.Context) ([]event.ClientInfo, error)
+}
+
+// Config is what the server needs to know beyond its store.
+type Config struct {
+	// Addr is the TCP address to listen on, such as ":8080".
+	Addr string
+	// MaxBodyBytes is the largest request body taken; larger gets 413.
+	MaxBodyBytes int64
+	// MaxBatchEvents is the most events one request may hold; more gets 413.
+	MaxBatchEvents int
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// request headers.
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds how long a client may take to send a whole request.
+	ReadTimeout time.Duration
+	// WriteTimeout bounds how long writing a response may take.
+	WriteTimeout time.Duration
+	// IdleTimeout bounds how long an idle keep-alive connection stays open.
+	IdleTimeout time.Duration
+	// ShutdownTimeout bounds how long a shutdown waits for requests in
+	// flight before it closes their connections.
+	ShutdownTimeout time.Duration
+}
+
+// maxHeaderBytes bounds the size of request headers.
+const maxHeaderBytes = 64 << 10
+
+// DefaultConfig returns the configuration `montool serve` starts with.
+func DefaultConfig() Config {
+	return Config{
+		Addr:              ":8080",
+		MaxBodyBytes:      8 << 20,
+		MaxBatchEvents:    10_000,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ShutdownTimeout:   10 * time.Second,
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.Addr == "":
+		return errors.New("listen address must not be empty")
+	case c.MaxBodyBytes <= 0:
+		return fmt.Errorf("max body bytes must be positive, not %d", c.MaxBodyBytes)
+	case c.MaxBatchEvents <= 0:
+		return fmt.Errorf("max batch events must be positive, not %d", c.MaxBatchEvents)
+	case c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0:
+		return errors.New("read-header, read, write and idle timeouts must be positive")
+	case c.ShutdownTimeout < 0:
+		return fmt.Errorf("shutdown timeout must not be negative, not %s", c.ShutdownTimeout)
+	}
+	return nil
+}
+
+// Server serves the HTTP API over a Store.
+type Server struct {
+	cfg     Config
+	store   Store
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New returns a server over st, or an error when cfg is not valid.
+func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("server config: %w", err)
+	}
+	s := &Server{cfg: cfg, store: st, log: log}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler returns the server's HTTP handler, routes and middleware included.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Listen opens the TCP listener for cfg.Addr.
+func (s *Server) Listen() (net.Listener, error) {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %q: %w", s.cfg.Addr, err)
+	}
+	return ln, nil
+}
+
+// Run serves on ln until ctx ends, then shuts down: it stops accepting,
+// lets the requests in flight finish (for up to ShutdownTimeout) and returns
+// nil. It returns an error only when serving fails. Run closes ln.
+func (s *Server) Run(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.log.Info("montool listening", "addr", ln.Addr().String())
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	<-served // http.ErrServerClosed once Shutdown has begun
+	if err != nil {
+		hs.Close()
+		return fmt.Errorf("shutdown: requests still in flight after %s: %w", s.cfg.ShutdownTimeout, err)
+	}
+	s.log.Info("stopped")
+	return nil
+}
