@@ -52,15 +52,33 @@ func (t Type) String() string {
 	return "Type(" + strconv.Itoa(int(t)) + ")"
 }
 
-// ParseType reads a type name in any letter case.
+// ParseType reads a type name in any letter case (ASCII letters only).
 func ParseType(s string) (Type, error) {
 	switch {
-	case strings.EqualFold(s, "CUMULATIVE"):
+	case equalFoldASCII(s, "CUMULATIVE"):
 		return Cumulative, nil
-	case strings.EqualFold(s, "TIME-SERIES"):
+	case equalFoldASCII(s, "TIME-SERIES"):
 		return TimeSeries, nil
 	}
 	return 0, fmt.Errorf("must be CUMULATIVE or TIME-SERIES, not %q", s)
+}
+
+// equalFoldASCII reports whether s equals upper, an upper-case ASCII
+// string, but for the case of ASCII letters.
+func equalFoldASCII(s, upper string) bool {
+	if len(s) != len(upper) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		if c != upper[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // MarshalText writes the canonical name of t.

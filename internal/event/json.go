@@ -15,7 +15,7 @@ import (
 // of kind ErrInvalid; a batch of more than maxEvents events (when maxEvents
 // > 0) is an *Error of kind ErrTooLarge.
 func Decode(body []byte, maxEvents int) ([]Item, error) {
-	body = bytes.TrimSpace(body)
+	body = bytes.Trim(body, jsonSpace)
 	if len(body) == 0 {
 		return nil, &Error{Kind: ErrInvalid, Message: "request body is empty: send an event object or an array of event objects"}
 	}
@@ -52,6 +52,9 @@ func Decode(body []byte, maxEvents int) ([]Item, error) {
 	}
 	return items, nil
 }
+
+// jsonSpace is the white space JSON allows around values.
+const jsonSpace = " \t\r\n"
 
 func badJSON(err error) *Error {
 	return &Error{Kind: ErrInvalid, Message: "request body is not valid JSON: " + err.Error()}
@@ -126,6 +129,9 @@ func stringField(f map[string]json.RawMessage, name string) (string, string) {
 	}
 	if raw[0] != '"' {
 		return "", "must be a string"
+	}
+	if !utf8.Valid(raw) {
+		return "", "must be valid UTF-8" // encoding/json would swap the bad bytes for U+FFFD
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {

@@ -1,0 +1,339 @@
+package event_test
+
+import (
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// sampleDump is a dump with one key of each type.
+var sampleDump = event.Dump{
+	ClientID: "c1",
+	Series: []event.Series{
+		{Key: "cpu", Type: event.Cumulative, Total: 1.5, Count: 3, Last: 1763850001_123000000},
+		{Key: "mem", Type: event.TimeSeries, Samples: []event.Sample{
+			{ID: "e1", Timestamp: 1763850000_000000000, Value: 42},
+			{ID: "e2", Timestamp: 1763850000_500000000, Value: -0.5},
+		}},
+	},
+}
+
+// checkDumpsEqual fails t when got and want differ; a nil slice and an empty
+// one are taken as equal.
+func checkDumpsEqual(t *testing.T, got, want event.Dump) {
+	t.Helper()
+	if got.ClientID != want.ClientID {
+		t.Errorf("ClientID: got %q, want %q", got.ClientID, want.ClientID)
+	}
+	if len(got.Series) != len(want.Series) {
+		t.Fatalf("Series: got %d, want %d: %+v", len(got.Series), len(want.Series), got.Series)
+	}
+	for i := range want.Series {
+		g, w := got.Series[i], want.Series[i]
+		if g.Key != w.Key || g.Type != w.Type || g.Total != w.Total || g.Count != w.Count || g.Last != w.Last {
+			t.Errorf("series %d: got {Key:%q Type:%v Total:%v Count:%d Last:%d}, want {Key:%q Type:%v Total:%v Count:%d Last:%d}",
+				i, g.Key, g.Type, g.Total, g.Count, int64(g.Last), w.Key, w.Type, w.Total, w.Count, int64(w.Last))
+		}
+		if len(g.Samples) != len(w.Samples) {
+			t.Errorf("series %d (%q) samples: got %d, want %d", i, w.Key, len(g.Samples), len(w.Samples))
+			continue
+		}
+		for j := range w.Samples {
+			if g.Samples[j] != w.Samples[j] {
+				t.Errorf("series %d (%q) sample %d: got %+v, want %+v", i, w.Key, j, g.Samples[j], w.Samples[j])
+			}
+		}
+	}
+}
+
+func TestDumpMarshalJSON(t *testing.T) {
+	tests := []struct {
+		name string
+		d    event.Dump
+		want string
+	}{
+		{"one key of each type", sampleDump,
+			`{"client_id":"c1","events":{` +
+				`"cpu":{"client_id":"c1","event_type":"CUMULATIVE","event_key":"cpu","event_value":1.5,"event_count":3,"event_timestamp":1763850001.123},` +
+				`"mem":[{"client_id":"c1","event_id":"e1","event_timestamp":1763850000,"event_type":"TIME-SERIES","event_key":"mem","event_value":42},` +
+				`{"client_id":"c1","event_id":"e2","event_timestamp":1763850000.5,"event_type":"TIME-SERIES","event_key":"mem","event_value":-0.5}]}}`},
+		{"no keys", event.Dump{ClientID: "c1"}, `{"client_id":"c1","events":{}}`},
+		{"time series without samples", event.Dump{ClientID: "c1", Series: []event.Series{{Key: "k", Type: event.TimeSeries}}},
+			`{"client_id":"c1","events":{"k":[]}}`},
+		{"exponent total and nanosecond timestamp", event.Dump{ClientID: "c", Series: []event.Series{
+			{Key: "k", Type: event.Cumulative, Total: 1e21, Count: 1 << 40, Last: 1763850001_123456789},
+		}}, `{"client_id":"c","events":{"k":{"client_id":"c","event_type":"CUMULATIVE","event_key":"k","event_value":1e+21,"event_count":1099511627776,"event_timestamp":1763850001.123456789}}}`},
+		{"zero total", event.Dump{ClientID: "c", Series: []event.Series{
+			{Key: "k", Type: event.Cumulative},
+		}}, `{"client_id":"c","events":{"k":{"client_id":"c","event_type":"CUMULATIVE","event_key":"k","event_value":0,"event_count":0,"event_timestamp":0}}}`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := tc.d.MarshalJSON()
+			if err != nil {
+				t.Fatalf("MarshalJSON: %v", err)
+			}
+			if got := string(b); got != tc.want {
+				t.Errorf("MarshalJSON:\n got %s\nwant %s", got, tc.want)
+			}
+			b, err = json.Marshal(&tc.d)
+			if err != nil {
+				t.Fatalf("json.Marshal: %v", err)
+			}
+			if got := string(b); got != tc.want {
+				t.Errorf("json.Marshal:\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestDumpMarshalJSONRejectsUntypedSeries(t *testing.T) {
+	for _, typ := range []event.Type{0, 3} {
+		t.Run(typ.String(), func(t *testing.T) {
+			d := event.Dump{ClientID: "c1", Series: []event.Series{{Key: "k", Type: typ}}}
+			if b, err := d.MarshalJSON(); err == nil {
+				t.Errorf("MarshalJSON: got %s and no error, want an error", b)
+			}
+		})
+	}
+}
+
+func TestDumpRoundTrip(t *testing.T) {
+	tests := []struct {
+		name string
+		d    event.Dump
+	}{
+		{"one key of each type", sampleDump},
+		{"no keys", event.Dump{ClientID: "c1"}},
+		{"empty time series", event.Dump{ClientID: "c1", Series: []event.Series{{Key: "k", Type: event.TimeSeries}}}},
+		{"uuid client and exact values", event.Dump{
+			ClientID: "6f9619ff-8b86-d011-b42d-00c04fc964ff",
+			Series: []event.Series{
+				{Key: "a", Type: event.Cumulative, Total: 0.3, Count: 2, Last: math.MaxInt64},
+				{Key: "b", Type: event.Cumulative, Total: -math.MaxFloat64, Count: 1 << 62, Last: 1},
+				{Key: "c", Type: event.TimeSeries, Samples: []event.Sample{
+					{ID: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", Timestamp: 0, Value: math.SmallestNonzeroFloat64},
+					{ID: "{X}", Timestamp: 1763850001_123456789, Value: 1e21},
+					{ID: "  x ", Timestamp: 1763850001_123456789, Value: 1e-7},
+				}},
+				{Key: "d", Type: event.Cumulative, Total: 1e-300, Count: 1, Last: 1763850001_123000000},
+			},
+		}},
+		{"many keys", func() event.Dump {
+			d := event.Dump{ClientID: "c"}
+			for i := range 50 {
+				key := "key" + string(rune('A'+i))
+				if i%2 == 0 {
+					d.Series = append(d.Series, event.Series{Key: key, Type: event.Cumulative, Total: float64(i) / 10, Count: int64(i), Last: event.Timestamp(i) * 1_000_000_001})
+				} else {
+					d.Series = append(d.Series, event.Series{Key: key, Type: event.TimeSeries, Samples: []event.Sample{{ID: key, Timestamp: event.Timestamp(i), Value: float64(i)}}})
+				}
+			}
+			return d
+		}()},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			b, err := tc.d.MarshalJSON()
+			if err != nil {
+				t.Fatalf("MarshalJSON: %v", err)
+			}
+			var got event.Dump
+			if err := got.UnmarshalJSON(b); err != nil {
+				t.Fatalf("UnmarshalJSON(%s): %v", b, err)
+			}
+			checkDumpsEqual(t, got, tc.d)
+			// Through encoding/json as well.
+			var viaJSON event.Dump
+			if err := json.Unmarshal(b, &viaJSON); err != nil {
+				t.Fatalf("json.Unmarshal(%s): %v", b, err)
+			}
+			checkDumpsEqual(t, viaJSON, tc.d)
+		})
+	}
+}
+
+func TestDumpUnmarshalJSONSortsByKey(t *testing.T) {
+	in := `{"client_id":"c1","events":{` +
+		`"zeta":{"client_id":"c1","event_type":"CUMULATIVE","event_key":"zeta","event_value":2,"event_count":1,"event_timestamp":5},` +
+		`"alpha":[{"client_id":"c1","event_id":"e1","event_timestamp":"1763850001123","event_type":"time-series","event_key":"alpha","event_value":"7"}],` +
+		`"mid":{"event_value":"0.5","event_count":4,"event_timestamp":"1763850000.25"}}}`
+	var got event.Dump
+	if err := got.UnmarshalJSON([]byte(in)); err != nil {
+		t.Fatalf("UnmarshalJSON: %v", err)
+	}
+	want := event.Dump{ClientID: "c1", Series: []event.Series{
+		{Key: "alpha", Type: event.TimeSeries, Samples: []event.Sample{{ID: "e1", Timestamp: 1763850001_123000000, Value: 7}}},
+		{Key: "mid", Type: event.Cumulative, Total: 0.5, Count: 4, Last: 1763850000_250000000},
+		{Key: "zeta", Type: event.Cumulative, Total: 2, Count: 1, Last: 5_000_000_000},
+	}}
+	checkDumpsEqual(t, got, want)
+}
+
+func TestDumpSpecialKeys(t *testing.T) {
+	keys := []string{
+		`a"b`, `a\b`, `"`, `\`, `\"`, `\u0041`, "a/b", "a b",
+		"température", "日本語", "😀", "\ufffd",
+		"a\u2028b", "\u2029", "\u2028\u2029",
+		"</script>", "&<>", "a\u200bb", "\u00ad",
+	}
+	for _, typ := range []event.Type{event.Cumulative, event.TimeSeries} {
+		t.Run(typ.String(), func(t *testing.T) {
+			d := event.Dump{ClientID: `c"1\`}
+			for i, k := range keys {
+				s := event.Series{Key: k, Type: typ}
+				if typ == event.Cumulative {
+					s.Total, s.Count, s.Last = float64(i), int64(i), event.Timestamp(i)*1_000_000_000
+				} else {
+					s.Samples = []event.Sample{{ID: "id" + k, Timestamp: event.Timestamp(i), Value: float64(i)}}
+				}
+				d.Series = append(d.Series, s)
+			}
+			b, err := d.MarshalJSON()
+			if err != nil {
+				t.Fatalf("MarshalJSON: %v", err)
+			}
+			if !json.Valid(b) {
+				t.Fatalf("MarshalJSON wrote invalid JSON: %q", b)
+			}
+			// encoding/json reads back every key, client id and event key.
+			var wire struct {
+				ClientID string                     `json:"client_id"`
+				Events   map[string]json.RawMessage `json:"events"`
+			}
+			if err := json.Unmarshal(b, &wire); err != nil {
+				t.Fatalf("encoding/json cannot read %q: %v", b, err)
+			}
+			if wire.ClientID != d.ClientID {
+				t.Errorf("client_id: got %q, want %q", wire.ClientID, d.ClientID)
+			}
+			if len(wire.Events) != len(keys) {
+				t.Errorf("events: got %d keys, want %d", len(wire.Events), len(keys))
+			}
+			for i, k := range keys {
+				raw, ok := wire.Events[k]
+				if !ok {
+					t.Errorf("events: key %+q missing", k)
+					continue
+				}
+				var inner []map[string]any
+				if typ == event.Cumulative {
+					var m map[string]any
+					if err := json.Unmarshal(raw, &m); err != nil {
+						t.Errorf("key %+q: %v", k, err)
+						continue
+					}
+					inner = append(inner, m)
+				} else if err := json.Unmarshal(raw, &inner); err != nil {
+					t.Errorf("key %+q: %v", k, err)
+					continue
+				}
+				for _, m := range inner {
+					if m["event_key"] != k {
+						t.Errorf("key %+q: event_key got %+q, want %+q", k, m["event_key"], k)
+					}
+					if m["client_id"] != d.ClientID {
+						t.Errorf("key %+q: client_id got %+q, want %+q", k, m["client_id"], d.ClientID)
+					}
+					if typ == event.TimeSeries && m["event_id"] != "id"+k {
+						t.Errorf("key %+q: event_id got %+q, want %+q", k, m["event_id"], "id"+k)
+					}
+					if m["event_value"] != float64(i) {
+						t.Errorf("key %+q: event_value got %v, want %v", k, m["event_value"], float64(i))
+					}
+				}
+			}
+			// And the dump reads back: its series come sorted by key.
+			var got event.Dump
+			if err := got.UnmarshalJSON(b); err != nil {
+				t.Fatalf("UnmarshalJSON: %v", err)
+			}
+			if len(got.Series) != len(keys) {
+				t.Fatalf("UnmarshalJSON: got %d series, want %d", len(got.Series), len(keys))
+			}
+			byKey := map[string]event.Series{}
+			for _, s := range got.Series {
+				byKey[s.Key] = s
+			}
+			for i := 1; i < len(got.Series); i++ {
+				if got.Series[i-1].Key >= got.Series[i].Key {
+					t.Errorf("series not sorted: %+q before %+q", got.Series[i-1].Key, got.Series[i].Key)
+				}
+			}
+			for _, want := range d.Series {
+				g, ok := byKey[want.Key]
+				if !ok {
+					t.Errorf("series %+q missing after UnmarshalJSON", want.Key)
+					continue
+				}
+				if g.Type != want.Type || g.Total != want.Total || g.Count != want.Count || g.Last != want.Last || len(g.Samples) != len(want.Samples) {
+					t.Errorf("series %+q: got %+v, want %+v", want.Key, g, want)
+					continue
+				}
+				for j := range want.Samples {
+					if g.Samples[j] != want.Samples[j] {
+						t.Errorf("series %+q sample %d: got %+v, want %+v", want.Key, j, g.Samples[j], want.Samples[j])
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestDumpUnmarshalJSONRejects(t *testing.T) {
+	total := func(fields string) string {
+		return `{"client_id":"c1","events":{"k":{` + fields + `}}}`
+	}
+	series := func(events string) string {
+		return `{"client_id":"c1","events":{"k":[` + events + `]}}`
+	}
+	tests := []struct {
+		name string
+		in   string
+	}{
+		{"not JSON", `{`},
+		{"not an object", `[]`},
+		{"events not an object", `{"client_id":"c1","events":[]}`},
+		{"entry a number", `{"client_id":"c1","events":{"k":5}}`},
+		{"entry a string", `{"client_id":"c1","events":{"k":"x"}}`},
+		{"entry null", `{"client_id":"c1","events":{"k":null}}`},
+		{"total without value", total(`"event_count":1,"event_timestamp":1`)},
+		{"total with word value", total(`"event_value":"x","event_count":1,"event_timestamp":1`)},
+		{"total past float range", total(`"event_value":1e400,"event_count":1,"event_timestamp":1`)},
+		{"total with boolean value", total(`"event_value":true,"event_count":1,"event_timestamp":1`)},
+		{"total without timestamp", total(`"event_value":1,"event_count":1`)},
+		{"total with negative timestamp", total(`"event_value":1,"event_count":1,"event_timestamp":-1`)},
+		{"total with timestamp past 2262", total(`"event_value":1,"event_count":1,"event_timestamp":9223372037`)},
+		{"total with text count", total(`"event_value":1,"event_count":"x","event_timestamp":1`)},
+		{"series with a number", series(`5`)},
+		{"series with an empty event", series(`{}`)},
+		{"series with a bad key", series(`{"client_id":"c1","event_id":"e1","event_timestamp":1,"event_type":"TIME-SERIES","event_key":"a\u0000","event_value":1}`)},
+		{"series with a bad value", series(`{"client_id":"c1","event_id":"e1","event_timestamp":1,"event_type":"TIME-SERIES","event_key":"k","event_value":"NaN"}`)},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var d event.Dump
+			if err := d.UnmarshalJSON([]byte(tc.in)); err == nil {
+				t.Errorf("UnmarshalJSON(%s): got %+v and no error, want an error", tc.in, d)
+			}
+		})
+	}
+}
+
+func TestDumpTotalFromSum(t *testing.T) {
+	var s event.Sum
+	for range 10 {
+		s.Add(0.1)
+	}
+	d := event.Dump{ClientID: "c", Series: []event.Series{{Key: "k", Type: event.Cumulative, Total: s.Float64(), Count: 10, Last: 1}}}
+	b, err := d.MarshalJSON()
+	if err != nil {
+		t.Fatalf("MarshalJSON: %v", err)
+	}
+	if want := `"event_value":1,`; !strings.Contains(string(b), want) {
+		t.Errorf("MarshalJSON: got %s, want it to contain %s", b, want)
+	}
+}
