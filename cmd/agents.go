@@ -148,10 +148,10 @@ func total(fleet *agent.Fleet) agent.Stats {
 // printSummary writes a table of what became of each agent's events.
 func printSummary(w io.Writer, fleet *agent.Fleet, elapsed time.Duration) {
 	fmt.Fprintf(w, "\nran %s\n", elapsed.Round(time.Millisecond))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "AGENT\tCLIENT_ID\tSENT\tACCEPTED\tDUPLICATES\tREJECTED\tERRORS\tRETRIES\t")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "AGENT\tCLIENT_ID\tSENT\tACCEPTED\tDUPLICATES\tREJECTED\tERRORS\tRETRIES")
 	row := func(name string, s agent.Stats) {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", name, s.ClientID, s.Sent, s.Accepted, s.Duplicates, s.Rejected, s.Errors, s.Retries)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", name, s.ClientID, s.Sent, s.Accepted, s.Duplicates, s.Rejected, s.Errors, s.Retries)
 	}
 	for i, a := range fleet.Agents() {
 		row(fmt.Sprint(i+1), a.Stats())

@@ -35,7 +35,12 @@ JSON by default, or with -o table one row per key for people (type, count, and
 the total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key).`,
 		Example: `  montool dump 3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11
   montool dump 3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11 -o table`,
-		Args: cobra.ExactArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("dump takes exactly one argument, the client id; got %d", len(args))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Output != "json" && opts.Output != "table" {
 				return fmt.Errorf("-o %q: must be json or table", opts.Output)
@@ -66,7 +71,7 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 	}
 	if opts.Output == "json" {
 		var buf bytes.Buffer
-		if err := json.Indent(&buf, raw, "", "  "); err != nil {
+		if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
 			return fmt.Errorf("the server's answer is not JSON: %w", err)
 		}
 		buf.WriteByte('\n')

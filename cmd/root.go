@@ -4,6 +4,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -36,7 +37,19 @@ type rootOptions struct {
 }
 
 // NewRootCmd returns the montool command with all its subcommands.
-func NewRootCmd() *cobra.Command {
+func NewRootCmd() *cobra.Command { return newRootCmd(runners{}) }
+
+// runners replaces what commands run, so that tests can check the options a
+// command line resolves to without running anything. A nil field runs the
+// real command.
+type runners struct {
+	serve  func(context.Context, *serveOptions) error
+	agents func(context.Context, *agentsOptions) error
+	send   func(context.Context, *sendOptions) error
+	dump   func(context.Context, *dumpOptions) error
+}
+
+func newRootCmd(run runners) *cobra.Command {
 	opts := &rootOptions{}
 	cmd := &cobra.Command{
 		Use:   "montool",
@@ -66,10 +79,10 @@ config file, then defaults.`,
 		return fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())
 	})
 	cmd.AddCommand(
-		newServeCmd(opts, nil),
-		newAgentsCmd(opts, nil),
-		newSendCmd(opts, nil),
-		newDumpCmd(opts, nil),
+		newServeCmd(opts, run.serve),
+		newAgentsCmd(opts, run.agents),
+		newSendCmd(opts, run.send),
+		newDumpCmd(opts, run.dump),
 	)
 	return cmd
 }
@@ -111,7 +124,7 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 	if err := v.ReadInConfig(); err != nil {
 		var notFound viper.ConfigFileNotFoundError
 		if file != "" || !errors.As(err, &notFound) {
-			return fmt.Errorf("read config: %w", err)
+			return fmt.Errorf("read config %s: %w", v.ConfigFileUsed(), err)
 		}
 	}
 

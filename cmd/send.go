@@ -67,7 +67,7 @@ or RFC 3339 text.`,
 	fs := cmd.Flags()
 	fs.StringVar(&f.key, "key", "", "event key (required)")
 	fs.StringVar(&f.value, "value", "", "event value, a number (required)")
-	fs.StringVar(&f.typ, "type", "", "CUMULATIVE or TIME-SERIES (default: from the configured key set, else TIME-SERIES)")
+	fs.StringVar(&f.typ, "type", "", "CUMULATIVE or TIME-SERIES (default: the key's type in the key set — the config's keys list, else the built-in keys — else TIME-SERIES)")
 	fs.StringVar(&f.clientID, "client-id", "", "client id (default: the configured client_id, else a UUID derived from the host name)")
 	fs.StringVar(&f.eventID, "event-id", "", "event id (default: a new UUID)")
 	fs.StringVar(&f.timestamp, "timestamp", "", "event time: Unix seconds, ms, µs or ns, or RFC 3339 (default: now)")

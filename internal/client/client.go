@@ -32,10 +32,7 @@ type Client struct {
 // "http://127.0.0.1:8080". A nil httpClient means one with a 30 s timeout.
 func New(baseURL string, httpClient *http.Client) (*Client, error) {
 	u, err := url.Parse(baseURL)
-	if err != nil {
-		return nil, fmt.Errorf("server URL %q: %w", baseURL, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("server URL %q: must be http:// or https:// followed by a host, like http://127.0.0.1:8080", baseURL)
 	}
 	if httpClient == nil {

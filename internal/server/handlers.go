@@ -115,7 +115,8 @@ func itemError(index int, eventID string, err error) event.ItemError {
 
 func rejectedMessage(sum event.Summary, total int) string {
 	if total == 1 {
-		return "the event was rejected: " + sum.Errors[0].Field + ": " + sum.Errors[0].Message
+		e := sum.Errors[0]
+		return "event rejected (" + e.Code + "): " + e.Field + ": " + e.Message
 	}
 	return strconv.Itoa(sum.Rejected) + " of " + strconv.Itoa(total) + " events were rejected; see errors"
 }

@@ -1,0 +1,464 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/store"
+)
+
+// These tests run the real commands against a real HTTP server on loopback.
+
+// summary is the JSON answer send prints.
+type summary struct {
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Rejected   int `json:"rejected"`
+	Errors     []struct {
+		Index   int    `json:"index"`
+		EventID string `json:"event_id"`
+		Code    string `json:"code"`
+		Field   string `json:"field"`
+		Message string `json:"message"`
+	} `json:"errors"`
+}
+
+func TestSendToServer(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	base := []string{"send", "--server", url, "--client-id", "c1", "--key", "k"}
+	steps := []struct {
+		name           string
+		args           []string
+		wantAccepted   int
+		wantDuplicates int
+		wantRejected   int
+		wantConflict   bool   // the error is a conflict
+		wantErrText    string // "|"-separated parts of the error message
+		wantCode       string // code of the summary's one error
+	}{
+		{
+			name:         "first send is accepted",
+			args:         []string{"--value", "3", "--type", "CUMULATIVE", "--event-id", "e1", "--timestamp", "1763850000"},
+			wantAccepted: 1,
+		},
+		{
+			name:           "same event again is a duplicate",
+			args:           []string{"--value", "3", "--type", "CUMULATIVE", "--event-id", "e1", "--timestamp", "1763850000"},
+			wantDuplicates: 1,
+		},
+		{
+			name:         "same event id with another value is a conflict",
+			args:         []string{"--value", "4", "--type", "CUMULATIVE", "--event-id", "e1", "--timestamp", "1763850000"},
+			wantRejected: 1, wantConflict: true, wantErrText: "event_id|409", wantCode: "conflict",
+		},
+		{
+			name:         "same key with another type is a conflict",
+			args:         []string{"--value", "4", "--type", "TIME-SERIES", "--event-id", "e2", "--timestamp", "1763850000"},
+			wantRejected: 1, wantConflict: true, wantErrText: `"k"|CUMULATIVE|409`, wantCode: "conflict",
+		},
+		{
+			name:         "a new event id by default is accepted",
+			args:         []string{"--value", "2", "--type", "CUMULATIVE", "--timestamp", "1763850060"},
+			wantAccepted: 1,
+		},
+	}
+	for _, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			stdout, _, err := execute(t, runners{}, append(base, s.args...)...)
+			if s.wantConflict {
+				if err == nil {
+					t.Fatal("got no error, want a conflict")
+				}
+				if !errors.Is(err, event.ErrConflict) {
+					t.Errorf("error %q is not a conflict", err)
+				}
+				checkErr(t, err, s.wantErrText)
+			} else if err != nil {
+				t.Fatalf("unexpected error: %v", err)
+			}
+			var got summary
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("output is not the JSON summary: %v\n%s", err, stdout)
+			}
+			if got.Accepted != s.wantAccepted || got.Duplicates != s.wantDuplicates || got.Rejected != s.wantRejected {
+				t.Errorf("accepted, duplicates, rejected = %d, %d, %d; want %d, %d, %d",
+					got.Accepted, got.Duplicates, got.Rejected, s.wantAccepted, s.wantDuplicates, s.wantRejected)
+			}
+			if len(got.Errors) != s.wantRejected {
+				t.Fatalf("got %d errors in the summary, want %d:\n%s", len(got.Errors), s.wantRejected, stdout)
+			}
+			if s.wantCode != "" && got.Errors[0].Code != s.wantCode {
+				t.Errorf("error code = %q, want %q", got.Errors[0].Code, s.wantCode)
+			}
+		})
+	}
+
+	d, err := st.Dump(context.Background(), "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Series) != 1 || d.Series[0].Key != "k" || d.Series[0].Total != 5 || d.Series[0].Count != 2 {
+		t.Errorf("the server holds %+v, want key k with total 5 from 2 events", d.Series)
+	}
+}
+
+// seed stores the events the dump tests read, for client c1:
+//
+//	k CUMULATIVE: 3 at 1763850000 and 4.5 at 1763850060
+//	g TIME-SERIES: 1 at 1763850300, 5 at 1763850100, 9 at 1763850200 (sent out of order)
+func seed(t *testing.T, st *store.Memory) {
+	t.Helper()
+	events := []event.Event{
+		{ClientID: "c1", ID: "e1", Timestamp: 1763850000_000000000, Type: event.Cumulative, Key: "k", Value: 3},
+		{ClientID: "c1", ID: "e2", Timestamp: 1763850060_000000000, Type: event.Cumulative, Key: "k", Value: 4.5},
+		{ClientID: "c1", ID: "e3", Timestamp: 1763850300_000000000, Type: event.TimeSeries, Key: "g", Value: 1},
+		{ClientID: "c1", ID: "e4", Timestamp: 1763850100_000000000, Type: event.TimeSeries, Key: "g", Value: 5},
+		{ClientID: "c1", ID: "e5", Timestamp: 1763850200_000000000, Type: event.TimeSeries, Key: "g", Value: 9},
+	}
+	results, err := st.Apply(context.Background(), events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range results {
+		if r.Err != nil || r.Duplicate {
+			t.Fatalf("seeding event %d: %+v", i, r)
+		}
+	}
+}
+
+func TestDumpJSON(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	seed(t, st)
+	stdout, _, err := execute(t, runners{}, "dump", "c1", "--server", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `{"client_id": "c1", "events": {
+		"g": [
+			{"client_id": "c1", "event_id": "e4", "event_timestamp": 1763850100, "event_type": "TIME-SERIES", "event_key": "g", "event_value": 5},
+			{"client_id": "c1", "event_id": "e5", "event_timestamp": 1763850200, "event_type": "TIME-SERIES", "event_key": "g", "event_value": 9},
+			{"client_id": "c1", "event_id": "e3", "event_timestamp": 1763850300, "event_type": "TIME-SERIES", "event_key": "g", "event_value": 1}
+		],
+		"k": {"client_id": "c1", "event_type": "CUMULATIVE", "event_key": "k", "event_value": 7.5, "event_count": 2, "event_timestamp": 1763850060}
+	}}`
+	var got, wantV any
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
+	}
+	if err := json.Unmarshal([]byte(want), &wantV); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, wantV) {
+		t.Errorf("dump =\n%s\nwant the same data as\n%s", stdout, want)
+	}
+	// Pretty: one field a line, indented by two spaces, one newline at the end.
+	if !strings.HasPrefix(stdout, "{\n  \"client_id\": \"c1\",\n  \"events\": {\n") || !strings.HasSuffix(stdout, "\n}\n") {
+		t.Errorf("dump is not pretty-printed JSON:\n%s", stdout)
+	}
+}
+
+func TestDumpTable(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	seed(t, st)
+	stdout, _, err := execute(t, runners{}, "dump", "c1", "-o", "table", "--server", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	header := -1
+	for i, l := range lines {
+		if f := strings.Fields(l); len(f) > 0 && f[0] == "KEY" {
+			header = i
+			break
+		}
+	}
+	if header < 0 {
+		t.Fatalf("no header row in:\n%s", stdout)
+	}
+	want := [][]string{
+		{"KEY", "TYPE", "COUNT", "TOTAL", "LAST", "MIN", "MAX", "LATEST"},
+		{"g", "TIME-SERIES", "3", "-", "1", "1", "9", "2025-11-22T22:25:00Z"},
+		{"k", "CUMULATIVE", "2", "7.5", "-", "-", "-", "2025-11-22T22:21:00Z"},
+	}
+	rows := lines[header:]
+	if len(rows) != len(want) {
+		t.Fatalf("got %d rows from the header on, want %d:\n%s", len(rows), len(want), stdout)
+	}
+	for i, w := range want {
+		if got := strings.Fields(rows[i]); !reflect.DeepEqual(got, w) {
+			t.Errorf("row %d = %q, want %q", i, got, w)
+		}
+	}
+	if !strings.Contains(strings.Join(lines[:header], "\n"), "c1") {
+		t.Errorf("the table does not name the client above its header:\n%s", stdout)
+	}
+}
+
+// TestDumpClientIDWithSpecialCharacters sends and dumps a client id that
+// must be escaped in the URL path.
+func TestDumpClientIDWithSpecialCharacters(t *testing.T) {
+	isolate(t)
+	url, _ := newTestServer(t)
+	const id = "rack 7/web-01?x#y"
+	if _, _, err := execute(t, runners{}, "send", "--server", url, "--client-id", id, "--key", "k", "--value", "1"); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := execute(t, runners{}, "dump", id, "--server", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("output is not JSON: %v\n%s", err, stdout)
+	}
+	if got.ClientID != id {
+		t.Errorf("client_id = %q, want %q", got.ClientID, id)
+	}
+}
+
+// TestUpperCaseUUIDClientID checks that a UUID client id names one client
+// whatever the letter case it is typed in.
+func TestUpperCaseUUIDClientID(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	const (
+		upper = "3F1C9D1E-7D4B-4C8A-9A53-0A0E1B7C2D11"
+		lower = "3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11"
+	)
+	if _, _, err := execute(t, runners{}, "send", "--server", url, "--client-id", upper, "--key", "k", "--value", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Dump(context.Background(), lower); err != nil {
+		t.Errorf("no data under the lower-case id: %v", err)
+	}
+	for _, id := range []string{upper, lower} {
+		stdout, _, err := execute(t, runners{}, "dump", id, "--server", url)
+		if err != nil {
+			t.Fatalf("dump %s: %v", id, err)
+		}
+		var got struct {
+			ClientID string `json:"client_id"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+			t.Fatalf("dump %s: output is not JSON: %v\n%s", id, err, stdout)
+		}
+		if got.ClientID != lower {
+			t.Errorf("dump %s: client_id = %q, want %q", id, got.ClientID, lower)
+		}
+	}
+}
+
+func TestClientCommandErrors(t *testing.T) {
+	liveURL, _ := newTestServer(t)
+	deadURL := closedServerURL(t)
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "dump of an unknown client", args: []string{"dump", "unknown", "--server", liveURL}, wantErr: `"unknown"|404`},
+		{name: "dump from a closed server", args: []string{"dump", "c1", "--server", deadURL}, wantErr: "cannot reach the montool server|" + deadURL},
+		{name: "dump as table from a closed server", args: []string{"dump", "c1", "-o", "table", "--server", deadURL}, wantErr: "cannot reach the montool server"},
+		{name: "send to a closed server", args: []string{"send", "--key", "k", "--value", "1", "--server", deadURL}, wantErr: "cannot reach the montool server|" + deadURL},
+		{name: "dump from a server URL without a scheme", args: []string{"dump", "c1", "--server", "localhost"}, wantErr: `"localhost"|http://`},
+		{name: "send to a server URL with another scheme", args: []string{"send", "--key", "k", "--value", "1", "--server", "ftp://127.0.0.1"}, wantErr: `"ftp://127.0.0.1"|http://`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t)
+			stdout, _, err := execute(t, runners{}, tt.args...)
+			checkErr(t, err, tt.wantErr)
+			if err != nil && strings.Contains(err.Error(), "\n") {
+				t.Errorf("error spans more than one line: %q", err)
+			}
+			if stdout != "" {
+				t.Errorf("printed %q on a failure, want nothing", stdout)
+			}
+		})
+	}
+}
+
+// agentsRun is what `montool agents` printed, read back.
+type agentsRun struct {
+	started []string                  // client ids, in order
+	rows    map[string]map[string]int // client id (or "total") → column → count
+}
+
+var startedRE = regexp.MustCompile(`(?m)^agent (\d+) started: client_id (\S+)$`)
+
+// parseAgents reads the started lines and the summary table of the output
+// of `montool agents`.
+func parseAgents(t *testing.T, out string) agentsRun {
+	t.Helper()
+	var r agentsRun
+	for i, m := range startedRE.FindAllStringSubmatch(out, -1) {
+		if m[1] != strconv.Itoa(i+1) {
+			t.Errorf("started line %d numbers the agent %s", i+1, m[1])
+		}
+		r.started = append(r.started, m[2])
+	}
+	cols := []string{"SENT", "ACCEPTED", "DUPLICATES", "REJECTED", "ERRORS", "RETRIES"}
+	r.rows = map[string]map[string]int{}
+	inTable := false
+	for line := range strings.SplitSeq(out, "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 0 && f[0] == "AGENT":
+			want := append([]string{"AGENT", "CLIENT_ID"}, cols...)
+			if !reflect.DeepEqual(f, want) {
+				t.Errorf("summary header = %q, want %q", f, want)
+			}
+			inTable = true
+		case inTable && len(f) == 8: // an agent's row
+			r.rows[f[1]] = parseCounts(t, cols, f[2:])
+		case inTable && len(f) == 7 && f[0] == "total": // the total row has no client id
+			r.rows["total"] = parseCounts(t, cols, f[1:])
+		case inTable && len(f) > 0:
+			t.Errorf("unexpected summary row %q", line)
+		}
+	}
+	return r
+}
+
+func parseCounts(t *testing.T, cols, fields []string) map[string]int {
+	t.Helper()
+	m := make(map[string]int, len(cols))
+	for i, c := range cols {
+		n, err := strconv.Atoi(fields[i])
+		if err != nil {
+			t.Errorf("column %s: %q is not a count", c, fields[i])
+		}
+		m[c] = n
+	}
+	return m
+}
+
+// eventCount returns how many events a dump holds, over every key.
+func eventCount(d *event.Dump) int64 {
+	var n int64
+	for _, s := range d.Series {
+		if s.Type == event.Cumulative {
+			n += s.Count
+		} else {
+			n += int64(len(s.Samples))
+		}
+	}
+	return n
+}
+
+func TestAgentsAgainstServer(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	stdout, _, err := execute(t, runners{}, "agents", "--server", url, "--count", "3", "--rate", "20", "--duration", "500ms")
+	if err != nil {
+		t.Fatalf("agents: %v\n%s", err, stdout)
+	}
+	if n := strings.Count(stdout, "client_id"); n != 3 {
+		t.Errorf("got %d lines with a client_id, want 3:\n%s", n, stdout)
+	}
+	run := parseAgents(t, stdout)
+	if len(run.started) != 3 {
+		t.Fatalf("got %d started agents, want 3:\n%s", len(run.started), stdout)
+	}
+	if len(run.rows) != 4 {
+		t.Errorf("summary has %d rows, want 3 agents and a total:\n%s", len(run.rows), stdout)
+	}
+	sum := map[string]int{}
+	seen := map[string]bool{}
+	for _, id := range run.started {
+		if !uuidRE.MatchString(id) {
+			t.Errorf("client id %q is not a lower-case UUID", id)
+		}
+		if seen[id] {
+			t.Errorf("client id %q used by two agents", id)
+		}
+		seen[id] = true
+		row, ok := run.rows[id]
+		if !ok {
+			t.Errorf("no summary row for %s:\n%s", id, stdout)
+			continue
+		}
+		for c, n := range row {
+			sum[c] += n
+		}
+		if row["ACCEPTED"] < 1 {
+			t.Errorf("agent %s had no event accepted:\n%s", id, stdout)
+		}
+		d, err := st.Dump(context.Background(), id)
+		if err != nil {
+			t.Errorf("the server holds no data for %s: %v", id, err)
+			continue
+		}
+		if got := eventCount(d); got != int64(row["ACCEPTED"]) {
+			t.Errorf("the server holds %d events of %s, the summary says %d were accepted", got, id, row["ACCEPTED"])
+		}
+	}
+	if total, ok := run.rows["total"]; !ok {
+		t.Errorf("no total row:\n%s", stdout)
+	} else if !reflect.DeepEqual(total, sum) {
+		t.Errorf("total row = %v, want the sum of the agents' rows %v", total, sum)
+	}
+}
+
+func TestAgentsAgainstClosedServer(t *testing.T) {
+	isolate(t)
+	url := closedServerURL(t)
+	start := time.Now()
+	stdout, _, err := execute(t, runners{}, "agents", "--server", url, "--count", "2", "--rate", "10", "--duration", "3s")
+	elapsed := time.Since(start)
+	checkErr(t, err, "cannot reach the montool server|"+url)
+	if elapsed > 2*time.Second {
+		t.Errorf("agents took %s to give up on a closed server, want under 2s", elapsed)
+	}
+	if strings.Contains(stdout, "started") {
+		t.Errorf("agents started against a closed server:\n%s", stdout)
+	}
+}
+
+// TestAgentsRunUntilCancelled checks that --duration 0 runs until the
+// context ends (Ctrl-C), then prints the summary and returns nil.
+func TestAgentsRunUntilCancelled(t *testing.T) {
+	isolate(t)
+	url, _ := newTestServer(t)
+	out := newSyncBuffer()
+	cmd := newRootCmd(runners{})
+	cmd.SetArgs([]string{"agents", "--server", url, "--count", "2", "--rate", "50"})
+	cmd.SetOut(out)
+	cmd.SetErr(newSyncBuffer())
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+
+	out.waitFor(t, regexp.MustCompile(`agent 2 started`), 10*time.Second)
+	select {
+	case err := <-done:
+		t.Fatalf("agents returned %v before the context ended", err)
+	default:
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("agents returned %v after Ctrl-C, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("agents still running 10s after the context ended")
+	}
+	if run := parseAgents(t, out.String()); len(run.rows) != 3 {
+		t.Errorf("summary has %d rows, want 2 agents and a total:\n%s", len(run.rows), out.String())
+	}
+}

@@ -1,0 +1,145 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// listeningRE finds the bound address in the "montool listening" log line.
+var listeningRE = regexp.MustCompile(`montool listening.*addr=(\S+)`)
+
+// running is a command running in a goroutine.
+type running struct {
+	finished chan struct{} // closed when the command has returned
+	err      error         // what it returned; read after finished is closed
+}
+
+// wait returns the result of the command, or fails after timeout.
+func (r *running) wait(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-r.finished:
+		return r.err
+	case <-time.After(timeout):
+		t.Fatalf("command still running after %s", timeout)
+		return nil
+	}
+}
+
+// startServe runs the real `montool serve` with args in a goroutine and
+// returns its standard error, the running command and a function that
+// cancels its context. The command is stopped when the test ends.
+func startServe(t *testing.T, args ...string) (*syncBuffer, *running, context.CancelFunc) {
+	t.Helper()
+	stderr := newSyncBuffer()
+	cmd := newRootCmd(runners{})
+	cmd.SetArgs(append([]string{"serve"}, args...))
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(stderr)
+	ctx, cancel := context.WithCancel(t.Context())
+	r := &running{finished: make(chan struct{})}
+	go func() {
+		defer close(r.finished)
+		r.err = cmd.ExecuteContext(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-r.finished:
+		case <-time.After(10 * time.Second):
+			t.Error("serve still running 10s after its context ended")
+		}
+	})
+	return stderr, r, cancel
+}
+
+func TestServeRunsAndStops(t *testing.T) {
+	isolate(t)
+	stderr, srv, cancel := startServe(t, "--addr", "127.0.0.1:0")
+	addr := stderr.waitFor(t, listeningRE, 10*time.Second)[1]
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("logged address %q: %v", addr, err)
+	}
+	if host != "127.0.0.1" || port == "0" {
+		t.Errorf("logged address %q, want 127.0.0.1 and the port bound", addr)
+	}
+
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("GET /healthz: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /healthz: status %d, want 200", resp.StatusCode)
+	}
+	var health map[string]string
+	if err := json.Unmarshal(body, &health); err != nil || health["status"] != "ok" {
+		t.Errorf("GET /healthz: body %q, want {\"status\":\"ok\"}", body)
+	}
+
+	cancel()
+	if err := srv.wait(t, 10*time.Second); err != nil {
+		t.Errorf("serve returned %v after its context ended, want nil", err)
+	}
+	if !strings.Contains(stderr.String(), "stopped") {
+		t.Errorf("serve did not log that it stopped:\n%s", stderr.String())
+	}
+}
+
+func TestServeLogsJSON(t *testing.T) {
+	isolate(t)
+	stderr, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--log-format", "json")
+	line := stderr.waitFor(t, regexp.MustCompile(`(?m)^.*montool listening.*$`), 10*time.Second)[0]
+	var rec struct {
+		Msg  string `json:"msg"`
+		Addr string `json:"addr"`
+	}
+	if err := json.Unmarshal([]byte(line), &rec); err != nil {
+		t.Fatalf("log line is not JSON: %v\n%s", err, line)
+	}
+	if rec.Msg != "montool listening" || !strings.HasPrefix(rec.Addr, "127.0.0.1:") {
+		t.Errorf("log record = %+v, want msg \"montool listening\" and a 127.0.0.1 address", rec)
+	}
+}
+
+func TestServeErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyAddr := busy.Addr().String()
+
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{name: "address in use", args: []string{"--addr", busyAddr}, wantErr: busyAddr},
+		{name: "address without a port", args: []string{"--addr", "127.0.0.1"}, wantErr: "127.0.0.1"},
+		{name: "empty address", args: []string{"--addr", ""}, wantErr: "address"},
+		{name: "zero max body bytes", args: []string{"--addr", "127.0.0.1:0", "--max-body-bytes", "0"}, wantErr: "max body bytes"},
+		{name: "negative max batch events", args: []string{"--addr", "127.0.0.1:0", "--max-batch-events", "-1"}, wantErr: "max batch events"},
+		{name: "negative shutdown timeout", args: []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "-1s"}, wantErr: "shutdown timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t)
+			_, srv, _ := startServe(t, tt.args...)
+			checkErr(t, srv.wait(t, 10*time.Second), tt.wantErr)
+		})
+	}
+}
