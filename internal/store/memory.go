@@ -95,12 +95,16 @@ func (m *Memory) Dump(ctx context.Context, clientID string) (*event.Dump, error)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	notFound := &event.Error{Kind: event.ErrNotFound, Message: "client " + strconv.Quote(clientID) + " has no events"}
 	c := m.lookup(clientID)
 	if c == nil {
-		return nil, &event.Error{Kind: event.ErrNotFound, Message: "client " + strconv.Quote(clientID) + " has no events"}
+		return nil, notFound
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.events == 0 { // created by an Apply that has not yet applied its first event
+		return nil, notFound
+	}
 	d := &event.Dump{ClientID: c.id, Series: make([]event.Series, 0, len(c.keys))}
 	for _, s := range c.keys {
 		d.Series = append(d.Series, s.snapshot())
@@ -123,10 +127,12 @@ func (m *Memory) Clients(ctx context.Context) ([]event.ClientInfo, error) {
 		}
 		s.mu.RUnlock()
 	}
-	infos := make([]event.ClientInfo, len(all))
-	for i, c := range all {
+	infos := make([]event.ClientInfo, 0, len(all))
+	for _, c := range all {
 		c.mu.Lock()
-		infos[i] = event.ClientInfo{ClientID: c.id, Events: c.events}
+		if c.events > 0 { // else created by an Apply that has not yet applied its first event
+			infos = append(infos, event.ClientInfo{ClientID: c.id, Events: c.events})
+		}
 		c.mu.Unlock()
 	}
 	slices.SortFunc(infos, func(a, b event.ClientInfo) int { return strings.Compare(a.ClientID, b.ClientID) })

@@ -1,0 +1,98 @@
+package server_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/montool/montool/internal/server"
+	"github.com/montool/montool/internal/store"
+)
+
+// newBenchHandler returns the handler of a server over a fresh store.
+func newBenchHandler(b *testing.B) http.Handler {
+	b.Helper()
+	srv, err := server.New(testConfig(), store.New(), discardLogger())
+	if err != nil {
+		b.Fatalf("server.New: %v", err)
+	}
+	return srv.Handler()
+}
+
+// serveIngest posts body to h and returns the answer.
+func serveIngest(h http.Handler, body []byte) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/events", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// BenchmarkIngestSingle posts one new event per request.
+func BenchmarkIngestSingle(b *testing.B) {
+	h := newBenchHandler(b)
+	bodies := make([][]byte, b.N)
+	var size int64
+	for i := range bodies {
+		client := fmt.Sprintf("agent-%d", i%100)
+		if i%5 == 0 {
+			bodies[i] = []byte(cum(client, fmt.Sprintf("ev-%d", i), ts0+i%1000, "http_requests_total", 3))
+		} else {
+			bodies[i] = []byte(series(client, fmt.Sprintf("ev-%d", i), ts0+i%1000, fmt.Sprintf("latency_%d", i%4), 0.25))
+		}
+		size += int64(len(bodies[i]))
+	}
+	if b.N > 0 {
+		b.SetBytes(size / int64(b.N))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := serveIngest(h, bodies[i]); rec.Code != http.StatusAccepted {
+			b.Fatalf("request %d: status %d, want 202: %s", i, rec.Code, rec.Body)
+		}
+	}
+}
+
+// BenchmarkIngestBatch1000 posts batches of 1,000 new events over 100
+// clients × 5 keys, one key of five (20%) CUMULATIVE.
+func BenchmarkIngestBatch1000(b *testing.B) {
+	const perBatch = 1000
+	h := newBenchHandler(b)
+	bodies := make([][]byte, b.N)
+	var size int64
+	for n := range bodies {
+		var sb strings.Builder
+		sb.WriteByte('[')
+		for j := range perBatch {
+			if j > 0 {
+				sb.WriteByte(',')
+			}
+			client := fmt.Sprintf("agent-%d", j/10) // 10 events of each of 100 clients
+			id := fmt.Sprintf("b%d-e%d", n, j)      // new ids every iteration
+			ts := ts0 + n
+			if k := j % 5; k == 0 {
+				sb.WriteString(cum(client, id, ts, "key_0", 1.5))
+			} else {
+				sb.WriteString(series(client, id, ts, fmt.Sprintf("key_%d", k), float64(j)/8))
+			}
+		}
+		sb.WriteByte(']')
+		bodies[n] = []byte(sb.String())
+		size += int64(len(bodies[n]))
+	}
+	if b.N > 0 {
+		b.SetBytes(size / int64(b.N))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := serveIngest(h, bodies[i]); rec.Code != http.StatusAccepted {
+			b.Fatalf("request %d: status %d, want 202: %s", i, rec.Code, rec.Body)
+		}
+	}
+	b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "events/s")
+}

@@ -1,0 +1,604 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func TestIngestContentType(t *testing.T) {
+	event := cum("agent-1", "e1", ts0, "http_requests_total", 3)
+	tests := []struct {
+		name        string
+		contentType string // "" sends no Content-Type
+		wantStatus  int
+	}{
+		{"application/json", "application/json", http.StatusAccepted},
+		{"application/json with charset", "application/json; charset=utf-8", http.StatusAccepted},
+		{"application/json in upper case", "Application/JSON", http.StatusAccepted},
+		{"no Content-Type is read as JSON", "", http.StatusAccepted},
+		{"text/plain", "text/plain", http.StatusUnsupportedMediaType},
+		{"text/plain with charset", "text/plain; charset=utf-8", http.StatusUnsupportedMediaType},
+		{"form", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{"multipart", "multipart/form-data; boundary=xyz", http.StatusUnsupportedMediaType},
+		{"text/json", "text/json", http.StatusUnsupportedMediaType},
+		{"json suffix type", "application/problem+json", http.StatusUnsupportedMediaType},
+		{"garbage", "garbage", http.StatusUnsupportedMediaType},
+		{"garbage with slashes", "%%%/;;;", http.StatusUnsupportedMediaType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newDefaultAPI(t)
+			r := a.postRaw(event, tt.contentType)
+			wantStatus(t, r.status, tt.wantStatus)
+			got := decodeIngest(t, r)
+			if tt.wantStatus == http.StatusAccepted {
+				wantSummary(t, got, 1, 0, 0)
+				if clients := a.clients(); len(clients) != 1 {
+					t.Errorf("clients = %+v, want agent-1 only", clients)
+				}
+				return
+			}
+			wantSummary(t, got, 0, 0, 0)
+			if got.Error != nil {
+				if got.Error.Code != "unsupported_media_type" {
+					t.Errorf("error code = %q, want unsupported_media_type", got.Error.Code)
+				}
+				if !strings.Contains(got.Error.Message, "application/json") {
+					t.Errorf("error message = %q, want it to say to send application/json", got.Error.Message)
+				}
+			}
+			a.wantNoClients()
+		})
+	}
+}
+
+func TestIngestSingleNewEventIs202(t *testing.T) {
+	a := newDefaultAPI(t)
+	status, got := a.post(cum("agent-1", "e1", ts0, "http_requests_total", 3))
+	wantStatus(t, status, http.StatusAccepted)
+	wantSummary(t, got, 1, 0, 0)
+
+	d, _ := a.dump("agent-1")
+	tot := d.total(t, "http_requests_total")
+	if tot.EventValue != "3" || tot.EventCount != 1 {
+		t.Errorf("total = %s over %d events, want 3 over 1", tot.EventValue, tot.EventCount)
+	}
+}
+
+func TestIngestReplayIsHarmless(t *testing.T) {
+	a := newDefaultAPI(t)
+	events := batch(
+		cum("agent-1", "e1", ts0, "requests", 1),
+		cum("agent-1", "e2", ts1, "requests", 2),
+		series("agent-1", "e3", ts2, "cpu", 0.5),
+	)
+	status, got := a.post(events)
+	wantStatus(t, status, http.StatusAccepted)
+	wantSummary(t, got, 3, 0, 0)
+
+	for i := range 3 {
+		t.Run(fmt.Sprintf("replay %d of the whole batch", i+1), func(t *testing.T) {
+			status, got := a.post(events)
+			wantStatus(t, status, http.StatusOK)
+			wantSummary(t, got, 0, 3, 0)
+		})
+	}
+	t.Run("replay of a single event", func(t *testing.T) {
+		status, got := a.post(series("agent-1", "e3", ts2, "cpu", 0.5))
+		wantStatus(t, status, http.StatusOK)
+		wantSummary(t, got, 0, 1, 0)
+	})
+	t.Run("replay mixed with a new event", func(t *testing.T) {
+		status, got := a.post(batch(
+			cum("agent-1", "e1", ts0, "requests", 1),
+			cum("agent-1", "e4", ts3, "requests", 4),
+			cum("agent-1", "e2", ts1, "requests", 2),
+		))
+		wantStatus(t, status, http.StatusAccepted)
+		wantSummary(t, got, 1, 2, 0)
+	})
+	t.Run("same event twice in one batch", func(t *testing.T) {
+		e := series("agent-1", "e5", ts3, "cpu", 0.75)
+		status, got := a.post(batch(e, e))
+		wantStatus(t, status, http.StatusAccepted)
+		wantSummary(t, got, 1, 1, 0)
+	})
+
+	d, _ := a.dump("agent-1")
+	tot := d.total(t, "requests")
+	if tot.EventValue != "7" || tot.EventCount != 3 {
+		t.Errorf("requests total = %s over %d events, want 7 over 3", tot.EventValue, tot.EventCount)
+	}
+	if s := d.samples(t, "cpu"); len(s) != 2 {
+		t.Errorf("cpu has %d samples, want 2: %+v", len(s), s)
+	}
+	if c := a.clients(); len(c) != 1 || c[0].EventCount != 5 {
+		t.Errorf("clients = %+v, want agent-1 with 5 events", c)
+	}
+}
+
+func TestIngestConflictSingleEvent(t *testing.T) {
+	// Every case starts from this state of client agent-1.
+	setup := batch(
+		cum("agent-1", "e1", ts0, "requests", 3),
+		series("agent-1", "e2", ts1, "cpu", 0.5),
+	)
+	tests := []struct {
+		name      string
+		event     string
+		wantField string
+	}{
+		{"same id, other value", cum("agent-1", "e1", ts0, "requests", 4), "event_id"},
+		{"same id, other timestamp", cum("agent-1", "e1", ts1, "requests", 3), "event_id"},
+		{"same id, other key", cum("agent-1", "e1", ts0, "errors", 3), "event_id"},
+		{"same id, other type", series("agent-1", "e1", ts0, "requests", 3), "event_id"},
+		{"same time-series id, other value", series("agent-1", "e2", ts1, "cpu", 0.25), "event_id"},
+		{"cumulative key sent as time-series", series("agent-1", "e3", ts2, "requests", 1), "event_type"},
+		{"time-series key sent as cumulative", cum("agent-1", "e3", ts2, "cpu", 1), "event_type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newDefaultAPI(t)
+			if status, _ := a.post(setup); status != http.StatusAccepted {
+				t.Fatalf("setup: status %d, want 202", status)
+			}
+			_, before := a.dump("agent-1")
+
+			status, got := a.post(tt.event)
+			wantStatus(t, status, http.StatusConflict)
+			wantSummary(t, got, 0, 0, 1)
+			if got.Error != nil && got.Error.Code != "conflict" {
+				t.Errorf("error code = %q, want conflict", got.Error.Code)
+			}
+			if len(got.Errors) == 1 {
+				e := got.Errors[0]
+				if e.Index != 0 || e.Code != "conflict" || e.Field != tt.wantField {
+					t.Errorf("errors[0] = %+v, want index 0, code conflict, field %s", e, tt.wantField)
+				}
+				if e.Message == "" {
+					t.Errorf("errors[0] has no message")
+				}
+			}
+
+			_, after := a.dump("agent-1")
+			if string(after) != string(before) {
+				t.Errorf("dump changed by a rejected event:\nbefore %s\nafter  %s", before, after)
+			}
+			if c := a.clients(); len(c) != 1 || c[0].EventCount != 2 {
+				t.Errorf("clients = %+v, want agent-1 with 2 events", c)
+			}
+		})
+	}
+}
+
+func TestIngestOtherClientMayReuseIDsAndKeys(t *testing.T) {
+	a := newDefaultAPI(t)
+	if status, _ := a.post(cum("agent-1", "e1", ts0, "requests", 3)); status != http.StatusAccepted {
+		t.Fatalf("first event: status %d, want 202", status)
+	}
+	// Same event id, same key, other type, other client.
+	status, got := a.post(series("agent-2", "e1", ts1, "requests", 7))
+	wantStatus(t, status, http.StatusAccepted)
+	wantSummary(t, got, 1, 0, 0)
+	// The very same content as agent-1's event, from agent-3: new, not a duplicate.
+	status, got = a.post(cum("agent-3", "e1", ts0, "requests", 3))
+	wantStatus(t, status, http.StatusAccepted)
+	wantSummary(t, got, 1, 0, 0)
+
+	d1, _ := a.dump("agent-1")
+	if tot := d1.total(t, "requests"); tot.EventValue != "3" || tot.EventCount != 1 {
+		t.Errorf("agent-1 requests = %s over %d, want 3 over 1", tot.EventValue, tot.EventCount)
+	}
+	d2, _ := a.dump("agent-2")
+	s := d2.samples(t, "requests")
+	if len(s) != 1 || s[0].EventID != "e1" || s[0].EventValue != "7" || s[0].EventType != "TIME-SERIES" {
+		t.Errorf("agent-2 requests = %+v, want one TIME-SERIES sample e1 of 7", s)
+	}
+}
+
+// validFields is a valid event as a map, for tests that break one field.
+func validFields() map[string]any {
+	return map[string]any{
+		"client_id":       "agent-1",
+		"event_id":        "e1",
+		"event_timestamp": ts0,
+		"event_type":      "CUMULATIVE",
+		"event_key":       "http_requests_total",
+		"event_value":     3,
+	}
+}
+
+// missing marks a field to delete in invalidEventCases.
+type missingField struct{}
+
+var missing = missingField{}
+
+var invalidEventCases = []struct {
+	name  string
+	field string
+	value any // the field's new value; missing deletes it
+}{
+	{"client_id missing", "client_id", missing},
+	{"client_id null", "client_id", nil},
+	{"client_id a number", "client_id", 42},
+	{"client_id an object", "client_id", map[string]any{"id": "x"}},
+	{"client_id empty", "client_id", ""},
+	{"client_id too long", "client_id", strings.Repeat("c", 129)},
+	{"event_id missing", "event_id", missing},
+	{"event_id a bool", "event_id", true},
+	{"event_id empty", "event_id", ""},
+	{"event_id too long", "event_id", strings.Repeat("e", 129)},
+	{"event_timestamp missing", "event_timestamp", missing},
+	{"event_timestamp null", "event_timestamp", nil},
+	{"event_timestamp a word", "event_timestamp", "yesterday"},
+	{"event_timestamp a bool", "event_timestamp", true},
+	{"event_timestamp negative", "event_timestamp", -1},
+	{"event_timestamp past year 2262", "event_timestamp", json.Number("1e30")},
+	{"event_type missing", "event_type", missing},
+	{"event_type unknown", "event_type", "GAUGE"},
+	{"event_type empty", "event_type", ""},
+	{"event_type a number", "event_type", 1},
+	{"event_key missing", "event_key", missing},
+	{"event_key empty", "event_key", ""},
+	{"event_key a number", "event_key", 7},
+	{"event_key too long", "event_key", strings.Repeat("k", 257)},
+	{"event_key with a control character", "event_key", "http\nrequests"},
+	{"event_value missing", "event_value", missing},
+	{"event_value null", "event_value", nil},
+	{"event_value a word", "event_value", "three"},
+	{"event_value a bool", "event_value", false},
+	{"event_value an array", "event_value", []int{3}},
+	{"event_value an object", "event_value", map[string]int{"v": 3}},
+	{"event_value overflows to infinity", "event_value", json.Number("1e400")},
+	{"event_value negative overflow", "event_value", json.Number("-1e400")},
+	{"event_value NaN string", "event_value", "NaN"},
+	{"event_value Infinity string", "event_value", "Infinity"},
+	{"event_value hex string", "event_value", "0x10"},
+}
+
+func invalidEventJSON(t *testing.T, field string, value any) string {
+	t.Helper()
+	f := validFields()
+	if value == missing {
+		delete(f, field)
+	} else {
+		f[field] = value
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	return string(b)
+}
+
+func TestIngestInvalidSingleEvent(t *testing.T) {
+	for _, tt := range invalidEventCases {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newDefaultAPI(t)
+			body := invalidEventJSON(t, tt.field, tt.value)
+			status, got := a.post(body)
+			wantStatus(t, status, http.StatusBadRequest)
+			wantSummary(t, got, 0, 0, 1)
+			if got.Error != nil && got.Error.Code != "invalid" {
+				t.Errorf("error code = %q, want invalid", got.Error.Code)
+			}
+			if len(got.Errors) == 1 {
+				e := got.Errors[0]
+				if e.Index != 0 || e.Code != "invalid" || e.Field != tt.field || e.Message == "" {
+					t.Errorf("errors[0] = %+v, want index 0, code invalid, field %s and a message", e, tt.field)
+				}
+				wantID := "e1"
+				if tt.field == "event_id" {
+					if s, ok := tt.value.(string); ok {
+						wantID = s
+					} else {
+						wantID = ""
+					}
+				}
+				if e.EventID != wantID {
+					t.Errorf("errors[0].event_id = %q, want %q", e.EventID, wantID)
+				}
+			}
+			a.wantNoClients()
+		})
+	}
+}
+
+func TestIngestBatchWithInvalidEvents(t *testing.T) {
+	a := newDefaultAPI(t)
+	status, got := a.post(batch(
+		cum("agent-1", "e0", ts0, "requests", 1),
+		invalidEventJSON(t, "event_type", "GAUGE"), // index 1, id e1
+		series("agent-2", "e2", ts1, "cpu", 0.5),
+		`{"client_id":"agent-1","event_id":"e3","event_timestamp":1763850003,"event_type":"CUMULATIVE","event_key":"requests"}`,
+		cum("agent-1", "e4", ts2, "requests", 2),
+		`{}`,
+	))
+	wantStatus(t, status, http.StatusBadRequest)
+	wantSummary(t, got, 3, 0, 3)
+	if got.Error != nil && got.Error.Code != "invalid" {
+		t.Errorf("error code = %q, want invalid", got.Error.Code)
+	}
+	want := []itemError{
+		{Index: 1, EventID: "e1", Code: "invalid", Field: "event_type"},
+		{Index: 3, EventID: "e3", Code: "invalid", Field: "event_value"},
+		{Index: 5, EventID: "", Code: "invalid", Field: "client_id"},
+	}
+	checkItemErrors(t, got.Errors, want)
+
+	// The valid events are applied.
+	d1, _ := a.dump("agent-1")
+	if tot := d1.total(t, "requests"); tot.EventValue != "3" || tot.EventCount != 2 {
+		t.Errorf("agent-1 requests = %s over %d, want 3 over 2", tot.EventValue, tot.EventCount)
+	}
+	d2, _ := a.dump("agent-2")
+	if s := d2.samples(t, "cpu"); len(s) != 1 || s[0].EventID != "e2" {
+		t.Errorf("agent-2 cpu = %+v, want sample e2", s)
+	}
+}
+
+func TestIngestBatchWithConflicts(t *testing.T) {
+	tests := []struct {
+		name         string
+		batch        string
+		wantStatus   int
+		wantCode     string
+		wantAccepted int
+		wantDups     int
+		wantErrors   []itemError
+		wantTotal    string // agent-1 "requests" after the batch
+		wantCount    int64
+	}{
+		{
+			name: "only conflicts among the rejections is 409",
+			batch: batch(
+				cum("agent-1", "n1", ts1, "requests", 10),
+				cum("agent-1", "old", ts0, "requests", 99),  // conflict: other value
+				cum("agent-1", "old", ts0, "requests", 1),   // duplicate
+				series("agent-1", "n2", ts1, "requests", 5), // conflict: other type
+				cum("agent-1", "n3", ts2, "requests", 20),
+			),
+			wantStatus:   http.StatusConflict,
+			wantCode:     "conflict",
+			wantAccepted: 2,
+			wantDups:     1,
+			wantErrors: []itemError{
+				{Index: 1, EventID: "old", Code: "conflict", Field: "event_id"},
+				{Index: 3, EventID: "n2", Code: "conflict", Field: "event_type"},
+			},
+			wantTotal: "31",
+			wantCount: 3,
+		},
+		{
+			name: "conflicts and invalid events is 400",
+			batch: batch(
+				cum("agent-1", "old", ts0, "requests", 2), // conflict
+				cum("agent-1", "n1", ts1, "requests", 10),
+				cum("agent-1", "n2", "soon", "requests", 1), // invalid
+			),
+			wantStatus:   http.StatusBadRequest,
+			wantCode:     "invalid",
+			wantAccepted: 1,
+			wantErrors: []itemError{
+				{Index: 0, EventID: "old", Code: "conflict", Field: "event_id"},
+				{Index: 2, EventID: "n2", Code: "invalid", Field: "event_timestamp"},
+			},
+			wantTotal: "11",
+			wantCount: 2,
+		},
+		{
+			name: "same new id twice with other content in one batch",
+			batch: batch(
+				cum("agent-1", "n1", ts1, "requests", 10),
+				cum("agent-1", "n1", ts1, "requests", 11),
+			),
+			wantStatus:   http.StatusConflict,
+			wantCode:     "conflict",
+			wantAccepted: 1,
+			wantErrors: []itemError{
+				{Index: 1, EventID: "n1", Code: "conflict", Field: "event_id"},
+			},
+			wantTotal: "11",
+			wantCount: 2,
+		},
+		{
+			name: "every event a conflict",
+			batch: batch(
+				cum("agent-1", "old", ts0, "requests", 2),
+				series("agent-1", "n1", ts0, "requests", 2),
+			),
+			wantStatus: http.StatusConflict,
+			wantCode:   "conflict",
+			wantErrors: []itemError{
+				{Index: 0, EventID: "old", Code: "conflict", Field: "event_id"},
+				{Index: 1, EventID: "n1", Code: "conflict", Field: "event_type"},
+			},
+			wantTotal: "1",
+			wantCount: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newDefaultAPI(t)
+			if status, _ := a.post(cum("agent-1", "old", ts0, "requests", 1)); status != http.StatusAccepted {
+				t.Fatalf("setup: status %d, want 202", status)
+			}
+			status, got := a.post(tt.batch)
+			wantStatus(t, status, tt.wantStatus)
+			wantSummary(t, got, tt.wantAccepted, tt.wantDups, len(tt.wantErrors))
+			if got.Error != nil && got.Error.Code != tt.wantCode {
+				t.Errorf("error code = %q, want %q", got.Error.Code, tt.wantCode)
+			}
+			checkItemErrors(t, got.Errors, tt.wantErrors)
+
+			d, _ := a.dump("agent-1")
+			if tot := d.total(t, "requests"); tot.EventValue != json.Number(tt.wantTotal) || tot.EventCount != tt.wantCount {
+				t.Errorf("requests = %s over %d, want %s over %d", tot.EventValue, tot.EventCount, tt.wantTotal, tt.wantCount)
+			}
+		})
+	}
+}
+
+// checkItemErrors compares the errors of an answer, ignoring the messages
+// (which must merely be present).
+func checkItemErrors(t *testing.T, got, want []itemError) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("errors = %+v, want %d entries %+v", got, len(want), want)
+		return
+	}
+	for i := range want {
+		g := got[i]
+		if g.Message == "" {
+			t.Errorf("errors[%d] has no message: %+v", i, g)
+		}
+		g.Message = ""
+		if g != want[i] {
+			t.Errorf("errors[%d] = %+v, want %+v", i, g, want[i])
+		}
+	}
+}
+
+func TestIngestBadBody(t *testing.T) {
+	valid := cum("agent-1", "e1", ts0, "requests", 1)
+	tests := []struct {
+		name string
+		body string
+	}{
+		{"empty body", ""},
+		{"only whitespace", " \n\t "},
+		{"truncated object", `{"client_id":"agent-1",`},
+		{"not JSON", "hello"},
+		{"empty array", "[]"},
+		{"empty array with spaces", " [ ] "},
+		{"null", "null"},
+		{"a number", "42"},
+		{"a string", `"event"`},
+		{"a bool", "true"},
+		{"array holding a number", "[1]"},
+		{"array holding null", "[null]"},
+		{"valid event then a non-object", batch(valid, `"x"`)},
+		{"nested array", "[" + batch(valid) + "]"},
+		{"truncated array", "[" + valid + ","},
+		{"two objects", valid + valid},
+		{"object then garbage", valid + "x"},
+		{"array then garbage", batch(valid) + "]"},
+		{"100000 nested arrays", strings.Repeat("[", 100000)},
+		{"100000 nested arrays closed", strings.Repeat("[", 100000) + strings.Repeat("]", 100000)},
+		{"100000 nested objects", strings.Repeat(`{"a":`, 100000)},
+		{"invalid UTF-8 outside strings", "\xff\xfe"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newDefaultAPI(t)
+			status, got := a.post(tt.body)
+			wantStatus(t, status, http.StatusBadRequest)
+			wantSummary(t, got, 0, 0, 0)
+			if got.Error != nil && got.Error.Code != "invalid" {
+				t.Errorf("error code = %q, want invalid", got.Error.Code)
+			}
+			a.wantNoClients()
+		})
+	}
+}
+
+func TestIngestBodyLimit(t *testing.T) {
+	event := cum("agent-1", "e1", ts0, "requests", 1)
+	const limit = 1024
+	pad := func(n int) string { return event + strings.Repeat(" ", n-len(event)) }
+	tests := []struct {
+		name       string
+		body       string
+		wantStatus int
+	}{
+		{"just under the limit", pad(limit - 1), http.StatusAccepted},
+		{"exactly the limit", pad(limit), http.StatusAccepted},
+		{"one byte over", pad(limit + 1), http.StatusRequestEntityTooLarge},
+		{"far over", pad(4 * limit), http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.MaxBodyBytes = limit
+			a := newAPI(t, cfg)
+			status, got := a.post(tt.body)
+			wantStatus(t, status, tt.wantStatus)
+			if tt.wantStatus == http.StatusAccepted {
+				wantSummary(t, got, 1, 0, 0)
+				return
+			}
+			wantSummary(t, got, 0, 0, 0)
+			if got.Error != nil && got.Error.Code != "too_large" {
+				t.Errorf("error code = %q, want too_large", got.Error.Code)
+			}
+			a.wantNoClients()
+		})
+	}
+}
+
+func TestIngestDefaultBodyLimit(t *testing.T) {
+	const limit = 8 << 20 // 8 MiB
+	event := cum("agent-1", "e1", ts0, "requests", 1)
+	body := func(n int) string { return event + strings.Repeat(" ", n-len(event)) }
+
+	a := newDefaultAPI(t)
+	status, got := a.post(body(limit + 1))
+	wantStatus(t, status, http.StatusRequestEntityTooLarge)
+	wantSummary(t, got, 0, 0, 0)
+	if got.Error != nil && got.Error.Code != "too_large" {
+		t.Errorf("error code = %q, want too_large", got.Error.Code)
+	}
+	a.wantNoClients()
+
+	status, got = a.post(body(limit))
+	wantStatus(t, status, http.StatusAccepted)
+	wantSummary(t, got, 1, 0, 0)
+}
+
+// manyEvents returns a batch of n distinct valid events of client agent-1.
+func manyEvents(n int) string {
+	events := make([]string, n)
+	for i := range events {
+		events[i] = cum("agent-1", fmt.Sprintf("e%d", i), ts0, "requests", 1)
+	}
+	return batch(events...)
+}
+
+func TestIngestBatchLimit(t *testing.T) {
+	tests := []struct {
+		name       string
+		maxEvents  int // 0 keeps the default
+		events     int
+		wantStatus int
+	}{
+		{"at a small limit", 3, 3, http.StatusAccepted},
+		{"over a small limit", 3, 4, http.StatusRequestEntityTooLarge},
+		{"limit of one, one event", 1, 1, http.StatusAccepted},
+		{"limit of one, two events", 1, 2, http.StatusRequestEntityTooLarge},
+		{"at the default limit", 0, 10_000, http.StatusAccepted},
+		{"over the default limit", 0, 10_001, http.StatusRequestEntityTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			if tt.maxEvents > 0 {
+				cfg.MaxBatchEvents = tt.maxEvents
+			}
+			a := newAPI(t, cfg)
+			status, got := a.post(manyEvents(tt.events))
+			wantStatus(t, status, tt.wantStatus)
+			if tt.wantStatus == http.StatusAccepted {
+				wantSummary(t, got, tt.events, 0, 0)
+				return
+			}
+			wantSummary(t, got, 0, 0, 0)
+			if got.Error != nil && got.Error.Code != "too_large" {
+				t.Errorf("error code = %q, want too_large", got.Error.Code)
+			}
+			a.wantNoClients()
+		})
+	}
+}
