@@ -64,8 +64,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("duration must not be negative, not %s", c.Duration)
 	case len(c.Keys) == 0:
 		return errors.New("at least one key is needed")
-	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff:
-		return fmt.Errorf("backoff must be positive with max (%s) no less than min (%s)", c.MaxBackoff, c.MinBackoff)
+	case c.MinBackoff <= 0 || c.MaxBackoff < c.MinBackoff || c.MaxBackoff > time.Hour:
+		return fmt.Errorf("backoff must be positive with max (%s) no less than min (%s) and at most 1h", c.MaxBackoff, c.MinBackoff)
 	case c.AttemptTimeout <= 0:
 		return fmt.Errorf("attempt timeout must be positive, not %s", c.AttemptTimeout)
 	}
@@ -182,7 +182,7 @@ func (f *Fleet) Run(ctx context.Context) error {
 		a.mu.Unlock()
 	}
 	if sent > 0 && answered == 0 && lastErr != nil {
-		return fmt.Errorf("no event reached the server: %w", lastErr)
+		return fmt.Errorf("no event reached the server (none was accepted, rejected or found a duplicate): %w", lastErr)
 	}
 	return nil
 }
@@ -263,12 +263,14 @@ func (a *Agent) fail(err error) {
 	a.mu.Unlock()
 }
 
-// backoff returns a random wait before retry number attempt+1: "full
-// jitter" over an exponentially growing cap.
+// backoff returns a random wait before retry number attempt+1, between
+// MinBackoff and a cap that doubles with each attempt up to MaxBackoff
+// ("full jitter" above a floor).
 func (a *Agent) backoff(attempt int) time.Duration {
-	limit := a.cfg.MaxBackoff
-	if attempt < 30 {
-		limit = min(a.cfg.MinBackoff<<attempt, a.cfg.MaxBackoff)
+	limit := a.cfg.MinBackoff
+	for i := 0; i < attempt && limit < a.cfg.MaxBackoff; i++ {
+		limit *= 2
 	}
-	return a.cfg.MinBackoff/2 + time.Duration(a.rng.Int64N(int64(limit)))
+	limit = min(limit, a.cfg.MaxBackoff)
+	return a.cfg.MinBackoff + time.Duration(a.rng.Int64N(int64(limit-a.cfg.MinBackoff)+1))
 }

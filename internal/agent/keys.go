@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -43,6 +44,9 @@ func (k KeySpec) Validate() error {
 	if math.IsNaN(k.Max) || math.IsInf(k.Max, 0) || k.Max < k.Min {
 		return fmt.Errorf("key %q: max (%g) must be a finite number no less than min (%g)", k.Name, k.Max, k.Min)
 	}
+	if k.Integer && math.Ceil(k.Min) > math.Floor(k.Max) {
+		return fmt.Errorf("key %q: integer values need a whole number between min (%g) and max (%g)", k.Name, k.Min, k.Max)
+	}
 	return nil
 }
 
@@ -77,8 +81,20 @@ func (g *generator) next(rng *rand.Rand) float64 {
 		g.value = min(max(g.value, g.spec.Min), g.spec.Max)
 		v = g.value
 	}
+	return g.round(v)
+}
+
+// round rounds v to a precision that suits the key's range, about four
+// significant digits of it, or to a whole number for an Integer key, and
+// keeps it within [Min, Max].
+func (g *generator) round(v float64) float64 {
+	lo, hi := g.spec.Min, g.spec.Max
 	if g.spec.Integer {
-		return math.Round(v)
+		lo, hi, v = math.Ceil(lo), math.Floor(hi), math.Round(v)
+	} else if span := hi - lo; span > 0 {
+		decimals := max(0, 3-int(math.Floor(math.Log10(span))))
+		// Through decimal text, so that 37.5 stays 37.5 with no binary noise.
+		v, _ = strconv.ParseFloat(strconv.FormatFloat(v, 'f', decimals, 64), 64)
 	}
-	return math.Round(v*100) / 100
+	return min(max(v, lo), hi)
 }

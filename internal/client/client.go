@@ -101,14 +101,18 @@ func (c *Client) Send(ctx context.Context, events ...event.Event) (*event.Summar
 	if err != nil && !errors.As(err, &apiErr) {
 		return nil, err
 	}
-	var sum event.Summary
-	if jerr := json.Unmarshal(raw, &sum); jerr != nil {
+	var sum struct {
+		event.Summary
+		Accepted *int `json:"accepted"` // nil when the answer has no summary
+	}
+	if jerr := json.Unmarshal(raw, &sum); jerr != nil || sum.Accepted == nil {
 		if apiErr != nil {
 			return nil, apiErr // an answer without a summary, such as a proxy's error page
 		}
-		return nil, fmt.Errorf("read answer of %s: %w", req.URL.Redacted(), jerr)
+		return nil, fmt.Errorf("read answer of %s: no summary of the events in it", req.URL.Redacted())
 	}
-	return &sum, err
+	sum.Summary.Accepted = *sum.Accepted
+	return &sum.Summary, err
 }
 
 // Dump returns everything one client holds. An unknown client is an error
