@@ -39,7 +39,7 @@ under the SAME event id, so a retry can never count twice. The key set is the
 config file's "keys" list, else a default set of gauges and counters.`,
 		Example: `  montool agents
   montool agents --count 20 --rate 10 --duration 30s
-  montool agents --server http://10.0.0.5:8080`,
+  montool agents --server http://monitor.example.com:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			keys, err := keySpecs(root.Config)

@@ -38,10 +38,11 @@ func newSendCmd(root *rootOptions, runF func(context.Context, *sendOptions) erro
 		Short: "Send one event and print the server's answer",
 		Long: `Send one event to the server and print the server's answer as JSON.
 
-Only --key and --value are needed. The type defaults to the one the config's
-key set gives the key, else TIME-SERIES; the client id to the configured
-client_id, else a UUID derived from this host's name (so repeated sends from
-one host land on one client); the event id to a new UUID; the timestamp to now.
+Only --key and --value are needed. The type defaults to the key's type in the
+key set (the config's keys list, else the built-in keys), else TIME-SERIES;
+the client id to the configured client_id, else a UUID derived from this
+host's name (so repeated sends from one host land on one client); the event id
+to a new UUID; the timestamp to now.
 The timestamp may be Unix seconds, milliseconds, microseconds or nanoseconds,
 or RFC 3339 text.`,
 		Example: `  montool send --key cpu_usage_percent --value 37.5
