@@ -243,3 +243,41 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, s[start:]...)
 	return append(b, '"')
 }
+
+// DecodeNDJSON reads a newline-delimited JSON body: one event object per
+// line; blank lines are skipped. Each line is checked on its own: a line
+// that is not a JSON object is a rejected item, not a bad body. A body with
+// no event at all is an *Error of kind ErrInvalid; more than maxEvents
+// events (when maxEvents > 0) is an *Error of kind ErrTooLarge.
+func DecodeNDJSON(body []byte, maxEvents int) ([]Item, error) {
+	var items []Item
+	for len(body) > 0 {
+		line := body
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = nil
+		}
+		line = bytes.Trim(line, jsonSpace)
+		if len(line) == 0 {
+			continue
+		}
+		if maxEvents > 0 && len(items) == maxEvents {
+			return nil, &Error{Kind: ErrTooLarge, Message: "body has more than " + strconv.Itoa(maxEvents) + " events; the limit is " + strconv.Itoa(maxEvents)}
+		}
+		var it Item
+		var fields map[string]json.RawMessage
+		if line[0] != '{' {
+			it.Err = &Error{Kind: ErrInvalid, Message: "line is not an event object"}
+		} else if err := json.Unmarshal(line, &fields); err != nil {
+			it.Err = &Error{Kind: ErrInvalid, Message: "line is not valid JSON: " + err.Error()}
+		} else {
+			it.Event, it.RawID, it.Err = fromFields(fields)
+		}
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return nil, &Error{Kind: ErrInvalid, Message: "request body holds no event: send one event object per line"}
+	}
+	return items, nil
+}

@@ -8,6 +8,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/events", s.handleIngest())
 	mux.Handle("GET /api/v1/clients", s.handleClients())
 	mux.Handle("GET /api/v1/clients/{client_id}/events", s.handleDump())
+	mux.Handle("GET /api/v1/stats", s.handleStats())
 	mux.Handle("GET /healthz", handleHealth())
 	return s.recoverPanics(jsonMuxErrors(mux))
 }

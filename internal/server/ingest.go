@@ -1,0 +1,226 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// The body formats the events endpoint takes.
+const (
+	mediaJSON   = "application/json"
+	mediaNDJSON = "application/x-ndjson"
+)
+
+// ingestResponse is the body of every answer of the events endpoint: the
+// summary, and an error object when the status is not 2xx.
+type ingestResponse struct {
+	event.Summary
+	Error *errorBody `json:"error,omitempty"`
+}
+
+// handleIngest takes one event object or a batch of them, as JSON or as
+// NDJSON, plain or gzip-compressed.
+func (s *Server) handleIngest() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		decode, err := decoderFor(r.Header.Get("Content-Type"))
+		if err == nil {
+			err = checkContentEncoding(r.Header.Get("Content-Encoding"))
+		}
+		if err != nil {
+			s.writeIngestError(w, r, event.Summary{}, err)
+			return
+		}
+		buf := getBuffer()
+		defer putBuffer(buf) // decoded events may point into buf until the answer is written
+		if err := s.readBody(w, r, buf); err != nil {
+			s.writeIngestError(w, r, event.Summary{}, err)
+			return
+		}
+		items, err := decode(buf.Bytes(), s.cfg.MaxBatchEvents)
+		if err != nil {
+			s.writeIngestError(w, r, event.Summary{}, err)
+			return
+		}
+		s.apply(w, r, items)
+	}
+}
+
+// apply applies the valid items and answers with what became of each.
+func (s *Server) apply(w http.ResponseWriter, r *http.Request, items []event.Item) {
+	var sum event.Summary
+	valid := make([]event.Event, 0, len(items))
+	index := make([]int, 0, len(items)) // position in the request of each valid event
+	for i, it := range items {
+		if it.Err != nil {
+			sum.Errors = append(sum.Errors, itemError(i, it.RawID, it.Err))
+			continue
+		}
+		valid = append(valid, it.Event)
+		index = append(index, i)
+	}
+	results, err := s.store.Apply(r.Context(), valid)
+	if err != nil {
+		s.writeIngestError(w, r, event.Summary{}, fmt.Errorf("apply %d events: %w", len(valid), err))
+		return
+	}
+	for j, res := range results {
+		switch {
+		case res.Err != nil:
+			sum.Errors = append(sum.Errors, itemError(index[j], valid[j].ID, res.Err))
+		case res.Duplicate:
+			sum.Duplicates++
+		default:
+			sum.Accepted++
+		}
+	}
+	sum.Rejected = len(sum.Errors)
+	slices.SortFunc(sum.Errors, func(a, b event.ItemError) int { return a.Index - b.Index })
+
+	switch {
+	case sum.Rejected > 0:
+		kind := event.ErrConflict
+		for _, e := range sum.Errors {
+			if e.Code != event.Code(event.ErrConflict) {
+				kind = event.ErrInvalid
+			}
+		}
+		s.writeIngestError(w, r, sum, &event.Error{Kind: kind, Message: rejectedMessage(sum, len(items))})
+	case sum.Accepted > 0:
+		writeJSON(w, http.StatusAccepted, ingestResponse{Summary: withErrors(sum)})
+	default:
+		writeJSON(w, http.StatusOK, ingestResponse{Summary: withErrors(sum)})
+	}
+}
+
+// readBody reads the request body into buf, decompressing it when it is
+// gzip. The limit applies to the body as sent and to the body decompressed.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) error {
+	limit := s.cfg.MaxBodyBytes
+	tooLarge := &event.Error{Kind: event.ErrTooLarge, Message: "request body is larger than the limit of " + strconv.FormatInt(limit, 10) + " bytes"}
+	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
+	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+		zr, err := getGzipReader(body)
+		if err != nil {
+			return readError(err, tooLarge)
+		}
+		defer gzipReaders.Put(zr)
+		body = io.LimitReader(zr, limit+1)
+	}
+	if _, err := buf.ReadFrom(body); err != nil {
+		return readError(err, tooLarge)
+	}
+	if int64(buf.Len()) > limit {
+		return tooLarge
+	}
+	return nil
+}
+
+// readError tells a body over the limit from a body that could not be read.
+func readError(err, tooLarge error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return tooLarge
+	}
+	return &event.Error{Kind: event.ErrInvalid, Message: "reading the request body failed: " + err.Error()}
+}
+
+// writeIngestError answers the events endpoint with an error and the summary.
+func (s *Server) writeIngestError(w http.ResponseWriter, r *http.Request, sum event.Summary, err error) {
+	status, code := statusOf(err)
+	body := s.errorBody(r, status, code, err)
+	writeJSON(w, status, ingestResponse{Summary: withErrors(sum), Error: &body})
+}
+
+// withErrors makes sure the errors list is written as [] rather than null.
+func withErrors(sum event.Summary) event.Summary {
+	if sum.Errors == nil {
+		sum.Errors = []event.ItemError{}
+	}
+	return sum
+}
+
+func itemError(index int, eventID string, err error) event.ItemError {
+	ie := event.ItemError{Index: index, EventID: strings.Clone(eventID), Code: event.Code(err), Message: err.Error()}
+	var e *event.Error
+	if errors.As(err, &e) {
+		ie.Field, ie.Message = e.Field, e.Message
+	}
+	return ie
+}
+
+func rejectedMessage(sum event.Summary, total int) string {
+	if total == 1 {
+		e := sum.Errors[0]
+		if e.Field == "" {
+			return "event rejected (" + e.Code + "): " + e.Message
+		}
+		return "event rejected (" + e.Code + "): " + e.Field + ": " + e.Message
+	}
+	return strconv.Itoa(sum.Rejected) + " of " + strconv.Itoa(total) + " events were rejected; see errors"
+}
+
+// decoderFor returns the decoder of a Content-Type: JSON, also for a request
+// with none, or NDJSON.
+func decoderFor(ct string) (func([]byte, int) ([]event.Item, error), error) {
+	if ct == "" {
+		return event.Decode, nil
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	switch {
+	case err != nil:
+	case mt == mediaJSON:
+		return event.Decode, nil
+	case mt == mediaNDJSON:
+		return event.DecodeNDJSON, nil
+	}
+	return nil, &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Type " + strconv.Quote(ct) + " is not supported: send " + mediaJSON + " or " + mediaNDJSON}
+}
+
+// checkContentEncoding accepts gzip and no encoding.
+func checkContentEncoding(ce string) error {
+	if ce == "" || strings.EqualFold(ce, "gzip") || strings.EqualFold(ce, "identity") {
+		return nil
+	}
+	return &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Encoding " + strconv.Quote(ce) + " is not supported: send gzip or no encoding"}
+}
+
+// maxPooledBuffer is the largest body buffer kept for reuse.
+const maxPooledBuffer = 16 << 20
+
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	buf.Reset()
+	return buf
+}
+
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuffer {
+		bodyBuffers.Put(buf)
+	}
+}
+
+var gzipReaders sync.Pool // of *gzip.Reader
+
+func getGzipReader(r io.Reader) (*gzip.Reader, error) {
+	if zr, ok := gzipReaders.Get().(*gzip.Reader); ok {
+		if err := zr.Reset(r); err != nil {
+			gzipReaders.Put(zr)
+			return nil, err
+		}
+		return zr, nil
+	}
+	return gzip.NewReader(r)
+}

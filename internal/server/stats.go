@@ -1,0 +1,79 @@
+package server
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+)
+
+// statsResponse is the body of GET /api/v1/stats: what the store holds and
+// what the process uses, for load tools and people.
+type statsResponse struct {
+	Clients    int         `json:"clients"`
+	Events     int64       `json:"events"`
+	Goroutines int         `json:"goroutines"`
+	Memory     memoryStats `json:"memory"`
+}
+
+type memoryStats struct {
+	// HeapAllocBytes is the size of live heap objects (and garbage not yet
+	// collected, unless the request asked for a collection first).
+	HeapAllocBytes uint64 `json:"heap_alloc_bytes"`
+	// HeapInuseBytes is the size of heap spans in use.
+	HeapInuseBytes uint64 `json:"heap_inuse_bytes"`
+	// SysBytes is all the memory the Go runtime has from the OS.
+	SysBytes uint64 `json:"sys_bytes"`
+	// RSSBytes is the resident set size of the process, where the OS tells
+	// it (Linux); 0 elsewhere.
+	RSSBytes uint64 `json:"rss_bytes"`
+}
+
+// handleStats answers with the store's size and the process's memory. With
+// ?gc=true it first collects garbage and returns freed memory to the OS, so
+// that the figures show what is live.
+func (s *Server) handleStats() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if gc, _ := strconv.ParseBool(r.URL.Query().Get("gc")); gc {
+			debug.FreeOSMemory()
+		}
+		clients, err := s.store.Clients(r.Context())
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		resp := statsResponse{Clients: len(clients), Goroutines: runtime.NumGoroutine()}
+		for _, c := range clients {
+			resp.Events += c.Events
+		}
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		resp.Memory = memoryStats{
+			HeapAllocBytes: ms.HeapAlloc,
+			HeapInuseBytes: ms.HeapInuse,
+			SysBytes:       ms.Sys,
+			RSSBytes:       residentBytes(),
+		}
+		writeJSON(w, http.StatusOK, resp)
+	}
+}
+
+// residentBytes returns the resident set size of the process from
+// /proc/self/statm, or 0 where there is none.
+func residentBytes() uint64 {
+	statm, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	fields := bytes.Fields(statm)
+	if len(fields) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseUint(string(fields[1]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * uint64(os.Getpagesize())
+}
