@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 )
 
 // Dump is everything one client holds, grouped by event key.
@@ -43,44 +42,23 @@ type Sample struct {
 //
 //	{"client_id": "…", "events": {"key": {…total…} or [{…event…}, …]}}
 func (d *Dump) MarshalJSON() ([]byte, error) {
-	b := append([]byte(nil), `{"client_id":`...)
-	b = appendString(b, d.ClientID)
-	b = append(b, `,"events":{`...)
-	for i := range d.Series {
-		s := &d.Series[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, s.Key)
-		b = append(b, ':')
-		switch s.Type {
-		case Cumulative:
-			b = append(b, `{"client_id":`...)
-			b = appendString(b, d.ClientID)
-			b = append(b, `,"event_type":"CUMULATIVE","event_key":`...)
-			b = appendString(b, s.Key)
-			b = append(b, `,"event_value":`...)
-			b = AppendFloat(b, s.Total)
-			b = append(b, `,"event_count":`...)
-			b = strconv.AppendInt(b, s.Count, 10)
-			b = append(b, `,"event_timestamp":`...)
-			b = s.Last.AppendJSON(b)
-			b = append(b, '}')
-		case TimeSeries:
-			b = append(b, '[')
-			for j, smp := range s.Samples {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				e := Event{ClientID: d.ClientID, ID: smp.ID, Timestamp: smp.Timestamp, Type: TimeSeries, Key: s.Key, Value: smp.Value}
-				b = e.appendJSON(b)
-			}
-			b = append(b, ']')
-		default:
-			return nil, fmt.Errorf("series %q has no event type", s.Key)
+	var buf bytes.Buffer
+	if err := d.View().WriteJSON(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// View returns a view of d.
+func (d *Dump) View() *View {
+	v := &View{ClientID: d.ClientID, Series: make([]SeriesView, len(d.Series))}
+	for i, s := range d.Series {
+		v.Series[i] = SeriesView{Key: s.Key, Type: s.Type, Total: s.Total, Count: s.Count, Last: s.Last}
+		if s.Type == TimeSeries {
+			v.Series[i].Samples = sampleSlice(s.Samples)
 		}
 	}
-	return append(b, "}}"...), nil
+	return v
 }
 
 // UnmarshalJSON reads the form MarshalJSON writes.

@@ -6,15 +6,21 @@ import (
 	"github.com/montool/montool/internal/event"
 )
 
-// handleDump serves everything one client holds, grouped by key.
+// handleDump serves everything one client holds, grouped by key, streamed
+// as it is encoded.
 func (s *Server) handleDump() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		d, err := s.store.Dump(r.Context(), event.NormalizeID(r.PathValue("client_id")))
+		v, err := s.store.View(r.Context(), event.NormalizeID(r.PathValue("client_id")))
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, d)
+		w.Header().Set("Content-Type", "application/json")
+		if err := v.WriteJSON(w); err != nil {
+			s.log.Debug("dump cut short", "client_id", v.ClientID, "err", err)
+			return
+		}
+		w.Write([]byte{'\n'}) // an error here means the client went away
 	}
 }
 

@@ -109,7 +109,7 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buf
 	limit := s.cfg.MaxBodyBytes
 	tooLarge := &event.Error{Kind: event.ErrTooLarge, Message: "request body is larger than the limit of " + strconv.FormatInt(limit, 10) + " bytes"}
 	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
-	if strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip") {
+	if isGzip(r.Header.Get("Content-Encoding")) {
 		zr, err := getGzipReader(body)
 		if err != nil {
 			return readError(err, tooLarge)
@@ -187,9 +187,14 @@ func decoderFor(ct string) (func([]byte, int) ([]event.Item, error), error) {
 	return nil, &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Type " + strconv.Quote(ct) + " is not supported: send " + mediaJSON + " or " + mediaNDJSON}
 }
 
+// isGzip reports whether a Content-Encoding is gzip; x-gzip is its old name.
+func isGzip(ce string) bool {
+	return strings.EqualFold(ce, "gzip") || strings.EqualFold(ce, "x-gzip")
+}
+
 // checkContentEncoding accepts gzip and no encoding.
 func checkContentEncoding(ce string) error {
-	if ce == "" || strings.EqualFold(ce, "gzip") || strings.EqualFold(ce, "identity") {
+	if ce == "" || isGzip(ce) || strings.EqualFold(ce, "identity") {
 		return nil
 	}
 	return &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Encoding " + strconv.Quote(ce) + " is not supported: send gzip or no encoding"}

@@ -2,6 +2,8 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -10,13 +12,39 @@ import (
 	"github.com/montool/montool/internal/store"
 )
 
-// eventIDs returns n distinct event ids.
+// eventIDs returns n distinct event ids, UUIDs as agents send them.
 func eventIDs(n int) []string {
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", i, i%0xffff, i%0xfff, i%0xfff, i*7919)
+	}
+	return ids
+}
+
+// namedIDs returns n distinct event ids that are not UUIDs.
+func namedIDs(n int) []string {
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = "ev-" + strconv.Itoa(i)
 	}
 	return ids
+}
+
+// BenchmarkApplyNamedIDs is BenchmarkApply with event ids that are not UUIDs.
+func BenchmarkApplyNamedIDs(b *testing.B) {
+	m := store.New()
+	ctx := context.Background()
+	ids := namedIDs(b.N)
+	var batch [1]event.Event
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		batch[0] = timeSeries("client", ids[i], "cpu", sec(int64(i)), float64(i))
+		results, err := m.Apply(ctx, batch[:])
+		if err != nil || results[0].Duplicate || results[0].Err != nil {
+			b.Fatalf("Apply: got (%v, %v), want one accepted result", results, err)
+		}
+	}
 }
 
 // mustApply applies events and stops the benchmark unless every one is
@@ -161,4 +189,84 @@ func BenchmarkDump(b *testing.B) {
 			b.Fatalf("Dump: got %d series, want 1 with %d samples", len(d.Series), samples)
 		}
 	}
+}
+
+// BenchmarkDumpStream writes the dump of a client that holds one series of
+// 1,000,000 samples as JSON, the way the dump endpoint streams it.
+func BenchmarkDumpStream(b *testing.B) {
+	const samples = 1_000_000
+	m := store.New()
+	ids := eventIDs(samples)
+	for start := 0; start < samples; start += 10_000 {
+		events := make([]event.Event, 10_000)
+		for i := range events {
+			events[i] = timeSeries("client", ids[start+i], "cpu", sec(int64(start+i)), float64(i)/4)
+		}
+		mustApply(b, m, events)
+	}
+	ctx := context.Background()
+	var written countingWriter
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		v, err := m.View(ctx, "client")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := v.WriteJSON(&written); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.SetBytes(written.n / int64(b.N))
+}
+
+// countingWriter counts and drops what it is given.
+type countingWriter struct{ n int64 }
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	return len(p), nil
+}
+
+// BenchmarkMemoryPerEvent reports the heap that 1,000,000 stored
+// TIME-SERIES events take, dedupe index included, per event: 100 clients
+// × 5 keys, UUID event ids.
+func BenchmarkMemoryPerEvent(b *testing.B) {
+	const (
+		events  = 1_000_000
+		clients = 100
+		keys    = 5
+		batch   = 1000
+	)
+	ids := eventIDs(events)
+	ctx := context.Background()
+	for range b.N {
+		b.StopTimer()
+		before := heapInUse()
+		m := store.New()
+		b.StartTimer()
+		buf := make([]event.Event, batch)
+		for start := 0; start < events; start += batch {
+			for j := range buf {
+				n := start + j
+				buf[j] = timeSeries("client-"+strconv.Itoa(n%clients), ids[n], "k"+strconv.Itoa(n/clients%keys), sec(int64(n)), float64(n%1000)/10)
+			}
+			if _, err := m.Apply(ctx, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		after := heapInUse()
+		b.ReportMetric(float64(after-before)/events, "bytes/event")
+		runtime.KeepAlive(m)
+	}
+}
+
+// heapInUse returns the live heap after a collection.
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
 }

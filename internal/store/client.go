@@ -1,0 +1,139 @@
+package store
+
+import (
+	"hash/maphash"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// client is all the state of one client.
+type client struct {
+	id string
+
+	mu     sync.Mutex     // guards every field below
+	keys   map[string]int // event key → position in series
+	series []*series
+	ids    index // dedupe: event id → series and row
+	events int64 // accepted events
+}
+
+// series is the data of one key of one client.
+type series struct {
+	key string
+	typ event.Type
+
+	// Every event, in order of arrival: the events of a TIME-SERIES key
+	// are its samples; those of a CUMULATIVE key are kept to tell a
+	// duplicate from a conflict.
+	rows    columns
+	inOrder bool // the rows are in timestamp order
+
+	// CUMULATIVE only: the exact total and the latest timestamp.
+	total event.Sum
+	last  event.Timestamp
+}
+
+// hasher hashes event ids; it is the same for every client of a store.
+type hasher struct {
+	seed   maphash.Seed
+	seed64 uint64
+}
+
+func (h *hasher) hash(id *[16]byte, name string) uint64 {
+	if name != "" {
+		return maphash.String(h.seed, name)
+	}
+	return hashUUID(h.seed64, id)
+}
+
+// apply applies e to c: the dedupe check, the record of the id and the
+// change happen together, under c.mu, which the caller holds.
+func (c *client) apply(h *hasher, e *event.Event) event.Result {
+	var id [16]byte
+	name := ""
+	if u, ok := parseUUID(e.ID); ok {
+		id = u
+	} else {
+		name = e.ID
+	}
+	hash := h.hash(&id, name)
+
+	if c.ids.needsGrowth() {
+		c.ids.resize(max(minSlots, 2*len(c.ids.slots)), func(s uint64) uint64 {
+			ch, off := c.series[slotSeries(s)].rows.chunk(slotRow(s))
+			if slotNamedID(s) {
+				return h.hash(nil, ch.names[off])
+			}
+			return h.hash(&ch.ids[off], "")
+		})
+	}
+	mask := uint64(len(c.ids.slots) - 1)
+	i := hash & mask
+	for ; c.ids.slots[i] != 0; i = (i + 1) & mask {
+		s := c.ids.slots[i]
+		if !tagMatches(s, hash) || slotNamedID(s) != (name != "") {
+			continue
+		}
+		old, row := c.series[slotSeries(s)], slotRow(s)
+		if !old.rows.sameID(row, &id, name) {
+			continue
+		}
+		if old.key == e.Key && old.typ == e.Type && old.rows.timestamp(row) == e.Timestamp && old.rows.value(row) == e.Value {
+			return event.Result{Duplicate: true}
+		}
+		return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldEventID,
+			Message: "already used by this client for an event with other content"}}
+	}
+
+	pos, ok := c.keys[e.Key]
+	if !ok {
+		if len(c.series) == maxSeries {
+			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldKey,
+				Message: "this client already has " + strconv.Itoa(maxSeries) + " keys, the most one client may have"}}
+		}
+		pos = len(c.series)
+		c.series = append(c.series, &series{key: strings.Clone(e.Key), typ: e.Type, inOrder: true})
+		c.keys[c.series[pos].key] = pos
+	}
+	s := c.series[pos]
+	if s.typ != e.Type {
+		return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldType,
+			Message: "key " + strconv.Quote(e.Key) + " is " + s.typ.String() + " for this client, not " + e.Type.String()}}
+	}
+	if s.typ == event.Cumulative {
+		if !s.total.Add(e.Value) {
+			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldValue,
+				Message: "adding this value would take the total of key " + strconv.Quote(e.Key) + " past the largest number montool holds"}}
+		}
+		s.last = max(s.last, e.Timestamp)
+	}
+	if n := s.rows.n; n > 0 && e.Timestamp < s.rows.timestamp(uint32(n-1)) {
+		s.inOrder = false
+	}
+	row := s.rows.add(&id, strings.Clone(name), e.Timestamp, e.Value)
+	c.ids.slots[i] = makeSlot(hash, name != "", pos, row)
+	c.ids.used++
+	c.events++
+	return event.Result{}
+}
+
+// view returns what c holds, the samples read in place. The caller holds c.mu.
+func (c *client) view() (*event.View, []*samples, []bool) {
+	v := &event.View{ClientID: c.id, Series: make([]event.SeriesView, len(c.series))}
+	readers := make([]*samples, len(c.series))
+	inOrder := make([]bool, len(c.series))
+	for i, s := range c.series {
+		sv := event.SeriesView{Key: s.key, Type: s.typ}
+		if s.typ == event.Cumulative {
+			sv.Total, sv.Count, sv.Last = s.total.Float64(), int64(s.rows.n), s.last
+		} else {
+			readers[i], inOrder[i] = s.rows.snapshot(), s.inOrder
+			sv.Samples = readers[i]
+		}
+		v.Series[i] = sv
+	}
+	return v, readers, inOrder
+}

@@ -1,0 +1,168 @@
+package store
+
+import (
+	"slices"
+	"unsafe"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// Rows of a series are kept in chunks of columns. A full chunk holds
+// chunkRows rows. The first chunk of a series starts small and doubles until
+// it is full; every later chunk is made full size at once, so a series never
+// carries more unused room than its last chunk.
+const (
+	chunkShift    = 10
+	chunkRows     = 1 << chunkShift
+	firstChunkCap = 4
+)
+
+// chunk is up to chunkRows rows, one slice per column. Rows are only ever
+// appended: a row once written does not change, so readers may read rows
+// below a count they took under the client's lock without holding it.
+type chunk struct {
+	ids        [][16]byte // the event id, when it is a UUID
+	timestamps []event.Timestamp
+	values     []float64
+	// names holds the ids that are not UUIDs, by row; nil while the chunk
+	// has none.
+	names []string
+}
+
+// columns is the rows of one series, in order of arrival.
+type columns struct {
+	chunks []chunk
+	n      int // rows
+}
+
+// add appends a row. name is the event id when it is not a UUID, else "".
+func (c *columns) add(id *[16]byte, name string, ts event.Timestamp, value float64) uint32 {
+	row := c.n
+	ci, off := row>>chunkShift, row&(chunkRows-1)
+	if ci == len(c.chunks) {
+		size := chunkRows
+		if ci == 0 {
+			size = firstChunkCap
+		}
+		c.chunks = append(c.chunks, chunk{
+			ids:        make([][16]byte, 0, size),
+			timestamps: make([]event.Timestamp, 0, size),
+			values:     make([]float64, 0, size),
+		})
+	}
+	ch := &c.chunks[ci]
+	if off == cap(ch.ids) { // the first chunk, growing
+		size := min(2*off, chunkRows)
+		ch.ids = grow(ch.ids, size)
+		ch.timestamps = grow(ch.timestamps, size)
+		ch.values = grow(ch.values, size)
+		if ch.names != nil {
+			ch.names = grow(ch.names, size)
+		}
+	}
+	if name != "" && ch.names == nil {
+		ch.names = make([]string, off, cap(ch.ids))
+	}
+	ch.ids = append(ch.ids, *id)
+	ch.timestamps = append(ch.timestamps, ts)
+	ch.values = append(ch.values, value)
+	if ch.names != nil {
+		ch.names = append(ch.names, name)
+	}
+	c.n++
+	return uint32(row)
+}
+
+// grow returns s moved to a new array of exactly size elements: unlike
+// append, with no room beyond that.
+func grow[E any](s []E, size int) []E {
+	return append(make([]E, 0, size), s...)
+}
+
+func (c *columns) chunk(row uint32) (*chunk, int) {
+	return &c.chunks[row>>chunkShift], int(row & (chunkRows - 1))
+}
+
+func (c *columns) timestamp(row uint32) event.Timestamp {
+	ch, off := c.chunk(row)
+	return ch.timestamps[off]
+}
+
+func (c *columns) value(row uint32) float64 {
+	ch, off := c.chunk(row)
+	return ch.values[off]
+}
+
+// sameID reports whether row holds the UUID id, or the other id name.
+func (c *columns) sameID(row uint32, id *[16]byte, name string) bool {
+	ch, off := c.chunk(row)
+	if name != "" {
+		return ch.names != nil && ch.names[off] == name
+	}
+	return ch.ids[off] == *id && (ch.names == nil || ch.names[off] == "")
+}
+
+// samples reads the first n rows of a series, in timestamp order. It holds
+// copies of the chunk headers, so the series may grow while it is read.
+type samples struct {
+	chunks []chunk
+	n      int
+	// order lists the rows by timestamp, ties by arrival; nil when the
+	// rows arrived in that order.
+	order []uint32
+	text  [uuidLen]byte // the text of the UUID last returned by At
+}
+
+// snapshot returns a reader of the rows the columns hold now. The caller
+// holds the lock that guards c; the reader needs none.
+func (c *columns) snapshot() *samples {
+	return &samples{chunks: slices.Clone(c.chunks), n: c.n}
+}
+
+// sortIfNeeded computes the timestamp order of the rows if they did not
+// arrive in it. It needs no lock.
+func (s *samples) sortIfNeeded(inOrder bool) {
+	if inOrder {
+		return
+	}
+	s.order = make([]uint32, s.n)
+	for i := range s.order {
+		s.order[i] = uint32(i)
+	}
+	slices.SortStableFunc(s.order, func(a, b uint32) int {
+		ta, tb := s.timestamp(a), s.timestamp(b)
+		switch {
+		case ta < tb:
+			return -1
+		case ta > tb:
+			return 1
+		}
+		return 0
+	})
+}
+
+func (s *samples) timestamp(row uint32) event.Timestamp {
+	return s.chunks[row>>chunkShift].timestamps[row&(chunkRows-1)]
+}
+
+// Len returns the number of samples.
+func (s *samples) Len() int { return s.n }
+
+// At returns sample i in timestamp order. A UUID id is written into the
+// reader's own buffer: it is valid until the next call to At.
+func (s *samples) At(i int) event.Sample {
+	row := uint32(i)
+	if s.order != nil {
+		row = s.order[i]
+	}
+	ch := &s.chunks[row>>chunkShift]
+	off := row & (chunkRows - 1)
+	smp := event.Sample{Timestamp: ch.timestamps[off], Value: ch.values[off]}
+	if ch.names != nil && ch.names[off] != "" {
+		smp.ID = ch.names[off]
+	} else {
+		appendUUID(s.text[:0], &ch.ids[off])
+		smp.ID = unsafe.String(&s.text[0], uuidLen)
+	}
+	return smp
+}
