@@ -79,27 +79,29 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // with an Allow header for a wrong method) JSON like every other error.
 func jsonMuxErrors(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			w = &muxErrorWriter{ResponseWriter: w, method: r.Method, path: r.URL.Path}
-		}
-		mux.ServeHTTP(w, r)
+		mux.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r}, r)
 	})
 }
 
-// muxErrorWriter replaces the plain-text body of a mux error with JSON.
+// muxErrorWriter replaces the plain-text body of the mux's own error answers
+// with JSON. The mux sets r.Pattern to the route it matched: an answer to a
+// request that matched none is the mux's own.
 type muxErrorWriter struct {
 	http.ResponseWriter
-	method, path string
-	replaced     bool // the JSON body is written; drop the mux's own
+	r        *http.Request
+	replaced bool // the JSON body is written; drop the mux's own
 }
 
 func (m *muxErrorWriter) WriteHeader(status int) {
 	var body errorBody
-	switch status {
-	case http.StatusNotFound:
-		body = errorBody{Code: "not_found", Message: "no such endpoint: " + m.path}
-	case http.StatusMethodNotAllowed:
-		body = errorBody{Code: "method_not_allowed", Message: "method " + m.method + " is not allowed on " + m.path + "; allowed: " + m.Header().Get("Allow")}
+	switch {
+	case m.r.Pattern != "":
+		m.ResponseWriter.WriteHeader(status)
+		return
+	case status == http.StatusNotFound:
+		body = errorBody{Code: "not_found", Message: "no such endpoint: " + m.r.URL.Path}
+	case status == http.StatusMethodNotAllowed:
+		body = errorBody{Code: "method_not_allowed", Message: "method " + m.r.Method + " is not allowed on " + m.r.URL.Path + "; allowed: " + m.Header().Get("Allow")}
 	default:
 		m.ResponseWriter.WriteHeader(status)
 		return
@@ -115,6 +117,9 @@ func (m *muxErrorWriter) Write(b []byte) (int, error) {
 	}
 	return m.ResponseWriter.Write(b)
 }
+
+// Unwrap gives http.ResponseController the writer underneath.
+func (m *muxErrorWriter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
 // recoverPanics answers 500 to a request whose handler panicked, and logs
 // it, instead of dropping the connection.
