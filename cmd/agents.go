@@ -2,9 +2,12 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -27,18 +30,26 @@ type agentsOptions struct {
 
 func newAgentsCmd(root *rootOptions, runF func(context.Context, *agentsOptions) error) *cobra.Command {
 	opts := &agentsOptions{Agents: agent.DefaultConfig()}
+	var gzip autoBool
 	cmd := &cobra.Command{
 		Use:   "agents",
 		Short: "Run simulated agents that send random events to the server",
 		Long: `Run simulated agents, each in its own goroutine with its own client id (a
-UUID), each sending random events at --rate events per second until --duration
+UUID), each making random events at --rate events per second until --duration
 ends, or until Ctrl-C when it is 0.
 
+With --batch 1 (the default) each event is sent on its own as soon as it is
+made. With --batch N each agent sends its events N at a time in one request,
+gzip-compressed unless --gzip=false; a batch that is not full is sent when its
+first event has waited 1s, and when the agents stop.
+
 A send that fails (network error, 5xx, 429) is retried with backoff and jitter
-under the SAME event id, so a retry can never count twice. The key set is the
-config file's "keys" list, else a default set of gauges and counters.`,
+with the SAME events and event ids, so a retry can never count twice. The key
+set is the config file's "keys" list, else a default set of gauges and
+counters.`,
 		Example: `  montool agents
   montool agents --count 20 --rate 10 --duration 30s
+  montool agents --rate 200 --batch 50
   montool agents --server http://monitor.example.com:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -48,6 +59,7 @@ config file's "keys" list, else a default set of gauges and counters.`,
 			}
 			opts.Server = root.Server
 			opts.Agents.Keys = keys
+			opts.Agents.Gzip = gzip.or(opts.Agents.Batch > 1)
 			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.Progress = isTerminal(opts.ErrOut)
 			if runF != nil {
@@ -60,10 +72,55 @@ config file's "keys" list, else a default set of gauges and counters.`,
 	fs.IntVar(&opts.Agents.Count, "count", opts.Agents.Count, "number of agents")
 	fs.Float64Var(&opts.Agents.Rate, "rate", opts.Agents.Rate, "events per second sent by each agent")
 	fs.DurationVar(&opts.Agents.Duration, "duration", opts.Agents.Duration, "how long to run, such as 30s or 5m; 0 runs until Ctrl-C")
+	fs.IntVar(&opts.Agents.Batch, "batch", opts.Agents.Batch,
+		fmt.Sprintf("events per request, from 1 to %d; a batch that is not full is sent when its first event has waited %s", agent.MaxBatch, opts.Agents.FlushInterval))
+	fs.VarPF(&gzip, "gzip", "", "gzip-compress each request: true, false, or auto (on when --batch is more than 1)").NoOptDefVal = "true"
 	configKey(fs, "count", "agents.count")
 	configKey(fs, "rate", "agents.rate")
 	configKey(fs, "duration", "agents.duration")
+	configKey(fs, "batch", "agents.batch")
+	configKey(fs, "gzip", "agents.gzip")
 	return cmd
+}
+
+// autoBool is the value of a flag that is true, false, or auto: left for
+// the command to decide.
+type autoBool struct {
+	set bool // the value is true or false, not auto
+	on  bool
+}
+
+// String returns "true", "false" or "auto".
+func (b *autoBool) String() string {
+	if !b.set {
+		return "auto"
+	}
+	return strconv.FormatBool(b.on)
+}
+
+// Set takes any form strconv.ParseBool takes, or "auto".
+func (b *autoBool) Set(s string) error {
+	if strings.EqualFold(s, "auto") {
+		*b = autoBool{}
+		return nil
+	}
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return errors.New("must be true, false or auto")
+	}
+	*b = autoBool{set: true, on: on}
+	return nil
+}
+
+// Type names the value as a bool, so that help shows the flag as a switch.
+func (b *autoBool) Type() string { return "bool" }
+
+// or returns the value of b, or dflt when b is auto.
+func (b *autoBool) or(dflt bool) bool {
+	if !b.set {
+		return dflt
+	}
+	return b.on
 }
 
 func runAgents(ctx context.Context, opts *agentsOptions) error {

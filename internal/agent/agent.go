@@ -1,6 +1,7 @@
 // Package agent simulates monitoring agents: each runs in its own goroutine
-// with its own client id and sends random events at a steady rate, retrying
-// failed sends with the same event id so that a retry never counts twice.
+// with its own client id and makes random events at a steady rate, sending
+// them one at a time or in batches and retrying a failed send with the same
+// events, so that a retry never counts twice.
 package agent
 
 import (
@@ -20,24 +21,39 @@ import (
 
 // Sender delivers events to a montool server.
 type Sender interface {
-	// Send posts events and returns the server's summary whenever it sent
-	// one, with a *client.Error for a status that is not 2xx.
-	Send(ctx context.Context, events ...event.Event) (*event.Summary, error)
+	// SendBatch posts events in one request, encoded as opts says, and
+	// returns the server's summary whenever it sent one, with a
+	// *client.Error for a status that is not 2xx.
+	SendBatch(ctx context.Context, events []event.Event, opts client.SendOptions) (*event.Summary, error)
 }
+
+var _ Sender = (*client.Client)(nil)
+
+// MaxBatch is the largest Batch: the most events a default server takes in
+// one request.
+const MaxBatch = 10000
 
 // Config describes a fleet of simulated agents.
 type Config struct {
 	// Count is the number of agents.
 	Count int
-	// Rate is how many events each agent sends per second.
+	// Rate is how many events each agent makes per second.
 	Rate float64
+	// Batch is how many events an agent sends in one request: 1 sends each
+	// event on its own as soon as it is made.
+	Batch int
+	// FlushInterval is the longest an event waits for its batch to fill: a
+	// batch that is not full is sent when its first event is this old.
+	FlushInterval time.Duration
+	// Gzip compresses every request body with gzip.
+	Gzip bool
 	// Duration is how long the agents run; 0 means until the context ends.
 	Duration time.Duration
 	// Keys are the keys every agent reports.
 	Keys []KeySpec
 	// MinBackoff and MaxBackoff bound the wait before a retry.
 	MinBackoff, MaxBackoff time.Duration
-	// AttemptTimeout bounds one attempt to send an event.
+	// AttemptTimeout bounds one attempt to send a batch.
 	AttemptTimeout time.Duration
 }
 
@@ -46,6 +62,8 @@ func DefaultConfig() Config {
 	return Config{
 		Count:          5,
 		Rate:           2,
+		Batch:          1,
+		FlushInterval:  time.Second,
 		Keys:           DefaultKeys(),
 		MinBackoff:     100 * time.Millisecond,
 		MaxBackoff:     5 * time.Second,
@@ -60,6 +78,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("agent count must be at least 1, not %d", c.Count)
 	case !(c.Rate > 0) || c.Rate > 1e6:
 		return fmt.Errorf("rate must be more than 0 and at most 1000000 events per second, not %g", c.Rate)
+	case c.Batch < 1 || c.Batch > MaxBatch:
+		return fmt.Errorf("batch must be from 1 to %d events per request, not %d", MaxBatch, c.Batch)
+	case c.FlushInterval <= 0:
+		return fmt.Errorf("flush interval must be positive, not %s", c.FlushInterval)
 	case c.Duration < 0:
 		return fmt.Errorf("duration must not be negative, not %s", c.Duration)
 	case len(c.Keys) == 0:
@@ -87,12 +109,13 @@ type Stats struct {
 	ClientID string
 	// Sent is the number of events the agent made and tried to deliver.
 	Sent int64
-	// Accepted, Duplicates and Rejected count the server's answers.
+	// Accepted, Duplicates and Rejected count the events as the server's
+	// answers count them.
 	Accepted, Duplicates, Rejected int64
-	// Errors counts events that got no answer: the agent gave up on them
-	// when it stopped, or the server refused the request as a whole.
+	// Errors counts events that got no answer: the agent gave up on their
+	// batch when it stopped, or the server refused the request as a whole.
 	Errors int64
-	// Retries counts attempts after the first.
+	// Retries counts attempts after the first, each of a whole batch.
 	Retries int64
 }
 
@@ -155,8 +178,9 @@ func (f *Fleet) Agents() []*Agent { return f.agents }
 
 // Run runs every agent in its own goroutine until cfg.Duration has passed
 // or ctx ends, and returns when all have stopped. A request in flight at the
-// end is finished; a retry waiting at the end is given up. Run returns an
-// error when no event got an answer from the server at all.
+// end is finished; a retry waiting at the end is given up; a batch not yet
+// sent at the end is sent, with one attempt. Run returns an error when no
+// event got an answer from the server at all.
 func (f *Fleet) Run(ctx context.Context) error {
 	if f.cfg.Duration > 0 {
 		var cancel context.CancelFunc
@@ -187,15 +211,47 @@ func (f *Fleet) Run(ctx context.Context) error {
 	return nil
 }
 
-// run sends an event every 1/Rate seconds until ctx ends.
+// run makes an event every 1/Rate seconds until ctx ends and sends the
+// events Batch at a time, or fewer when the first of them has waited
+// FlushInterval. When ctx ends it sends the events it still holds. No event
+// is made while a batch is being delivered.
 func (a *Agent) run(ctx context.Context) {
+	if ctx.Err() != nil {
+		return
+	}
 	ticker := time.NewTicker(time.Duration(float64(time.Second) / a.cfg.Rate))
 	defer ticker.Stop()
-	for ctx.Err() == nil {
-		a.deliver(ctx, a.next())
+	flush := time.NewTimer(a.cfg.FlushInterval)
+	flush.Stop()
+	var batch []event.Event // reused from one batch to the next
+	send := func() {
+		flush.Stop()
+		a.deliver(ctx, batch)
+		batch = batch[:0]
+	}
+	add := func() {
+		batch = append(batch, a.next())
+		if len(batch) == 1 {
+			flush.Reset(a.cfg.FlushInterval)
+		}
+		if len(batch) == a.cfg.Batch {
+			send()
+		}
+	}
+	add()
+	for {
 		select {
 		case <-ctx.Done():
+			if len(batch) > 0 {
+				send()
+			}
+			return
 		case <-ticker.C:
+			if ctx.Err() == nil {
+				add()
+			}
+		case <-flush.C:
+			send()
 		}
 	}
 }
@@ -213,28 +269,36 @@ func (a *Agent) next() event.Event {
 	}
 }
 
-// deliver sends e until the server answers, retrying network errors, 429s
-// and 5xx with the same event id after a backoff with jitter. It gives up
-// only when ctx ends; an attempt already in flight then still finishes.
-func (a *Agent) deliver(ctx context.Context, e event.Event) {
-	a.sent.Add(1)
+// deliver sends batch until the server answers, retrying network errors,
+// 429s and 5xx with the same events after a backoff with jitter. It gives up
+// only when ctx ends; an attempt already in flight then still finishes, and
+// with ctx already ended it makes one attempt.
+func (a *Agent) deliver(ctx context.Context, batch []event.Event) {
+	n := int64(len(batch))
+	a.sent.Add(n)
+	opts := client.SendOptions{Gzip: a.cfg.Gzip}
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.AttemptTimeout)
-		sum, err := a.sender.Send(actx, e)
+		sum, err := a.sender.SendBatch(actx, batch, opts)
 		cancel()
-		if sum != nil && sum.Accepted+sum.Duplicates+sum.Rejected > 0 {
-			a.accepted.Add(int64(sum.Accepted))
-			a.duplicates.Add(int64(sum.Duplicates))
-			a.rejected.Add(int64(sum.Rejected))
-			return
+		if sum != nil {
+			if answered := int64(sum.Accepted + sum.Duplicates + sum.Rejected); answered > 0 {
+				a.accepted.Add(int64(sum.Accepted))
+				a.duplicates.Add(int64(sum.Duplicates))
+				a.rejected.Add(int64(sum.Rejected))
+				if answered < n {
+					a.fail(n-answered, fmt.Errorf("the server's answer counts %d of the %d events sent", answered, n))
+				}
+				return
+			}
 		}
 		if err == nil {
-			a.fail(errors.New("the server answered without counting the event"))
+			a.fail(n, errors.New("the server answered without counting the events"))
 			return
 		}
 		var apiErr *client.Error
 		if errors.As(err, &apiErr) && !apiErr.Temporary() {
-			a.fail(err) // refused as a whole (a 4xx without a summary): retrying cannot help
+			a.fail(n, err) // refused as a whole (a 4xx without a summary): retrying cannot help
 			return
 		}
 		a.mu.Lock()
@@ -248,7 +312,7 @@ func (a *Agent) deliver(ctx context.Context, e event.Event) {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			a.fail(err)
+			a.fail(n, err)
 			return
 		case <-t.C:
 		}
@@ -256,8 +320,9 @@ func (a *Agent) deliver(ctx context.Context, e event.Event) {
 	}
 }
 
-func (a *Agent) fail(err error) {
-	a.errs.Add(1)
+// fail counts n events that got no answer, for err.
+func (a *Agent) fail(n int64, err error) {
+	a.errs.Add(n)
 	a.mu.Lock()
 	a.lastErr = err
 	a.mu.Unlock()

@@ -2,6 +2,7 @@ package agent_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -79,6 +81,8 @@ func testConfig(keys ...agent.KeySpec) agent.Config {
 	return agent.Config{
 		Count:          1,
 		Rate:           50,
+		Batch:          1,
+		FlushInterval:  time.Second,
 		Keys:           keys,
 		MinBackoff:     5 * time.Millisecond,
 		MaxBackoff:     20 * time.Millisecond,
@@ -225,10 +229,49 @@ type proxy struct {
 	answered atomic.Int64
 	once     sync.Once
 
-	mu       sync.Mutex
-	fleet    map[string]bool // client ids of the agents under test
-	arrivals []time.Time     // of each POST, by number - 1
-	eventIDs []string        // of each POST, by number - 1
+	mu    sync.Mutex
+	fleet map[string]bool // client ids of the agents under test
+	seen  []postSeen      // each POST, by number - 1
+}
+
+// postSeen is what the proxy saw of one POST of events.
+type postSeen struct {
+	at       time.Time
+	clientID string   // of the first event
+	ids      []string // the event ids, in order
+	gzip     bool     // the body came with Content-Encoding: gzip
+}
+
+// readPost reads the events of a POST body: one event or a batch, plain or
+// gzip. What it cannot read leaves the fields empty.
+func readPost(r *http.Request, body []byte) postSeen {
+	ps := postSeen{at: time.Now(), gzip: strings.EqualFold(r.Header.Get("Content-Encoding"), "gzip")}
+	if ps.gzip {
+		zr, err := gzip.NewReader(bytes.NewReader(body))
+		if err != nil {
+			return ps
+		}
+		if body, err = io.ReadAll(zr); err != nil {
+			return ps
+		}
+	}
+	type ids struct {
+		ClientID string `json:"client_id"`
+		ID       string `json:"event_id"`
+	}
+	var events []ids
+	if json.Unmarshal(body, &events) != nil {
+		var e ids
+		json.Unmarshal(body, &e)
+		events = []ids{e}
+	}
+	for _, e := range events {
+		ps.ids = append(ps.ids, e.ID)
+	}
+	if len(events) > 0 {
+		ps.clientID = events[0].ClientID
+	}
+	return ps
 }
 
 func newProxy(next http.Handler, doneAfter int64, script func(n int64, w http.ResponseWriter, r *http.Request) bool) *proxy {
@@ -242,20 +285,15 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
-	var e struct {
-		ClientID string `json:"client_id"`
-		ID       string `json:"event_id"`
-	}
-	json.Unmarshal(body, &e)
+	ps := readPost(r, body)
 	p.mu.Lock()
-	if p.fleet != nil && !p.fleet[e.ClientID] {
+	if p.fleet != nil && !p.fleet[ps.clientID] {
 		p.mu.Unlock()
 		http.Error(w, "not an agent of this test", http.StatusForbidden)
 		return
 	}
 	n := p.posts.Add(1)
-	p.arrivals = append(p.arrivals, time.Now())
-	p.eventIDs = append(p.eventIDs, e.ID)
+	p.seen = append(p.seen, ps)
 	p.mu.Unlock()
 
 	if p.script == nil || !p.script(n, w, r) {
@@ -276,15 +314,25 @@ func (p *proxy) serve(f *agent.Fleet) {
 	}
 }
 
-// post returns the arrival time and event id of POST number n (from 1).
+// post returns the arrival time and the first event id of POST number n
+// (from 1).
 func (p *proxy) post(t *testing.T, n int) (time.Time, string) {
 	t.Helper()
+	ps := p.postsSeen()
+	if n > len(ps) {
+		t.Fatalf("the server saw %d POSTs, want at least %d", len(ps), n)
+	}
+	if len(ps[n-1].ids) == 0 {
+		return ps[n-1].at, ""
+	}
+	return ps[n-1].at, ps[n-1].ids[0]
+}
+
+// postsSeen returns what the proxy saw of every POST so far.
+func (p *proxy) postsSeen() []postSeen {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if n > len(p.arrivals) {
-		t.Fatalf("the server saw %d POSTs, want at least %d", len(p.arrivals), n)
-	}
-	return p.arrivals[n-1], p.eventIDs[n-1]
+	return slices.Clone(p.seen)
 }
 
 func TestConfigValidateRejects(t *testing.T) {
@@ -350,6 +398,11 @@ func TestConfigValidateRejects(t *testing.T) {
 			c.MinBackoff, c.MaxBackoff = 50*time.Millisecond, 10*time.Millisecond
 		}, "backoff"},
 		{"attempt timeout 0", func(c *agent.Config) { c.AttemptTimeout = 0 }, "timeout"},
+		{"batch 0", func(c *agent.Config) { c.Batch = 0 }, "batch"},
+		{"negative batch", func(c *agent.Config) { c.Batch = -5 }, "-5"},
+		{"batch over the limit", func(c *agent.Config) { c.Batch = agent.MaxBatch + 1 }, "10001"},
+		{"flush interval 0", func(c *agent.Config) { c.FlushInterval = 0 }, "flush interval"},
+		{"negative flush interval", func(c *agent.Config) { c.FlushInterval = -time.Second }, "flush interval"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -383,6 +436,11 @@ func TestConfigValidateAccepts(t *testing.T) {
 		{"with a duration", func() agent.Config { c := testConfig(); c.Duration = time.Minute; return c }()},
 		{"min equal to max", testConfig(agent.KeySpec{Name: "flat", Type: event.TimeSeries, Min: 3, Max: 3})},
 		{"negative range", testConfig(agent.KeySpec{Name: "temp_celsius", Type: event.TimeSeries, Min: -40, Max: -10})},
+		{"largest batch, gzip", func() agent.Config {
+			c := testConfig()
+			c.Batch, c.Gzip = agent.MaxBatch, true
+			return c
+		}()},
 		{"equal backoffs", func() agent.Config {
 			c := testConfig()
 			c.MinBackoff, c.MaxBackoff = time.Second, time.Second

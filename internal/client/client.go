@@ -5,6 +5,7 @@ package client
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/montool/montool/internal/event"
@@ -26,6 +28,8 @@ const maxResponseBytes = 256 << 20
 type Client struct {
 	base *url.URL
 	http *http.Client
+
+	gzipWriters sync.Pool // of *gzip.Writer, reused from one gzip body to the next
 }
 
 // New returns a client of the server at baseURL, such as
@@ -73,21 +77,29 @@ func (e *Error) Temporary() bool {
 	return e.Status == http.StatusTooManyRequests || e.Status >= 500
 }
 
+// SendOptions says how a request of events is encoded.
+type SendOptions struct {
+	// Gzip compresses the body with gzip and says so with
+	// Content-Encoding: gzip.
+	Gzip bool
+}
+
 // Send posts events: one event as an object, more as a batch. It returns
 // the server's summary whenever the server sent one, with an *Error when the
 // status is not 2xx (some events may still have been applied: see the
 // summary). Any other error means the request failed before an answer.
 func (c *Client) Send(ctx context.Context, events ...event.Event) (*event.Summary, error) {
+	return c.SendBatch(ctx, events, SendOptions{})
+}
+
+// SendBatch posts events in one request as Send does, encoded as opts says.
+// The same events always make the same body, so a batch sent again after a
+// failure carries exactly what the first attempt carried.
+func (c *Client) SendBatch(ctx context.Context, events []event.Event, opts SendOptions) (*event.Summary, error) {
 	if len(events) == 0 {
 		return nil, errors.New("send: no events")
 	}
-	var body []byte
-	var err error
-	if len(events) == 1 {
-		body, err = json.Marshal(events[0])
-	} else {
-		body, err = json.Marshal(events)
-	}
+	body, err := c.encode(events, opts)
 	if err != nil {
 		return nil, fmt.Errorf("encode events: %w", err)
 	}
@@ -96,6 +108,9 @@ func (c *Client) Send(ctx context.Context, events ...event.Event) (*event.Summar
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if opts.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	raw, err := c.do(req)
 	var apiErr *Error
 	if err != nil && !errors.As(err, &apiErr) {
@@ -113,6 +128,35 @@ func (c *Client) Send(ctx context.Context, events ...event.Event) (*event.Summar
 	}
 	sum.Summary.Accepted = *sum.Accepted
 	return &sum.Summary, err
+}
+
+// encode returns the JSON body of events, one event as an object and more
+// as an array, compressed when opts says so. The body is a new slice each
+// time: the request owns it, and the transport may still be reading it
+// after the answer has come.
+func (c *Client) encode(events []event.Event, opts SendOptions) ([]byte, error) {
+	var v any = events
+	if len(events) == 1 {
+		v = events[0]
+	}
+	if !opts.Gzip {
+		return json.Marshal(v)
+	}
+	zw, _ := c.gzipWriters.Get().(*gzip.Writer)
+	var body bytes.Buffer
+	if zw == nil {
+		zw = gzip.NewWriter(&body)
+	} else {
+		zw.Reset(&body)
+	}
+	defer c.gzipWriters.Put(zw)
+	if err := json.NewEncoder(zw).Encode(v); err != nil {
+		return nil, err
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	return body.Bytes(), nil
 }
 
 // Dump returns everything one client holds. An unknown client is an error

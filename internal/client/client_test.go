@@ -125,8 +125,8 @@ func fixed(status int, header map[string]string, body string) http.Handler {
 
 // request is what a recording handler saw of one request.
 type request struct {
-	Method, Path, ContentType string
-	Body                      []byte
+	Method, Path, ContentType, ContentEncoding string
+	Body                                       []byte // as sent, before any decompression
 }
 
 // recorder records every request, then hands it to next.
@@ -139,7 +139,11 @@ type recorder struct {
 func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	rec.mu.Lock()
-	rec.reqs = append(rec.reqs, request{Method: r.Method, Path: r.URL.EscapedPath(), ContentType: r.Header.Get("Content-Type"), Body: body})
+	rec.reqs = append(rec.reqs, request{
+		Method: r.Method, Path: r.URL.EscapedPath(),
+		ContentType: r.Header.Get("Content-Type"), ContentEncoding: r.Header.Get("Content-Encoding"),
+		Body: body,
+	})
 	rec.mu.Unlock()
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	rec.next.ServeHTTP(w, r)
