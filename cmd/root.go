@@ -47,6 +47,7 @@ type runners struct {
 	agents func(context.Context, *agentsOptions) error
 	send   func(context.Context, *sendOptions) error
 	dump   func(context.Context, *dumpOptions) error
+	bench  func(context.Context, *benchOptions) error
 }
 
 func newRootCmd(run runners) *cobra.Command {
@@ -83,6 +84,7 @@ config file, then defaults.`,
 		newAgentsCmd(opts, run.agents),
 		newSendCmd(opts, run.send),
 		newDumpCmd(opts, run.dump),
+		newBenchCmd(opts, run.bench),
 	)
 	return cmd
 }

@@ -1,0 +1,462 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/montool/montool/internal/loadgen"
+	"github.com/montool/montool/internal/server"
+	"github.com/montool/montool/internal/store"
+)
+
+// benchOptions holds what `montool bench` runs with.
+type benchOptions struct {
+	// Server is the URL of the server to drive, unless InProcess.
+	Server string
+	// InProcess starts a fresh montool server in this process for each
+	// round instead.
+	InProcess bool
+	// CompareFloor runs the same load against a bare net/http server too,
+	// round for round.
+	CompareFloor bool
+	Rounds       int
+	Load         loadgen.Config
+	// Progress turns on the progress line on ErrOut.
+	Progress bool
+	Out      io.Writer
+	ErrOut   io.Writer
+}
+
+func newBenchCmd(root *rootOptions, runF func(context.Context, *benchOptions) error) *cobra.Command {
+	opts := &benchOptions{Load: loadgen.DefaultConfig(), Rounds: 3}
+	var format string
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Load a montool server as hard as possible and measure it",
+		Long: `Send events to a montool server as fast as it takes them, from --connections
+senders each with its own keep-alive connection, and print what was measured:
+events and requests per second, latency percentiles, the status of the
+answers, and the server's memory before and after (from /api/v1/stats).
+
+The server is the one at --server, or with --in-process a fresh one started
+in this process for each round. Only servers on this machine (loopback) are
+driven. Each round runs for --duration or until --events events have been
+sent, whichever comes first.
+
+Every event is new (a random UUID event id, timestamps rising by the
+millisecond) but for the --duplicates fraction, which repeat earlier events
+exactly. Request bodies are made before the clock starts (up to 256 MiB or
+65,536 bodies); a longer round makes the rest in a goroutine that keeps ahead
+of the senders, and the report says whether the senders ever had to wait for
+it.
+
+With --compare-floor the same load also goes to a bare net/http server on
+another loopback port, alternating rounds with montool, and the report ends
+with the medians and the ratio montool/floor. For batches the floor decodes
+each body with encoding/json into []map[string]any; for --batch 1 it only
+reads and drops the body. Ctrl-C stops at once and still prints the report.`,
+		Example: `  montool bench --in-process --compare-floor
+  montool bench --in-process --compare-floor --batch 1 --connections 32
+  montool bench --server http://127.0.0.1:8080 --duration 30s --rounds 1
+  montool bench --in-process --events 1000000 --duplicates 0.1 --format ndjson --gzip`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fs := cmd.Flags()
+			if opts.InProcess && fs.Changed("server") {
+				return errors.New("--server and --in-process exclude each other: drive the server at --server, or one started in this process")
+			}
+			if !fs.Changed("connections") {
+				opts.Load.Connections = loadgen.DefaultConnections(opts.Load.Batch)
+			}
+			opts.Load.Format = loadgen.Format(strings.ToLower(format))
+			if err := opts.Load.Validate(); err != nil {
+				var fe *loadgen.FieldError
+				if errors.As(err, &fe) {
+					return fmt.Errorf("--%s %s: %s", fe.Field, fe.Value, fe.Message)
+				}
+				return err
+			}
+			if opts.Rounds < 1 || opts.Rounds > loadgen.MaxRounds {
+				return fmt.Errorf("--rounds %d: must be between 1 and %d", opts.Rounds, loadgen.MaxRounds)
+			}
+			opts.Server = root.Server
+			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+			opts.Progress = isTerminal(opts.ErrOut)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runBench(cmd.Context(), opts)
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVar(&opts.InProcess, "in-process", false, "start a fresh montool server in this process for each round, on a free port of 127.0.0.1, instead of driving --server")
+	fs.IntVar(&opts.Load.Clients, "clients", opts.Load.Clients, "number of client ids the events are spread over")
+	fs.IntVar(&opts.Load.Keys, "keys", opts.Load.Keys, "number of keys of each client")
+	fs.IntVar(&opts.Load.Batch, "batch", opts.Load.Batch, "events per request; 1 posts each event as a single JSON object")
+	fs.IntVar(&opts.Load.Connections, "connections", 0, "concurrent keep-alive connections, one sender and one request in flight each (default 4 with batches: a batch keeps a server core busy for milliseconds, so a few in flight saturate a small machine and more only queue; 32 with --batch 1: a single event costs the server less than a round trip, so it takes many in flight)")
+	fs.Float64Var(&opts.Load.Cumulative, "cumulative", opts.Load.Cumulative, "fraction of each client's keys (and so of the events) that are CUMULATIVE; the others are TIME-SERIES")
+	fs.DurationVar(&opts.Load.Duration, "duration", opts.Load.Duration, "how long each round runs at most; 0 for no limit in time (then --events is needed)")
+	fs.Int64Var(&opts.Load.Events, "events", opts.Load.Events, "stop each round after this many events, or at --duration if that comes first; 0 for no limit in count")
+	fs.Float64Var(&opts.Load.Duplicates, "duplicates", opts.Load.Duplicates, "fraction of the events that repeat an earlier event exactly, in [0, 1)")
+	fs.StringVar(&format, "format", string(opts.Load.Format), "body format: json (an array of events, or one object with --batch 1) or ndjson (one event per line)")
+	fs.BoolVar(&opts.Load.Gzip, "gzip", false, "compress every body with gzip, at the fastest level, as it is made")
+	fs.BoolVar(&opts.CompareFloor, "compare-floor", false, "run the same load against a bare net/http server too, alternating rounds, and print the ratio montool/floor")
+	fs.IntVar(&opts.Rounds, "rounds", opts.Rounds, "rounds against each server; the report gives each round and the medians")
+	return cmd
+}
+
+func runBench(ctx context.Context, opts *benchOptions) error {
+	montool := loadgen.Contender{Name: "montool", Stats: true, Start: func(context.Context) (string, func() error, error) {
+		return opts.Server, func() error { return nil }, nil
+	}}
+	if opts.InProcess {
+		montool.Start = startInProcess
+	}
+	contenders := []loadgen.Contender{montool}
+	var floor *loadgen.Floor
+	if opts.CompareFloor {
+		floor = loadgen.NewFloor(loadgen.FloorModeFor(opts.Load.Batch))
+		if err := floor.Start(); err != nil {
+			return err
+		}
+		defer floor.Close()
+		contenders = append(contenders, loadgen.Contender{Name: "floor", Start: func(context.Context) (string, func() error, error) {
+			return floor.URL(), func() error { return nil }, nil
+		}})
+	}
+
+	cfg := opts.Load
+	var done func(*loadgen.Result)
+	if opts.Progress {
+		cfg.Progress = func(p loadgen.Progress) {
+			fmt.Fprintf(opts.ErrOut, "\r\033[Kround %d/%d %s  %s  %s events  %s events/s",
+				p.Round, opts.Rounds, p.Target, p.Elapsed.Truncate(time.Second), commas(p.Events), rate(float64(p.Events)/p.Elapsed.Seconds()))
+		}
+		done = func(r *loadgen.Result) {
+			fmt.Fprintf(opts.ErrOut, "\r\033[Kround %d/%d %s  %s events in %s: %s events/s\n",
+				r.Round, opts.Rounds, r.Target, commas(r.Events), r.Elapsed.Round(time.Millisecond), rate(r.EventsPerSecond()))
+		}
+	}
+	results, err := loadgen.Rounds(ctx, cfg, opts.Rounds, contenders, done)
+	if len(results) > 0 || err == nil {
+		writeBenchReport(opts.Out, opts, floor, results, ctx.Err() != nil)
+	}
+	return err
+}
+
+// startInProcess starts a fresh montool server over a fresh store on a
+// free port of 127.0.0.1, for one round. It runs until the returned stop
+// function is called, whatever becomes of ctx, so that the round can still
+// read its stats after an interrupt.
+func startInProcess(ctx context.Context) (string, func() error, error) {
+	cfg := server.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	srv, err := server.New(cfg, store.New(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := srv.Listen()
+	if err != nil {
+		return "", nil, err
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	served := make(chan error, 1)
+	go func() { served <- srv.Run(runCtx, ln) }()
+	return "http://" + ln.Addr().String(), func() error {
+		cancel()
+		return <-served
+	}, nil
+}
+
+// writeBenchReport prints what was measured as plain aligned tables that
+// can be pasted into a README as they are.
+func writeBenchReport(w io.Writer, opts *benchOptions, floor *loadgen.Floor, results []*loadgen.Result, interrupted bool) {
+	cfg := opts.Load
+	fmt.Fprintf(w, "montool bench: %s\n", describeLoad(cfg, opts.Rounds))
+	if opts.InProcess {
+		fmt.Fprintln(w, "montool: in-process, a fresh server and store for each round, on 127.0.0.1")
+	} else {
+		fmt.Fprintf(w, "montool: %s\n", opts.Server)
+	}
+	if floor != nil {
+		fmt.Fprintf(w, "floor:   bare net/http server on 127.0.0.1 that %s\n", floor.Mode())
+	}
+	fmt.Fprintf(w, "machine: %d CPUs, GOMAXPROCS %d, %s %s/%s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if len(results) == 0 {
+		fmt.Fprintln(w, "\nnothing was measured: interrupted before the first round")
+		return
+	}
+
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ROUND\tTARGET\tEVENTS\tREQUESTS\tSECONDS\tEVENTS/S\tREQUESTS/S\tCPU/EVENT\tSTOPPED BY")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.3f\t%s\t%s\t%s\t%s\n", r.Round, r.Target, commas(r.Events), commas(r.OK),
+			r.Elapsed.Seconds(), rate(r.EventsPerSecond()), rate(r.RequestsPerSecond()), cpuPerEvent(r), r.StoppedBy)
+	}
+	tw.Flush()
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(tw, "ROUND\tTARGET\tP50\tP90\tP99\tMAX\tSTATUS\tFAILED\tACCEPTED\tDUPLICATES\tREJECTED")
+	for _, r := range results {
+		h := r.Latency
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Round, r.Target,
+			latency(h.Quantile(0.5)), latency(h.Quantile(0.9)), latency(h.Quantile(0.99)), latency(h.Max()),
+			statuses(r.Statuses), commas(r.Failed()), commas(r.Answers.Accepted), commas(r.Answers.Duplicates), commas(r.Answers.Rejected))
+	}
+	tw.Flush()
+	if cfg.Duplicates > 0 {
+		fmt.Fprintln(w, "(ACCEPTED, DUPLICATES and REJECTED are events, as the answers count them; the floor counts none as duplicates)")
+	}
+
+	writeMemory(w, tw, opts, results)
+	writeGenerator(w, tw, results)
+	writeMedians(w, tw, results)
+
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "CPU/EVENT is the processor time of this whole process per event: the load generator, and the server when it runs in-process or is the floor.")
+	for _, r := range results {
+		if r.Failed() > 0 || r.Interrupted > 0 {
+			fmt.Fprintf(w, "round %d %s: %s requests failed (%s events), %s cut short by the interrupt; first failure: %s\n",
+				r.Round, r.Target, commas(r.Failed()), commas(r.FailedEvents), commas(r.Interrupted), orNone(r.FirstFailure))
+		}
+	}
+	if interrupted {
+		fmt.Fprintln(w, "interrupted: the figures are of what ran before Ctrl-C; rounds cut short say \"interrupted\" under STOPPED BY")
+	}
+}
+
+// describeLoad says in one line what load each round sends.
+func describeLoad(cfg loadgen.Config, rounds int) string {
+	var b strings.Builder
+	cum := int(math.Round(float64(cfg.Keys) * cfg.Cumulative))
+	fmt.Fprintf(&b, "%d clients × %d keys (%d CUMULATIVE, %.0f%% of the events), batch %d, %s",
+		cfg.Clients, cfg.Keys, cum, 100*float64(cum)/float64(cfg.Keys), cfg.Batch, cfg.Format)
+	if cfg.Gzip {
+		b.WriteString(" gzip")
+	}
+	fmt.Fprintf(&b, ", %d connections, ", cfg.Connections)
+	switch {
+	case cfg.Events > 0 && cfg.Duration > 0:
+		fmt.Fprintf(&b, "%s events or %s", commas(cfg.Events), cfg.Duration)
+	case cfg.Events > 0:
+		fmt.Fprintf(&b, "%s events", commas(cfg.Events))
+	default:
+		b.WriteString(cfg.Duration.String())
+	}
+	fmt.Fprintf(&b, " per round, %d round%s", rounds, plural(rounds))
+	if cfg.Duplicates > 0 {
+		fmt.Fprintf(&b, ", %g%% duplicates", 100*cfg.Duplicates)
+	}
+	return b.String()
+}
+
+// writeMemory prints the montool server's memory before and after each
+// round.
+func writeMemory(w io.Writer, tw *tabwriter.Writer, opts *benchOptions, results []*loadgen.Result) {
+	fmt.Fprintln(w)
+	where := ""
+	if opts.InProcess {
+		where = "; in-process the figures are of the whole process, read when the load generator holds no bodies"
+	}
+	fmt.Fprintf(w, "memory of montool, from GET /api/v1/stats?gc=true before and after each round%s\n", where)
+	fmt.Fprintln(tw, "ROUND\tSTORED\tRSS BEFORE\tRSS AFTER\tHEAP BEFORE\tHEAP AFTER\tRSS/EVENT\tHEAP/EVENT")
+	for _, r := range results {
+		if r.Target != "montool" {
+			continue
+		}
+		stored, ok := r.Stored()
+		if !ok {
+			fmt.Fprintf(tw, "%d\t-\t-\t-\t-\t-\t-\t-\t(%s)\n", r.Round, orNone(r.StatsError))
+			continue
+		}
+		b, a := r.MemBefore.Memory, r.MemAfter.Memory
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Round, commas(stored),
+			mib(b.RSSBytes), mib(a.RSSBytes), mib(b.HeapAllocBytes), mib(a.HeapAllocBytes),
+			perEvent(a.RSSBytes, b.RSSBytes, stored), perEvent(a.HeapAllocBytes, b.HeapAllocBytes, stored))
+	}
+	tw.Flush()
+}
+
+// writeGenerator prints what making the bodies cost, and warns when the
+// senders had to wait for them.
+func writeGenerator(w io.Writer, tw *tabwriter.Writer, results []*loadgen.Result) {
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "request bodies: made before the clock started, and during the round by a goroutine ahead of the senders (TIME DURING is its busy time)")
+	fmt.Fprintln(tw, "ROUND\tTARGET\tEVENTS BEFORE\tTIME BEFORE\tEVENTS DURING\tTIME DURING\tGENERATOR RATE\tSENDERS WAITED")
+	worst := results[0]
+	for _, r := range results {
+		g := r.Generator
+		genRate := "-"
+		if events, busy := g.PreEvents+g.RunEvents, g.PreTime+g.RunBusy; busy > 0 {
+			genRate = rate(float64(events)/busy.Seconds()) + " events/s"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f%%\n", r.Round, r.Target, commas(g.PreEvents), latency(g.PreTime),
+			commas(g.RunEvents), latency(g.RunBusy), genRate, 100*r.WaitFraction())
+		if r.WaitFraction() > worst.WaitFraction() {
+			worst = r
+		}
+	}
+	tw.Flush()
+	if f := worst.WaitFraction(); f > 0.01 {
+		fmt.Fprintf(w, "WARNING: the generator held the load back: in round %d against %s the senders spent %.1f%% of their time waiting for a body, so the figures understate the server. With --events small enough that the bodies fit in 256 MiB (and 65,536 requests), all are made before the clock starts.\n",
+			worst.Round, worst.Target, 100*f)
+	} else {
+		fmt.Fprintf(w, "the generator kept ahead of the senders: they waited for a body %.2f%% of their time at most\n", 100*f)
+	}
+}
+
+// writeMedians prints the medians of each target's rounds and, with a
+// floor, the ratio montool/floor.
+func writeMedians(w io.Writer, tw *tabwriter.Writer, results []*loadgen.Result) {
+	sums := loadgen.Summarize(results)
+	fmt.Fprintln(w)
+	rounds := slices.MaxFunc(sums, func(a, b loadgen.Summary) int { return a.Rounds - b.Rounds }).Rounds
+	fmt.Fprintf(w, "medians of %d round%s\n", rounds, plural(rounds))
+	fmt.Fprintln(tw, "TARGET\tEVENTS/S\tREQUESTS/S\tP50\tP99\tCPU/EVENT")
+	var m, f *loadgen.Summary
+	for i, s := range sums {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Target, rate(s.EventsPerSecond), rate(s.RequestsPerSecond), latency(s.P50), latency(s.P99), micros(s.CPUPerEvent))
+		switch s.Target {
+		case "montool":
+			m = &sums[i]
+		case "floor":
+			f = &sums[i]
+		}
+	}
+	if m != nil && f != nil {
+		fmt.Fprintf(tw, "montool/floor\t%s\t%s\t%s\t%s\t%s\n", ratio(m.EventsPerSecond, f.EventsPerSecond), ratio(m.RequestsPerSecond, f.RequestsPerSecond),
+			ratio(float64(m.P50), float64(f.P50)), ratio(float64(m.P99), float64(f.P99)), ratio(float64(m.CPUPerEvent), float64(f.CPUPerEvent)))
+	}
+	tw.Flush()
+}
+
+// commas writes n with a comma between groups of three digits.
+func commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// rate writes a rate per second: whole and grouped from 1,000 on, else
+// with one decimal.
+func rate(r float64) string {
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return "-"
+	}
+	if r >= 1000 {
+		return commas(int64(math.Round(r)))
+	}
+	return strconv.FormatFloat(r, 'f', 1, 64)
+}
+
+// ratio writes a/b with two decimals, or - when b is 0.
+func ratio(a, b float64) string {
+	if b == 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(a/b, 'f', 2, 64)
+}
+
+// latency writes d with three significant digits.
+func latency(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "-"
+	case d < time.Microsecond:
+		return d.String()
+	case d < time.Millisecond:
+		return strconv.FormatFloat(float64(d)/1e3, 'f', sigDecimals(float64(d)/1e3), 64) + "µs"
+	case d < time.Second:
+		return strconv.FormatFloat(float64(d)/1e6, 'f', sigDecimals(float64(d)/1e6), 64) + "ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', sigDecimals(d.Seconds()), 64) + "s"
+}
+
+// sigDecimals returns the decimals that show v (at least 1) with three
+// significant digits.
+func sigDecimals(v float64) int {
+	switch {
+	case v >= 100:
+		return 0
+	case v >= 10:
+		return 1
+	}
+	return 2
+}
+
+// micros writes a processor time per event in microseconds.
+func micros(d time.Duration) string {
+	if d <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(float64(d)/1e3, 'f', 2, 64) + "µs"
+}
+
+func cpuPerEvent(r *loadgen.Result) string { return micros(r.CPUPerEvent()) }
+
+// mib writes a size in MiB.
+func mib(n uint64) string { return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB" }
+
+// perEvent writes the growth from before to after per stored event, in
+// bytes.
+func perEvent(after, before uint64, stored int64) string {
+	if stored <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat((float64(after)-float64(before))/float64(stored), 'f', 0, 64) + " B"
+}
+
+// statuses writes the counts of the answers by status, such as "202×3012".
+func statuses(counts map[int]int64) string {
+	if len(counts) == 0 {
+		return "-"
+	}
+	codes := make([]int, 0, len(counts))
+	for c := range counts {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	parts := make([]string, len(codes))
+	for i, c := range codes {
+		parts[i] = strconv.Itoa(c) + "×" + strconv.FormatInt(counts[c], 10)
+	}
+	return strings.Join(parts, " ")
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}

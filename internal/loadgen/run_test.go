@@ -1,0 +1,356 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// These tests drive real servers over HTTP on 127.0.0.1.
+
+func TestRunAgainstMontool(t *testing.T) {
+	tests := []struct {
+		name     string
+		events   int64
+		batch    int
+		dups     float64
+		format   Format
+		gzip     bool
+		wantDups int64 // ⌊events·dups⌋
+	}{
+		{name: "batches of new events", events: 5000, batch: 100},
+		{name: "half of the events repeat earlier ones", events: 5000, batch: 100, dups: 0.5, wantDups: 2500},
+		{name: "ndjson gzip with duplicates", events: 3000, batch: 250, dups: 0.25, format: NDJSON, gzip: true, wantDups: 750},
+		{name: "single events with duplicates", events: 400, batch: 1, dups: 0.1, wantDups: 40},
+		{name: "a last batch that is not full", events: 1050, batch: 100},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			url, st := newMontool(t)
+			cfg := smallConfig(tt.events, tt.batch)
+			cfg.Duplicates, cfg.Gzip = tt.dups, tt.gzip
+			if tt.format != "" {
+				cfg.Format = tt.format
+			}
+			res, err := Run(t.Context(), cfg, Target{Name: "montool", URL: url, Stats: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantRequests := (tt.events + int64(tt.batch) - 1) / int64(tt.batch)
+			if res.OK != wantRequests || res.Requests != wantRequests || res.Failed() != 0 {
+				t.Errorf("requests: %d answered, %d 2xx, %d failed (%v, first failure %q); want %d, all 2xx",
+					res.Requests, res.OK, res.Failed(), res.Statuses, res.FirstFailure, wantRequests)
+			}
+			if res.Events != tt.events {
+				t.Errorf("Events = %d, want %d", res.Events, tt.events)
+			}
+			if res.Duplicates != tt.wantDups {
+				t.Errorf("Duplicates = %d, want %d", res.Duplicates, tt.wantDups)
+			}
+			wantStored := tt.events - tt.wantDups
+			if got := storedEvents(t, st); got != wantStored {
+				t.Errorf("the store holds %d events, want %d", got, wantStored)
+			}
+			if res.Answers.Accepted != wantStored || res.Answers.Duplicates != tt.wantDups || res.Answers.Rejected != 0 {
+				t.Errorf("answers counted %+v, want %d accepted, %d duplicates, 0 rejected", res.Answers, wantStored, tt.wantDups)
+			}
+			if stored, ok := res.Stored(); !ok || stored != wantStored {
+				t.Errorf("Stored() = %d, %v (stats error %q), want %d from /api/v1/stats", stored, ok, res.StatsError, wantStored)
+			}
+			// New events go round the keys of one client, then the next client.
+			wantClients := min(cfg.Clients, int((wantStored+int64(cfg.Keys)-1)/int64(cfg.Keys)))
+			if res.MemAfter != nil && res.MemAfter.Clients != wantClients {
+				t.Errorf("the server has %d clients, want %d", res.MemAfter.Clients, wantClients)
+			}
+			if res.StoppedBy != "events" {
+				t.Errorf("StoppedBy = %q, want events", res.StoppedBy)
+			}
+			if got := res.Latency.Count(); got != uint64(wantRequests) {
+				t.Errorf("latencies recorded: %d, want %d", got, wantRequests)
+			}
+			if res.Generator.PreEvents != tt.events || res.Generator.RunEvents != 0 {
+				t.Errorf("generator made %d events before the clock and %d during, want all %d before", res.Generator.PreEvents, res.Generator.RunEvents, tt.events)
+			}
+		})
+	}
+}
+
+func TestRunMakesBodiesDuringTheRun(t *testing.T) {
+	url, st := newMontool(t)
+	cfg := smallConfig(4000, 50)
+	cfg.PregenerateBytes = 1 // one body before the clock, the rest by the generator goroutine
+	cfg.Duplicates = 0.2
+	res, err := Run(t.Context(), cfg, Target{Name: "montool", URL: url, Stats: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The goroutine fills its channel before the clock starts: 8 bodies, four for each sender.
+	if g := res.Generator; g.PreBodies != 1+8 || g.PreEvents != 9*50 || g.RunEvents != 4000-9*50 || g.RunBodies != 80-9 {
+		t.Errorf("generator made %d bodies (%d events) before the clock and %d (%d events) during; want 9 (450) and 71 (3550)",
+			g.PreBodies, g.PreEvents, g.RunBodies, g.RunEvents)
+	}
+	if res.Events != 4000 || res.Failed() != 0 {
+		t.Errorf("Events = %d, Failed = %d; want 4000 and 0", res.Events, res.Failed())
+	}
+	if got, want := storedEvents(t, st), int64(4000-800); got != want {
+		t.Errorf("the store holds %d events, want %d", got, want)
+	}
+}
+
+func TestRunForADuration(t *testing.T) {
+	f := newFloor(t, FloorDecode)
+	cfg := DefaultConfig()
+	cfg.Batch, cfg.Connections, cfg.Duration = 20, 2, 300*time.Millisecond
+	cfg.PregenerateBytes = 64 << 10
+	var progress atomic.Int64
+	cfg.Progress = func(Progress) { progress.Add(1) }
+	start := time.Now()
+	res, err := Run(t.Context(), cfg, Target{Name: "floor", URL: f.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("a 300ms run took %s", took)
+	}
+	if res.StoppedBy != "duration" {
+		t.Errorf("StoppedBy = %q, want duration", res.StoppedBy)
+	}
+	if res.Elapsed < 300*time.Millisecond || res.Events == 0 || res.Failed() != 0 {
+		t.Errorf("Elapsed %s, Events %d, Failed %d: want at least 300ms, some events, no failure", res.Elapsed, res.Events, res.Failed())
+	}
+	if res.Answers.Accepted != res.Events {
+		t.Errorf("the floor accepted %d events, the run counted %d", res.Answers.Accepted, res.Events)
+	}
+	if res.MemBefore != nil || res.StatsError != "" {
+		t.Errorf("stats read from a target without them: %+v %q", res.MemBefore, res.StatsError)
+	}
+	if res.Generator.PreEvents+res.Generator.RunEvents < res.Events {
+		t.Errorf("sent %d events but made only %d", res.Events, res.Generator.PreEvents+res.Generator.RunEvents)
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	release := make(chan struct{})
+	var once sync.Once
+	ctx, cancel := context.WithCancel(t.Context())
+	var posts atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && posts.Add(1) == 3 {
+			once.Do(cancel) // the interrupt comes while requests are in flight
+		}
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		case <-time.After(50 * time.Millisecond):
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer ts.Close()
+	defer close(release)
+	cfg := DefaultConfig()
+	cfg.Batch, cfg.Connections, cfg.Duration = 10, 2, time.Minute
+	cfg.PregenerateBytes = 64 << 10
+	start := time.Now()
+	res, err := Run(ctx, cfg, Target{Name: "slow", URL: ts.URL})
+	if err != nil {
+		t.Fatalf("an interrupted run returned an error: %v", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("an interrupted run took %s to return", took)
+	}
+	if res.StoppedBy != "interrupted" {
+		t.Errorf("StoppedBy = %q, want interrupted", res.StoppedBy)
+	}
+	if res.TransportErrors != 0 {
+		t.Errorf("requests cut short by the interrupt counted as %d transport errors", res.TransportErrors)
+	}
+}
+
+func TestRunCountsFailures(t *testing.T) {
+	var posts atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			return
+		}
+		switch posts.Add(1) % 3 {
+		case 0:
+			w.WriteHeader(http.StatusAccepted)
+		case 1:
+			http.Error(w, `{"error":{"code":"invalid","message":"no"}}`, http.StatusBadRequest)
+		case 2:
+			hj, ok := w.(http.Hijacker)
+			if !ok {
+				t.Error("cannot hijack")
+				return
+			}
+			conn, _, _ := hj.Hijack()
+			conn.Close() // no answer at all
+		}
+	}))
+	defer ts.Close()
+	cfg := smallConfig(300, 10) // 30 requests
+	cfg.Connections = 1
+	res, err := Run(t.Context(), cfg, Target{Name: "flaky", URL: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.OK != 10 || res.Statuses[400] != 10 || res.TransportErrors != 10 {
+		t.Errorf("got %d 2xx, statuses %v, %d transport errors; want 10 of each", res.OK, res.Statuses, res.TransportErrors)
+	}
+	if res.Failed() != 20 || res.FailedEvents != 200 || res.Events != 100 {
+		t.Errorf("Failed %d, FailedEvents %d, Events %d; want 20, 200, 100", res.Failed(), res.FailedEvents, res.Events)
+	}
+	if !strings.Contains(res.FirstFailure, "HTTP 400") {
+		t.Errorf("FirstFailure = %q, want the 400 answer", res.FirstFailure)
+	}
+}
+
+func TestRunRefuses(t *testing.T) {
+	tests := []struct {
+		name    string
+		url     string
+		cfg     func(*Config)
+		wantErr string
+	}{
+		{name: "a host off this machine", url: "http://192.0.2.1:8080", wantErr: "loopback"},
+		{name: "a name that is not localhost", url: "http://example.com", wantErr: "loopback"},
+		{name: "not http", url: "ftp://127.0.0.1/", wantErr: "http://"},
+		{name: "not a URL", url: "http://[::1", wantErr: "server URL"},
+		{name: "nothing listening", url: closedURL(t), wantErr: "cannot reach the test server"},
+		{name: "a bad config", url: "http://127.0.0.1:1", cfg: func(c *Config) { c.Batch = 0 }, wantErr: "batch 0"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := smallConfig(10, 10)
+			if tt.cfg != nil {
+				tt.cfg(&cfg)
+			}
+			_, err := Run(t.Context(), cfg, Target{Name: "test", URL: tt.url})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("got error %v, want one containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestDialerRefusesOtherHosts(t *testing.T) {
+	client := newHTTPClient(smallConfig(1, 1))
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://192.0.2.1:9/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = client.Do(req)
+	if !errors.Is(err, errNotLoopback) {
+		t.Errorf("got %v, want errNotLoopback", err)
+	}
+}
+
+// closedURL returns the URL of a loopback server that is no longer
+// listening.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	ts := httptest.NewServer(http.NotFoundHandler())
+	u := ts.URL
+	ts.Close()
+	return u
+}
+
+func TestRoundsAlternate(t *testing.T) {
+	f := newFloor(t, FloorDecode)
+	var montoolRounds int
+	var order []string
+	contenders := []Contender{
+		{Name: "montool", Stats: true, Start: func(context.Context) (string, func() error, error) {
+			montoolRounds++
+			url, _ := newMontool(t) // a fresh server each round, as bench --in-process
+			return url, func() error { return nil }, nil
+		}},
+		{Name: "floor", Start: func(context.Context) (string, func() error, error) {
+			return f.URL(), func() error { return nil }, nil
+		}},
+	}
+	cfg := smallConfig(500, 50)
+	results, err := Rounds(t.Context(), cfg, 2, contenders, func(r *Result) { order = append(order, r.Target) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(order, " "), "montool floor montool floor"; got != want {
+		t.Errorf("order %q, want %q", got, want)
+	}
+	if montoolRounds != 2 || len(results) != 4 || results[2].Round != 2 {
+		t.Fatalf("montool started %d times, %d results; want 2 and 4", montoolRounds, len(results))
+	}
+	for _, r := range results {
+		if r.Events != 500 || r.Failed() != 0 {
+			t.Errorf("round %d %s: %d events, %d failed", r.Round, r.Target, r.Events, r.Failed())
+		}
+	}
+	sums := Summarize(results)
+	if len(sums) != 2 || sums[0].Target != "montool" || sums[1].Target != "floor" || sums[0].Rounds != 2 {
+		t.Fatalf("summaries %+v", sums)
+	}
+	if want := Median([]float64{results[0].EventsPerSecond(), results[2].EventsPerSecond()}); sums[0].EventsPerSecond != want {
+		t.Errorf("median events/s %g, want %g", sums[0].EventsPerSecond, want)
+	}
+
+	if _, err := Rounds(t.Context(), cfg, 0, contenders, nil); err == nil {
+		t.Error("0 rounds: no error")
+	}
+	failing := []Contender{{Name: "broken", Start: func(context.Context) (string, func() error, error) {
+		return "", nil, errors.New("no port")
+	}}}
+	if _, err := Rounds(t.Context(), cfg, 1, failing, nil); err == nil || !strings.Contains(err.Error(), "start the broken server: no port") {
+		t.Errorf("got %v, want the start error", err)
+	}
+}
+
+func TestParseAnswer(t *testing.T) {
+	tests := []struct {
+		in     string
+		want   answerSummary
+		wantOK bool
+	}{
+		{`{"accepted":1000,"duplicates":0,"rejected":0,"errors":[]}`, answerSummary{1000, 0, 0}, true},
+		{`{"accepted":0,"duplicates":1,"rejected":0,"errors":[]}`, answerSummary{0, 1, 0}, true},
+		{`{"accepted":3,"duplicates":2,"rejected":1,"errors":[{"index":1}],"error":{"code":"invalid"}}`, answerSummary{3, 2, 1}, true},
+		{`{ "accepted": 7, "duplicates": 1, "rejected": 2 }`, answerSummary{7, 1, 2}, true}, // through encoding/json
+		{`{"rejected":2,"accepted":7}`, answerSummary{7, 0, 2}, true},
+		{`{"accepted":}`, answerSummary{}, false},
+		{`{"error":{"code":"too_large"}}`, answerSummary{}, true}, // JSON without counts: zeros
+		{`not json`, answerSummary{}, false},
+		{``, answerSummary{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseAnswer([]byte(tt.in))
+		if got != tt.want || ok != tt.wantOK {
+			t.Errorf("parseAnswer(%s) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.wantOK)
+		}
+	}
+}
+
+func TestAheadBodies(t *testing.T) {
+	tests := []struct {
+		connections, size int
+		budget            int64
+		want              int
+	}{
+		{4, 220_000, 256 << 20, 76},        // 16 MiB of batches of 1000
+		{4, 220_000, 1 << 20, 16},          // a budget under 16 MiB: four per sender
+		{4, 20 << 20, 256 << 20, 16},       // huge bodies: four per sender
+		{32, 214, 256 << 20, maxPreBodies}, // single events: capped
+		{2, 0, 256 << 20, 8},               // nothing made before: four per sender
+	}
+	for _, tt := range tests {
+		if got := aheadBodies(tt.connections, tt.size, tt.budget); got != tt.want {
+			t.Errorf("aheadBodies(%d, %d, %d) = %d, want %d", tt.connections, tt.size, tt.budget, got, tt.want)
+		}
+	}
+}
