@@ -16,8 +16,9 @@ type client struct {
 	mu     sync.Mutex     // guards every field below
 	keys   map[string]int // event key → position in series
 	series []*series
-	ids    index // dedupe: event id → series and row
-	events int64 // accepted events
+	ids    index  // dedupe: event id → series and row
+	events int64  // accepted events
+	sink   uint64 // what prefetch reads, kept so that the reads are not dropped
 }
 
 // series is the data of one key of one client.
@@ -49,36 +50,59 @@ func (h *hasher) hash(id *[16]byte, name string) uint64 {
 	return hashUUID(h.seed64, id)
 }
 
-// apply applies e to c: the dedupe check, the record of the id and the
-// change happen together, under c.mu, which the caller holds.
-func (c *client) apply(h *hasher, e *event.Event) event.Result {
-	var id [16]byte
-	name := ""
-	if u, ok := parseUUID(e.ID); ok {
-		id = u
-	} else {
-		name = e.ID
-	}
-	hash := h.hash(&id, name)
+// idRef is an event id read for the index: the UUID, or the id itself
+// when it is not one, and its hash.
+type idRef struct {
+	uuid [16]byte
+	name string
+	hash uint64
+}
 
-	if c.ids.needsGrowth() {
-		c.ids.resize(max(minSlots, 2*len(c.ids.slots)), func(s uint64) uint64 {
-			ch, off := c.series[slotSeries(s)].rows.chunk(slotRow(s))
-			if slotNamedID(s) {
-				return h.hash(nil, ch.names[off])
-			}
-			return h.hash(&ch.ids[off], "")
-		})
+func (h *hasher) ref(id string) idRef {
+	var r idRef
+	if u, ok := parseUUID(id); ok {
+		r.uuid = u
+	} else {
+		r.name = id
 	}
-	mask := uint64(len(c.ids.slots) - 1)
-	i := hash & mask
-	for ; c.ids.slots[i] != 0; i = (i + 1) & mask {
-		s := c.ids.slots[i]
-		if !tagMatches(s, hash) || slotNamedID(s) != (name != "") {
+	r.hash = h.hash(&r.uuid, r.name)
+	return r
+}
+
+// rehash returns the hash of the id that index slot s refers to.
+func (c *client) rehash(h *hasher, s uint64) uint64 {
+	ch, off := c.series[slotSeries(s)].rows.chunk(slotRow(s))
+	if slotNamedID(s) {
+		return h.hash(nil, ch.names[off])
+	}
+	return h.hash(&ch.ids[off], "")
+}
+
+// prefetch reads the first index slot of each id, so that the cache misses
+// of a run of events overlap instead of coming one after the other. The
+// caller holds c.mu.
+func (c *client) prefetch(refs []idRef) {
+	for i := range refs {
+		t := c.ids.table(refs[i].hash)
+		c.sink ^= t.slots[t.home(refs[i].hash)]
+	}
+}
+
+// apply applies e, whose id is ref, to c: the dedupe check, the record of
+// the id and the change happen together, under c.mu, which the caller holds.
+func (c *client) apply(h *hasher, e *event.Event, ref *idRef) event.Result {
+	hash, named := ref.hash, ref.name != ""
+	c.ids.makeRoom(hash, func(s uint64) uint64 { return c.rehash(h, s) })
+	t := c.ids.table(hash)
+	mask := uint64(len(t.slots) - 1)
+	i := t.home(hash)
+	for ; t.slots[i] != 0; i = (i + 1) & mask {
+		s := t.slots[i]
+		if !tagMatches(s, hash) || slotNamedID(s) != named {
 			continue
 		}
 		old, row := c.series[slotSeries(s)], slotRow(s)
-		if !old.rows.sameID(row, &id, name) {
+		if !old.rows.sameID(row, &ref.uuid, ref.name) {
 			continue
 		}
 		if old.key == e.Key && old.typ == e.Type && old.rows.timestamp(row) == e.Timestamp && old.rows.value(row) == e.Value {
@@ -113,9 +137,9 @@ func (c *client) apply(h *hasher, e *event.Event) event.Result {
 	if n := s.rows.n; n > 0 && e.Timestamp < s.rows.timestamp(uint32(n-1)) {
 		s.inOrder = false
 	}
-	row := s.rows.add(&id, strings.Clone(name), e.Timestamp, e.Value)
-	c.ids.slots[i] = makeSlot(hash, name != "", pos, row)
-	c.ids.used++
+	row := s.rows.add(&ref.uuid, strings.Clone(ref.name), e.Timestamp, e.Value)
+	t.slots[i] = makeSlot(hash, named, pos, row)
+	t.used++
 	c.events++
 	return event.Result{}
 }

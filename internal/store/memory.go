@@ -80,11 +80,26 @@ func (m *Memory) Apply(ctx context.Context, events []event.Event) ([]event.Resul
 		return nil, err
 	}
 	results := make([]event.Result, len(events))
+	var small [8]idRef // spares an allocation for small requests
+	refs := small[:0]
+	if len(events) > len(small) {
+		refs = make([]idRef, 0, len(events))
+	}
+	for i := range events {
+		refs = append(refs, m.hasher.ref(events[i].ID))
+	}
 	for i := 0; i < len(events); {
 		c := m.getOrCreate(events[i].ClientID)
+		end := i + 1
+		for end < len(events) && events[end].ClientID == c.id {
+			end++
+		}
 		c.mu.Lock()
-		for ; i < len(events) && events[i].ClientID == c.id; i++ {
-			results[i] = c.apply(&m.hasher, &events[i])
+		if end-i > 1 {
+			c.prefetch(refs[i:end])
+		}
+		for ; i < end; i++ {
+			results[i] = c.apply(&m.hasher, &events[i], &refs[i])
 		}
 		c.mu.Unlock()
 	}
