@@ -172,4 +172,3 @@ func (m *Memory) Clients(ctx context.Context) ([]event.ClientInfo, error) {
 	slices.SortFunc(infos, func(a, b event.ClientInfo) int { return strings.Compare(a.ClientID, b.ClientID) })
 	return infos, nil
 }
-
