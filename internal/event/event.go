@@ -9,10 +9,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf8"
-
-	"github.com/google/uuid"
 )
 
 // Limits on the strings an event carries, in bytes.
@@ -138,22 +135,58 @@ func (e *Event) Validate() error {
 // its 36-character text form, in any letter case, becomes lower case; any
 // other string is returned as it is.
 func NormalizeID(s string) string {
-	if len(s) != 36 {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
 		return s
 	}
-	u, err := uuid.Parse(s)
-	if err != nil {
+	// The other bytes must be hex digits: read them eight at a time, in
+	// words that overlap at the end, the dashes counted as digits.
+	const dashes1, dashes2 = 0x80<<(0*8) | 0x80<<(5*8), 0x80<<(2*8) | 0x80<<(7*8)
+	hex0, upper0 := hexDigits(load64(s[0:]))
+	hex1, upper1 := hexDigits(load64(s[8:]))
+	hex2, upper2 := hexDigits(load64(s[16:]))
+	hex3, upper3 := hexDigits(load64(s[24:]))
+	hex4, upper4 := hexDigits(load64(s[28:]))
+	switch {
+	case hex0&(hex1|dashes1)&(hex2|dashes2)&hex3&hex4 != 0x8080808080808080:
 		return s
+	case upper0|upper1|upper2|upper3|upper4 == 0:
+		return s // already canonical: no copy
 	}
-	return u.String()
+	return strings.ToLower(s)
 }
+
+// load64 returns the first eight bytes of s as a little-endian word.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// hexDigits returns, for each byte of the word x, the top bit set in hex
+// when it is a hex digit, and in upper when it is an upper-case one.
+func hexDigits(x uint64) (hex, upper uint64) {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	if x&tops != 0 {
+		return 0, 0 // not ASCII; below, sums cannot carry from byte to byte
+	}
+	// The top bit of x + ones*(0x80-c) is set in each byte from c up.
+	upper = (x + ones*(0x80-'A')) &^ (x + ones*(0x80-'G'))
+	hex = (x+ones*(0x80-'0'))&^(x+ones*(0x80-'9'-1)) | upper | (x+ones*(0x80-'a'))&^(x+ones*(0x80-'g'))
+	return hex & tops, upper & tops
+}
+
+// The messages for ids and keys that are too long.
+var (
+	idTooLong  = "must be at most " + strconv.Itoa(MaxIDLen) + " bytes"
+	keyTooLong = "must be at most " + strconv.Itoa(MaxKeyLen) + " bytes"
+)
 
 func checkID(s string) string {
 	switch {
 	case s == "":
 		return "must not be empty"
 	case len(s) > MaxIDLen:
-		return "must be at most " + strconv.Itoa(MaxIDLen) + " bytes"
+		return idTooLong
 	case !utf8.ValidString(s):
 		return "must be valid UTF-8"
 	}
@@ -165,13 +198,25 @@ func checkKey(s string) string {
 	case s == "":
 		return "must not be empty"
 	case len(s) > MaxKeyLen:
-		return "must be at most " + strconv.Itoa(MaxKeyLen) + " bytes"
+		return keyTooLong
 	case !utf8.ValidString(s):
 		return "must be valid UTF-8"
-	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+	case hasControl(s):
 		return "must not contain control characters"
 	}
 	return ""
+}
+
+// hasControl reports whether s, which must be valid UTF-8, holds a control
+// character (unicode.IsControl): U+0000 to U+001F, or U+007F to U+009F.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		// U+0080 to U+009F are 0xc2 followed by 0x80 to 0x9f.
+		if c := s[i]; c < 0x20 || c == 0x7f || c == 0xc2 && i+1 < len(s) && s[i+1] < 0xa0 {
+			return true
+		}
+	}
+	return false
 }
 
 // The kinds of domain error. Match them with errors.Is.

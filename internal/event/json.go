@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -14,47 +15,125 @@ import (
 // A body that is not an object or a non-empty array of objects is an *Error
 // of kind ErrInvalid; a batch of more than maxEvents events (when maxEvents
 // > 0) is an *Error of kind ErrTooLarge.
+//
+// The strings of the items may point into body: the caller must not change
+// body while it uses them, and must copy any string it keeps.
 func Decode(body []byte, maxEvents int) ([]Item, error) {
-	body = bytes.Trim(body, jsonSpace)
-	if len(body) == 0 {
-		return nil, &Error{Kind: ErrInvalid, Message: "request body is empty: send an event object or an array of event objects"}
-	}
-	var raws []json.RawMessage
-	switch body[0] {
-	case '{':
-		raws = []json.RawMessage{body}
-	case '[':
-		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, badJSON(err)
-		}
-		if len(raws) == 0 {
-			return nil, &Error{Kind: ErrInvalid, Message: "request body is an empty array: send at least one event"}
-		}
-		if maxEvents > 0 && len(raws) > maxEvents {
-			return nil, &Error{Kind: ErrTooLarge, Message: "batch has " + strconv.Itoa(len(raws)) + " events; the limit is " + strconv.Itoa(maxEvents)}
-		}
-	default:
-		if !json.Valid(body) {
-			return nil, badJSON(json.Unmarshal(body, new(any)))
-		}
-		return nil, &Error{Kind: ErrInvalid, Message: "request body must be an event object or a non-empty array of event objects"}
-	}
-	items := make([]Item, len(raws))
-	for i, raw := range raws {
-		if len(raw) == 0 || raw[0] != '{' {
-			return nil, &Error{Kind: ErrInvalid, Message: "batch element " + strconv.Itoa(i) + " is not an event object"}
-		}
-		var fields map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &fields); err != nil {
-			return nil, badJSON(err)
-		}
-		items[i].Event, items[i].RawID, items[i].Err = fromFields(fields)
+	items, err := appendDecode(nil, body, maxEvents)
+	if err != nil {
+		return nil, err
 	}
 	return items, nil
 }
 
-// jsonSpace is the white space JSON allows around values.
-const jsonSpace = " \t\r\n"
+// appendDecode is Decode appending the items to items. On error it returns
+// items as they were.
+func appendDecode(items []Item, body []byte, maxEvents int) ([]Item, error) {
+	body = trimSpace(body)
+	if len(body) == 0 {
+		return items, &Error{Kind: ErrInvalid, Message: "request body is empty: send an event object or an array of event objects"}
+	}
+	s := scanner{data: body}
+	switch body[0] {
+	case '{':
+		var f fields
+		if !s.object(&f, 1) || s.pos != len(body) {
+			return items, badJSON(syntaxError(body))
+		}
+		var it Item
+		it.Event, it.RawID, it.Err = f.event()
+		return append(items, it), nil
+	case '[':
+		return s.batch(items, maxEvents)
+	}
+	if !s.value(1) || s.pos != len(body) {
+		return items, badJSON(syntaxError(body))
+	}
+	return items, &Error{Kind: ErrInvalid, Message: "request body must be an event object or a non-empty array of event objects"}
+}
+
+// batch reads a body that opens an array, s.data, appending its events to
+// items. It reads the whole body, so that a body that is not valid JSON is
+// refused as such whatever else is wrong with it; but it stops building
+// items past maxEvents or past an element that is not an object, since the
+// body is then refused.
+func (s *scanner) batch(items []Item, maxEvents int) ([]Item, error) {
+	base := len(items)
+	items = grow(items, bytes.Count(s.data, []byte{'{'}), s.data, maxEvents)
+	n := 0       // elements
+	notObj := -1 // the first element that is not an object
+	s.pos++      // '['
+	s.skipSpace()
+	if s.next() == ']' {
+		s.pos++
+		if s.pos != len(s.data) {
+			return items[:base], badJSON(syntaxError(s.data))
+		}
+		return items[:base], &Error{Kind: ErrInvalid, Message: "request body is an empty array: send at least one event"}
+	}
+	for {
+		isObj := s.next() == '{'
+		if isObj && notObj < 0 && (maxEvents <= 0 || n < maxEvents) {
+			var f fields
+			if !s.object(&f, 2) {
+				return items[:base], badJSON(syntaxError(s.data))
+			}
+			var it Item
+			it.Event, it.RawID, it.Err = f.event()
+			items = append(items, it)
+		} else {
+			if !isObj && notObj < 0 {
+				notObj = n
+			}
+			if !s.value(2) {
+				return items[:base], badJSON(syntaxError(s.data))
+			}
+		}
+		n++
+		s.skipSpace()
+		c := s.next()
+		s.pos++
+		if c == ']' {
+			break
+		}
+		if c != ',' {
+			return items[:base], badJSON(syntaxError(s.data))
+		}
+		s.skipSpace()
+	}
+	switch {
+	case s.pos != len(s.data):
+		return items[:base], badJSON(syntaxError(s.data))
+	case maxEvents > 0 && n > maxEvents:
+		return items[:base], &Error{Kind: ErrTooLarge, Message: "batch has " + strconv.Itoa(n) + " events; the limit is " + strconv.Itoa(maxEvents)}
+	case notObj >= 0:
+		return items[:base], &Error{Kind: ErrInvalid, Message: "batch element " + strconv.Itoa(notObj) + " is not an event object"}
+	}
+	return items, nil
+}
+
+// minEventLen is fewer bytes than the shortest valid event object takes,
+// {"client_id":"c","event_id":"e","event_timestamp":0,...}.
+const minEventLen = 100
+
+// grow makes room in items for the events of body, which holds at most
+// maxEvents (when > 0) of them, and about n: the number of '{' in a batch,
+// of lines in NDJSON, which is right for most bodies. But it makes no more
+// room than valid events could fill, so that the room never takes much more
+// memory than body; it is too small only for bodies of short, invalid
+// events, whose items make the slice grow.
+func grow(items []Item, n int, body []byte, maxEvents int) []Item {
+	n = min(n, len(body)/minEventLen+1)
+	if maxEvents > 0 {
+		n = min(n, maxEvents)
+	}
+	if cap(items)-len(items) >= n {
+		return items
+	}
+	grown := make([]Item, len(items), len(items)+n)
+	copy(grown, items)
+	return grown
+}
 
 func badJSON(err error) *Error {
 	return &Error{Kind: ErrInvalid, Message: "request body is not valid JSON: " + err.Error()}
@@ -68,99 +147,6 @@ type Item struct {
 	// rejection can name the event even when the id itself was at fault.
 	RawID string
 	Err   error
-}
-
-// fromFields builds an event from the fields of one JSON object, checking
-// them in the order of the event's JSON form and reporting the first fault.
-func fromFields(f map[string]json.RawMessage) (Event, string, error) {
-	var e Event
-	rawID, _ := stringField(f, FieldEventID)
-	var msg string
-	if e.ClientID, msg = stringField(f, FieldClientID); msg == "" {
-		msg = checkID(e.ClientID)
-	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldClientID, msg)
-	}
-	if e.ID, msg = stringField(f, FieldEventID); msg == "" {
-		msg = checkID(e.ID)
-	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldEventID, msg)
-	}
-	e.ClientID, e.ID = NormalizeID(e.ClientID), NormalizeID(e.ID)
-	var num string
-	if num, msg = numberField(f, FieldTimestamp); msg == "" {
-		e.Timestamp, msg = parseTimestamp(num)
-	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldTimestamp, msg)
-	}
-	var typ string
-	if typ, msg = stringField(f, FieldType); msg == "" {
-		var err error
-		if e.Type, err = ParseType(typ); err != nil {
-			msg = err.Error()
-		}
-	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldType, msg)
-	}
-	if e.Key, msg = stringField(f, FieldKey); msg == "" {
-		msg = checkKey(e.Key)
-	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldKey, msg)
-	}
-	if num, msg = numberField(f, FieldValue); msg == "" {
-		e.Value, msg = parseValue(num)
-	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldValue, msg)
-	}
-	return e, rawID, nil
-}
-
-// stringField returns field name of f, which must be a JSON string.
-func stringField(f map[string]json.RawMessage, name string) (string, string) {
-	raw, ok := f[name]
-	if !ok || string(raw) == "null" {
-		return "", "is required"
-	}
-	if raw[0] != '"' {
-		return "", "must be a string"
-	}
-	if !utf8.Valid(raw) {
-		return "", "must be valid UTF-8" // encoding/json would swap the bad bytes for U+FFFD
-	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return "", "must be a string"
-	}
-	return s, ""
-}
-
-// numberField returns the text of field name of f, which must be a JSON
-// number or a string holding one.
-func numberField(f map[string]json.RawMessage, name string) (string, string) {
-	raw, ok := f[name]
-	if !ok || string(raw) == "null" {
-		return "", "is required"
-	}
-	switch c := raw[0]; {
-	case c == '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return "", "must be a number or a numeric string"
-		}
-		if _, err := parseDecimal(s); err != nil {
-			return "", "must be a number or a numeric string, not " + strconv.Quote(s)
-		}
-		return s, ""
-	case c == '-' || isDigit(c):
-		return string(raw), ""
-	}
-	return "", "must be a number or a numeric string"
 }
 
 // MarshalJSON writes e in its canonical JSON form.
@@ -188,15 +174,25 @@ func (e *Event) appendJSON(b []byte) []byte {
 }
 
 // UnmarshalJSON reads one event object under the rules the server applies.
+// The event does not point into b.
 func (e *Event) UnmarshalJSON(b []byte) error {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(b, &fields); err != nil {
-		return err
+	var f fields
+	s := scanner{data: b}
+	s.skipSpace()
+	if s.next() != '{' || !s.object(&f, 1) || !s.atEnd() {
+		// Not an object, or not valid JSON: encoding/json says what is
+		// wrong, as it always has. A null is an object without fields.
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(b, &m); err != nil {
+			return err
+		}
+		f = fieldsOf(m)
 	}
-	ev, _, err := fromFields(fields)
+	ev, _, err := f.event()
 	if err != nil {
 		return err
 	}
+	ev.ClientID, ev.ID, ev.Key = strings.Clone(ev.ClientID), strings.Clone(ev.ID), strings.Clone(ev.Key)
 	*e = ev
 	return nil
 }
@@ -249,8 +245,26 @@ func appendString(b []byte, s string) []byte {
 // that is not a JSON object is a rejected item, not a bad body. A body with
 // no event at all is an *Error of kind ErrInvalid; more than maxEvents
 // events (when maxEvents > 0) is an *Error of kind ErrTooLarge.
+//
+// The strings of the items may point into body: the caller must not change
+// body while it uses them, and must copy any string it keeps.
 func DecodeNDJSON(body []byte, maxEvents int) ([]Item, error) {
-	var items []Item
+	items, err := appendDecodeNDJSON(nil, body, maxEvents)
+	if err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+// appendDecodeNDJSON is DecodeNDJSON appending the items to items. On error
+// it returns items as they were.
+func appendDecodeNDJSON(items []Item, body []byte, maxEvents int) ([]Item, error) {
+	base := len(items)
+	lines := bytes.Count(body, []byte{'\n'})
+	if len(body) > 0 && body[len(body)-1] != '\n' {
+		lines++
+	}
+	items = grow(items, lines, body, maxEvents)
 	for len(body) > 0 {
 		line := body
 		if i := bytes.IndexByte(body, '\n'); i >= 0 {
@@ -258,26 +272,28 @@ func DecodeNDJSON(body []byte, maxEvents int) ([]Item, error) {
 		} else {
 			body = nil
 		}
-		line = bytes.Trim(line, jsonSpace)
+		line = trimSpace(line)
 		if len(line) == 0 {
 			continue
 		}
-		if maxEvents > 0 && len(items) == maxEvents {
-			return nil, &Error{Kind: ErrTooLarge, Message: "body has more than " + strconv.Itoa(maxEvents) + " events; the limit is " + strconv.Itoa(maxEvents)}
+		if maxEvents > 0 && len(items)-base == maxEvents {
+			return items[:base], &Error{Kind: ErrTooLarge, Message: "body has more than " + strconv.Itoa(maxEvents) + " events; the limit is " + strconv.Itoa(maxEvents)}
 		}
 		var it Item
-		var fields map[string]json.RawMessage
-		if line[0] != '{' {
+		var f fields
+		s := scanner{data: line}
+		switch {
+		case line[0] != '{':
 			it.Err = &Error{Kind: ErrInvalid, Message: "line is not an event object"}
-		} else if err := json.Unmarshal(line, &fields); err != nil {
-			it.Err = &Error{Kind: ErrInvalid, Message: "line is not valid JSON: " + err.Error()}
-		} else {
-			it.Event, it.RawID, it.Err = fromFields(fields)
+		case !s.object(&f, 1) || s.pos != len(line):
+			it.Err = &Error{Kind: ErrInvalid, Message: "line is not valid JSON: " + syntaxError(line).Error()}
+		default:
+			it.Event, it.RawID, it.Err = f.event()
 		}
 		items = append(items, it)
 	}
-	if len(items) == 0 {
-		return nil, &Error{Kind: ErrInvalid, Message: "request body holds no event: send one event object per line"}
+	if len(items) == base {
+		return items, &Error{Kind: ErrInvalid, Message: "request body holds no event: send one event object per line"}
 	}
 	return items, nil
 }

@@ -20,10 +20,19 @@ const maxExp = 1 << 20
 
 var errSyntax = errors.New("not a number")
 
-// parseDecimal reads s, which must follow the JSON number grammar:
-// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
-func parseDecimal(s string) (decimal, error) {
-	var d decimal
+// decimalText is the text of a number split into its parts: the digits
+// before and after its point, and its exponent.
+type decimalText struct {
+	neg      bool
+	intPart  string // "0", or digits that do not start with 0
+	fracPart string
+	exp      int // at most about 10 × maxExp in magnitude
+}
+
+// readDecimal splits s, which must follow the JSON number grammar,
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?, into its parts.
+func readDecimal(s string) (decimalText, bool) {
+	var d decimalText
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		d.neg = true
@@ -38,10 +47,9 @@ func parseDecimal(s string) (decimal, error) {
 			i++
 		}
 	default:
-		return d, errSyntax
+		return d, false
 	}
-	intPart := s[start:i]
-	fracPart := ""
+	d.intPart = s[start:i]
 	if i < len(s) && s[i] == '.' {
 		i++
 		fs := i
@@ -49,11 +57,10 @@ func parseDecimal(s string) (decimal, error) {
 			i++
 		}
 		if i == fs {
-			return d, errSyntax
+			return d, false
 		}
-		fracPart = s[fs:i]
+		d.fracPart = s[fs:i]
 	}
-	exp := 0
 	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
 		i++
 		eneg := false
@@ -63,51 +70,104 @@ func parseDecimal(s string) (decimal, error) {
 		}
 		es := i
 		for i < len(s) && isDigit(s[i]) {
-			if exp < maxExp {
-				exp = exp*10 + int(s[i]-'0')
+			if d.exp < maxExp {
+				d.exp = d.exp*10 + int(s[i]-'0')
 			}
 			i++
 		}
 		if i == es {
-			return d, errSyntax
+			return d, false
 		}
 		if eneg {
-			exp = -exp
+			d.exp = -d.exp
 		}
 	}
-	if i != len(s) {
-		return d, errSyntax
+	return d, i == len(s)
+}
+
+// digits returns the digits of d without leading or trailing zeros, as the
+// range [lo, hi) of the digits of intPart followed by those of fracPart
+// (read them with digit), and the exponent of the last one.
+func (d *decimalText) digits() (lo, hi, exp int) {
+	hi = len(d.intPart) + len(d.fracPart)
+	exp = d.exp - len(d.fracPart)
+	for lo < hi && d.digit(lo) == '0' {
+		lo++
 	}
-	digits := intPart + fracPart
-	exp -= len(fracPart)
-	for len(digits) > 0 && digits[0] == '0' {
-		digits = digits[1:]
-	}
-	for len(digits) > 0 && digits[len(digits)-1] == '0' {
-		digits = digits[:len(digits)-1]
+	for hi > lo && d.digit(hi-1) == '0' {
+		hi--
 		exp++
 	}
-	if digits == "" {
-		exp = 0
+	return lo, hi, exp
+}
+
+// digit returns digit i of intPart followed by fracPart.
+func (d *decimalText) digit(i int) byte {
+	if i < len(d.intPart) {
+		return d.intPart[i]
 	}
-	d.digits, d.exp = digits, exp
-	return d, nil
+	return d.fracPart[i-len(d.intPart)]
+}
+
+// parseDecimal reads s, which must follow the JSON number grammar:
+// -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+func parseDecimal(s string) (decimal, error) {
+	t, ok := readDecimal(s)
+	if !ok {
+		return decimal{}, errSyntax
+	}
+	lo, hi, exp := t.digits()
+	if lo == hi {
+		return decimal{neg: t.neg}, nil
+	}
+	return decimal{neg: t.neg, digits: (t.intPart + t.fracPart)[lo:hi], exp: exp}, nil
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// intDigits returns how many digits d has before its decimal point.
-func (d decimal) intDigits() int {
-	if d.digits == "" {
-		return 0
-	}
-	return max(len(d.digits)+d.exp, 0)
-}
-
 // parseValue reads an event value from the text of a JSON number.
 func parseValue(s string) (float64, string) {
-	if _, err := parseDecimal(s); err != nil {
+	if _, ok := readDecimal(s); !ok {
 		return 0, "must be a number"
+	}
+	return finiteValue(s)
+}
+
+// float64pow10 holds the powers of ten finiteValue divides by, all exact.
+var float64pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
+
+// finiteValue reads an event value from s, which follows the JSON number
+// grammar.
+func finiteValue(s string) (float64, string) {
+	// Fast path: no exponent and at most 15 digits, so that the digits are
+	// a whole number m that float64 holds exactly, as it does 10^k for the k
+	// decimals: m / 10^k, rounded once, is what ParseFloat returns.
+	neg := s[0] == '-'
+	i := 0
+	if neg {
+		i++
+	}
+	var m uint64
+	digits, point := 0, -1
+	for ; i < len(s); i++ {
+		if c := s[i]; isDigit(c) {
+			m = m*10 + uint64(c-'0')
+			digits++
+		} else if c == '.' {
+			point = digits
+		} else {
+			break
+		}
+	}
+	if i == len(s) && digits <= 15 {
+		f := float64(m)
+		if point >= 0 {
+			f /= float64pow10[digits-point]
+		}
+		if neg {
+			f = -f
+		}
+		return f, ""
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) {

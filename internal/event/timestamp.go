@@ -41,19 +41,45 @@ func ParseTimestamp(s string) (Timestamp, error) {
 }
 
 func parseTimestamp(s string) (Timestamp, string) {
-	d, err := parseDecimal(s)
-	if err != nil {
+	if n := len(s); n <= 19 && (n == 1 || n > 1 && s[0] != '0') {
+		// Fast path: a whole number of at most 19 digits, as timestamps
+		// mostly are, scaled by the unit its number of digits tells.
+		var v uint64
+		i := 0
+		for ; i < n && isDigit(s[i]); i++ {
+			v = v*10 + uint64(s[i]-'0')
+		}
+		if i == n {
+			scale, zeros := uint64(1e9), 9
+			switch {
+			case n > 17:
+				scale, zeros = 1, 0
+			case n > 14:
+				scale, zeros = 1e3, 3
+			case n > 11:
+				scale, zeros = 1e6, 6
+			}
+			if n+zeros > 19 || v*scale > math.MaxInt64 {
+				return 0, "is out of range (must be before the year 2262)"
+			}
+			return Timestamp(v * scale), ""
+		}
+	}
+	t, ok := readDecimal(s)
+	if !ok {
 		return 0, "must be a Unix timestamp (a number)"
 	}
-	if d.digits == "" {
+	lo, hi, exp := t.digits() // the number is digits lo to hi × 10^exp
+	if lo == hi {
 		return 0, ""
 	}
-	if d.neg {
+	if t.neg {
 		return 0, "must not be negative"
 	}
-	// Scale to nanoseconds by the unit the magnitude tells.
-	shift := d.exp
-	switch n := d.intDigits(); {
+	// Scale to nanoseconds by the unit the magnitude tells: n is the number
+	// of digits before the point.
+	shift := exp
+	switch n := max(hi-lo+exp, 0); {
 	case n <= 11: // below 1e11: seconds
 		shift += 9
 	case n <= 14: // milliseconds
@@ -61,20 +87,19 @@ func parseTimestamp(s string) (Timestamp, string) {
 	case n <= 17: // microseconds
 		shift += 3
 	}
-	digits := d.digits
 	if shift < 0 {
-		if -shift >= len(digits) {
+		if -shift >= hi-lo {
 			return 0, ""
 		}
-		digits = digits[:len(digits)+shift]
+		hi += shift // digits finer than a nanosecond are dropped
 		shift = 0
 	}
-	if len(digits)+shift > 19 {
+	if hi-lo+shift > 19 {
 		return 0, "is out of range (must be before the year 2262)"
 	}
 	var ns uint64
-	for i := 0; i < len(digits); i++ {
-		ns = ns*10 + uint64(digits[i]-'0')
+	for i := lo; i < hi; i++ {
+		ns = ns*10 + uint64(t.digit(i)-'0')
 	}
 	for range shift {
 		ns *= 10
