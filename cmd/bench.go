@@ -45,22 +45,47 @@ func newBenchCmd(root *rootOptions, runF func(context.Context, *benchOptions) er
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Load a montool server as hard as possible and measure it",
-		Long: `Send events to a montool server as fast as it takes them, from --connections
-senders each with its own keep-alive connection, and print what was measured:
-events and requests per second, latency percentiles, the status of the
-answers, and the server's memory before and after (from /api/v1/stats).
+		Long: `Send events to a montool server as fast as it takes them, or at a set rate,
+from --connections senders each with its own keep-alive connection, and
+print what was measured: events and requests per second, latency
+percentiles, the status of the answers, and the server's memory before and
+after (from /api/v1/stats).
 
 The server is the one at --server, or with --in-process a fresh one started
 in this process for each round. Only servers on this machine (loopback) are
 driven. Each round runs for --duration or until --events events have been
 sent, whichever comes first.
 
-Every event is new (a random UUID event id, timestamps rising by the
-millisecond) but for the --duplicates fraction, which repeat earlier events
-exactly. Request bodies are made before the clock starts (up to 256 MiB or
-65,536 bodies); a longer round makes the rest in a goroutine that keeps ahead
-of the senders, and the report says whether the senders ever had to wait for
-it.
+Every event is new (a UUID event id never sent before, timestamps rising by
+the millisecond) but for the --duplicates fraction, which repeat recent
+events exactly. Making bodies stays out of the timing: before the clock
+starts, a set of template bodies is made (2 for each connection, at least
+4,096 events), and during the round a sender only patches the event ids,
+client ids and timestamps of a body in place, tens of nanoseconds an event
+in batches; the report gives the cost measured. gzip bodies cannot be
+patched, so with --gzip every body is made before the clock, up to 256 MiB
+of compressed bodies (about 9 million events, made in about 8 s): a round
+that would need more ends early, and the report says so. Keep --events
+within that, or --duration short.
+
+--rate N offers a fixed load of N requests per second across all the
+connections, open loop: request k is due k/N seconds after the start,
+whenever the answers to the ones before came, so the latency is that of
+the server under that load. The report gives the rate achieved and counts
+the requests sent more than 1 ms late, and of them those that found every
+sender busy (raise --connections if they are many). To check a latency
+target at half the peak rate, such as "p99 under 5 ms for single events",
+first find the peak with --rate 0 (the default), then run at half the
+median REQUESTS/S of montool and read its P99:
+
+  montool bench --in-process --batch 1              # the peak: REQUESTS/S, say 41,200
+  montool bench --in-process --batch 1 --rate 20600  # half of it: P99
+
+--preload N sends N events before each round's clock starts (same clients
+and keys, unique ids, in batches of 1,000, in no figure), so that the round
+measures ingest into a store that already holds them; compare its EVENTS/S
+with a run without. The floor has no store and is not preloaded. Against
+--server the events stay between rounds: each round adds N more.
 
 With --compare-floor the same load also goes to a bare net/http server on
 another loopback port, alternating rounds with montool, and the report ends
@@ -69,6 +94,8 @@ each body with encoding/json into []map[string]any; for --batch 1 it only
 reads and drops the body. Ctrl-C stops at once and still prints the report.`,
 		Example: `  montool bench --in-process --compare-floor
   montool bench --in-process --compare-floor --batch 1 --connections 32
+  montool bench --in-process --batch 1 --rate 20600
+  montool bench --in-process --preload 10000000 --rounds 1
   montool bench --server http://127.0.0.1:8080 --duration 30s --rounds 1
   montool bench --in-process --events 1000000 --duplicates 0.1 --format ndjson --gzip`,
 		Args: cobra.NoArgs,
@@ -111,7 +138,9 @@ reads and drops the body. Ctrl-C stops at once and still prints the report.`,
 	fs.Int64Var(&opts.Load.Events, "events", opts.Load.Events, "stop each round after this many events, or at --duration if that comes first; 0 for no limit in count")
 	fs.Float64Var(&opts.Load.Duplicates, "duplicates", opts.Load.Duplicates, "fraction of the events that repeat an earlier event exactly, in [0, 1)")
 	fs.StringVar(&format, "format", string(opts.Load.Format), "body format: json (an array of events, or one object with --batch 1) or ndjson (one event per line)")
-	fs.BoolVar(&opts.Load.Gzip, "gzip", false, "compress every body with gzip, at the fastest level, as it is made")
+	fs.BoolVar(&opts.Load.Gzip, "gzip", false, "compress every body with gzip, at the fastest level; all are made before the clock starts, up to 256 MiB")
+	fs.Float64Var(&opts.Load.Rate, "rate", 0, "requests per second to offer across all connections, on a fixed schedule (open loop); 0 for as fast as the server answers")
+	fs.Int64Var(&opts.Load.Preload, "preload", 0, "events to send before each round's clock starts, so that the round measures ingest into a store that holds them; not timed")
 	fs.BoolVar(&opts.CompareFloor, "compare-floor", false, "run the same load against a bare net/http server too, alternating rounds, and print the ratio montool/floor")
 	fs.IntVar(&opts.Rounds, "rounds", opts.Rounds, "rounds against each server; the report gives each round and the medians")
 	return cmd
@@ -132,7 +161,7 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 			return err
 		}
 		defer floor.Close()
-		contenders = append(contenders, loadgen.Contender{Name: "floor", Start: func(context.Context) (string, func() error, error) {
+		contenders = append(contenders, loadgen.Contender{Name: "floor", NoPreload: true, Start: func(context.Context) (string, func() error, error) {
 			return floor.URL(), func() error { return nil }, nil
 		}})
 	}
@@ -141,8 +170,12 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 	var done func(*loadgen.Result)
 	if opts.Progress {
 		cfg.Progress = func(p loadgen.Progress) {
-			fmt.Fprintf(opts.ErrOut, "\r\033[Kround %d/%d %s  %s  %s events  %s events/s",
-				p.Round, opts.Rounds, p.Target, p.Elapsed.Truncate(time.Second), commas(p.Events), rate(float64(p.Events)/p.Elapsed.Seconds()))
+			what := "events"
+			if p.Preload {
+				what = "events preloaded"
+			}
+			fmt.Fprintf(opts.ErrOut, "\r\033[Kround %d/%d %s  %s  %s %s  %s events/s",
+				p.Round, opts.Rounds, p.Target, p.Elapsed.Truncate(time.Second), commas(p.Events), what, rate(float64(p.Events)/p.Elapsed.Seconds()))
 		}
 		done = func(r *loadgen.Result) {
 			fmt.Fprintf(opts.ErrOut, "\r\033[Kround %d/%d %s  %s events in %s: %s events/s\n",
@@ -221,8 +254,14 @@ func writeBenchReport(w io.Writer, opts *benchOptions, floor *loadgen.Floor, res
 		fmt.Fprintln(w, "(ACCEPTED, DUPLICATES and REJECTED are events, as the answers count them; the floor counts none as duplicates)")
 	}
 
+	if cfg.Rate > 0 {
+		writeRate(w, tw, cfg, results)
+	}
+	if cfg.Preload > 0 {
+		writePreload(w, tw, cfg, results)
+	}
 	writeMemory(w, tw, opts, results)
-	writeGenerator(w, tw, results)
+	writeBodies(w, cfg, results)
 	writeMedians(w, tw, results)
 
 	fmt.Fprintln(w)
@@ -260,6 +299,12 @@ func describeLoad(cfg loadgen.Config, rounds int) string {
 	if cfg.Duplicates > 0 {
 		fmt.Fprintf(&b, ", %g%% duplicates", 100*cfg.Duplicates)
 	}
+	if cfg.Rate > 0 {
+		fmt.Fprintf(&b, ", %s requests/s offered", offered(cfg.Rate))
+	}
+	if cfg.Preload > 0 {
+		fmt.Fprintf(&b, ", %s events preloaded", commas(cfg.Preload))
+	}
 	return b.String()
 }
 
@@ -290,32 +335,90 @@ func writeMemory(w io.Writer, tw *tabwriter.Writer, opts *benchOptions, results 
 	tw.Flush()
 }
 
-// writeGenerator prints what making the bodies cost, and warns when the
-// senders had to wait for them.
-func writeGenerator(w io.Writer, tw *tabwriter.Writer, results []*loadgen.Result) {
+// writeBodies says in one line how the bodies were made and what readying
+// them cost, and warns when that held the load back.
+func writeBodies(w io.Writer, cfg loadgen.Config, results []*loadgen.Result) {
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "request bodies: made before the clock started, and during the round by a goroutine ahead of the senders (TIME DURING is its busy time)")
-	fmt.Fprintln(tw, "ROUND\tTARGET\tEVENTS BEFORE\tTIME BEFORE\tEVENTS DURING\tTIME DURING\tGENERATOR RATE\tSENDERS WAITED")
+	var patched, preEvents, preBytes int64
+	var patchTime, made time.Duration
 	worst := results[0]
 	for _, r := range results {
-		g := r.Generator
-		genRate := "-"
-		if events, busy := g.PreEvents+g.RunEvents, g.PreTime+g.RunBusy; busy > 0 {
-			genRate = rate(float64(events)/busy.Seconds()) + " events/s"
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%.2f%%\n", r.Round, r.Target, commas(g.PreEvents), latency(g.PreTime),
-			commas(g.RunEvents), latency(g.RunBusy), genRate, 100*r.WaitFraction())
+		b := r.Bodies
+		patched += b.Patched
+		patchTime += b.PatchTime
+		made = max(made, b.MakeTime)
+		preEvents, preBytes = max(preEvents, b.PreEvents), max(preBytes, b.PreBytes)
 		if r.WaitFraction() > worst.WaitFraction() {
 			worst = r
 		}
 	}
-	tw.Flush()
-	if f := worst.WaitFraction(); f > 0.01 {
-		fmt.Fprintf(w, "WARNING: the generator held the load back: in round %d against %s the senders spent %.1f%% of their time waiting for a body, so the figures understate the server. With --events small enough that the bodies fit in 256 MiB (and 65,536 requests), all are made before the clock starts.\n",
-			worst.Round, worst.Target, 100*f)
+	if results[0].Bodies.Pregenerated {
+		fmt.Fprintf(w, "request bodies: all made and compressed before the clock started, as gzip bodies cannot be patched: up to %s events (%s) a round, in %s at most\n",
+			commas(preEvents), mib(uint64(preBytes)), latency(made))
 	} else {
-		fmt.Fprintf(w, "the generator kept ahead of the senders: they waited for a body %.2f%% of their time at most\n", 100*f)
+		cost := "no template was used twice, so none was patched"
+		if patched > 0 {
+			cost = strconv.FormatFloat(float64(patchTime)/float64(patched), 'f', 1, 64) + " ns per event, timed in the rounds"
+		}
+		fmt.Fprintf(w, "request bodies: %d templates of %s event%s made before the clock started (in %s at most), their event ids, client ids and timestamps patched in place by the senders: %s\n",
+			results[0].Bodies.Templates, commas(int64(cfg.Batch)), plural(cfg.Batch), latency(made), cost)
 	}
+	if f := worst.WaitFraction(); f > 0.01 {
+		fmt.Fprintf(w, "WARNING: the load generator held the load back: in round %d against %s the senders spent %.1f%% of their time waiting for a template still held by an earlier request, so the figures understate the server\n",
+			worst.Round, worst.Target, 100*f)
+	}
+	for _, r := range results {
+		if r.StoppedBy == "bodies" {
+			fmt.Fprintf(w, "WARNING: round %d against %s ran out of bodies after %s: with --gzip every body is made before the clock, up to %s; lower --events or --duration to stay within it\n",
+				r.Round, r.Target, r.Elapsed.Round(time.Millisecond), mib(uint64(cfg.PregenerateBytes)))
+		}
+	}
+}
+
+// writeRate prints the offered load and what was achieved of it.
+func writeRate(w io.Writer, tw *tabwriter.Writer, cfg loadgen.Config, results []*loadgen.Result) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "offered load: %s requests/s on a fixed schedule (open loop); LATE counts requests sent more than %s after they were due, TAKEN LATE those of them no sender was ready for in time\n",
+		offered(cfg.Rate), loadgen.LateAfter)
+	fmt.Fprintln(tw, "ROUND\tTARGET\tOFFERED\tACHIEVED\tLATE\tTAKEN LATE\tMOST LATE")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Round, r.Target, offered(r.Rate), rate(r.RequestsPerSecond()),
+			commas(r.Late), commas(r.LateTaken), latency(r.MaxLate))
+	}
+	tw.Flush()
+	taken, late := results[0], results[0] // the rounds with the largest shares
+	share := func(n int64, r *loadgen.Result) float64 { return float64(n) / float64(max(r.Requests, 1)) }
+	for _, r := range results {
+		if share(r.LateTaken, r) > share(taken.LateTaken, taken) {
+			taken = r
+		}
+		if share(r.Late-r.LateTaken, r) > share(late.Late-late.LateTaken, late) {
+			late = r
+		}
+	}
+	if f := share(taken.LateTaken, taken); f > 0.01 {
+		fmt.Fprintf(w, "WARNING: up to %.1f%% of the requests of a round (round %d against %s) found no sender ready when due: they went out late, and that wait is not in their latency; raise --connections or lower --rate\n",
+			100*f, taken.Round, taken.Target)
+	}
+	if f := share(late.Late-late.LateTaken, late); f > 0.01 {
+		fmt.Fprintf(w, "note: up to %.1f%% of the requests of a round (round %d against %s) went out late although a sender was free: Go's timers sleep in steps of a millisecond, and a busy machine runs a woken sender later still; the load kept to the schedule on the whole (ACHIEVED)\n",
+			100*f, late.Round, late.Target)
+	}
+}
+
+// writePreload prints what the preload of each round took.
+func writePreload(w io.Writer, tw *tabwriter.Writer, cfg loadgen.Config, results []*loadgen.Result) {
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "preload: %s events before the clock of each round, in batches of 1,000, not timed; the floor has no store and is not preloaded\n", commas(cfg.Preload))
+	fmt.Fprintln(tw, "ROUND\tTARGET\tPRELOADED\tSECONDS\tEVENTS/S")
+	for _, r := range results {
+		if r.Preloaded == 0 && r.PreloadTime == 0 {
+			continue
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%.3f\t%s\n", r.Round, r.Target, commas(r.Preloaded), r.PreloadTime.Seconds(),
+			rate(float64(r.Preloaded)/r.PreloadTime.Seconds()))
+	}
+	tw.Flush()
 }
 
 // writeMedians prints the medians of each target's rounds and, with a
@@ -371,6 +474,15 @@ func rate(r float64) string {
 		return commas(int64(math.Round(r)))
 	}
 	return strconv.FormatFloat(r, 'f', 1, 64)
+}
+
+// offered writes a rate as it was asked for: whole and grouped when it is
+// whole, else as it is.
+func offered(r float64) string {
+	if r == math.Trunc(r) {
+		return commas(int64(r))
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
 }
 
 // ratio writes a/b with two decimals, or - when b is 0.

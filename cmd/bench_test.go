@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"reflect"
 	"regexp"
 	"strings"
@@ -50,13 +52,19 @@ func TestBenchFlags(t *testing.T) {
 		{name: "gzip", args: []string{"bench", "--gzip"}, want: func(o *benchOptions) { o.Load.Gzip = true }},
 		{name: "compare-floor", args: []string{"bench", "--compare-floor"}, want: func(o *benchOptions) { o.CompareFloor = true }},
 		{name: "rounds", args: []string{"bench", "--rounds", "5"}, want: func(o *benchOptions) { o.Rounds = 5 }},
+		{name: "rate", args: []string{"bench", "--rate", "15000"}, want: func(o *benchOptions) { o.Load.Rate = 15000 }},
+		{name: "a fraction of a request a second", args: []string{"bench", "--rate=0.5"}, want: func(o *benchOptions) { o.Load.Rate = 0.5 }},
+		{name: "rate 0 is as fast as possible", args: []string{"bench", "--rate", "0"}, want: func(*benchOptions) {}},
+		{name: "preload", args: []string{"bench", "--preload", "10000000"}, want: func(o *benchOptions) { o.Load.Preload = 10_000_000 }},
+		{name: "preload with the floor", args: []string{"bench", "--preload=5", "--compare-floor"}, want: func(o *benchOptions) { o.Load.Preload, o.CompareFloor = 5, true }},
 		{name: "every flag at once",
 			args: []string{"bench", "--in-process", "--clients=7", "--keys=2", "--batch=50", "--connections=3", "--cumulative=0", "--duration=1s",
-				"--events=100", "--duplicates=0.5", "--format=json", "--gzip", "--compare-floor", "--rounds=1"},
+				"--events=100", "--duplicates=0.5", "--format=json", "--gzip", "--compare-floor", "--rounds=1", "--rate=20", "--preload=1000"},
 			want: func(o *benchOptions) {
 				o.InProcess, o.CompareFloor, o.Rounds = true, true, 1
 				o.Load.Clients, o.Load.Keys, o.Load.Batch, o.Load.Connections, o.Load.Cumulative = 7, 2, 50, 3, 0
 				o.Load.Duration, o.Load.Events, o.Load.Duplicates, o.Load.Gzip = time.Second, 100, 0.5, true
+				o.Load.Rate, o.Load.Preload = 20, 1000
 			}},
 
 		{name: "batch 0", args: []string{"bench", "--batch", "0"}, wantErr: "--batch 0: must be between 1 and"},
@@ -75,7 +83,13 @@ func TestBenchFlags(t *testing.T) {
 		{name: "negative events", args: []string{"bench", "--events", "-5"}, wantErr: "--events -5"},
 		{name: "rounds 0", args: []string{"bench", "--rounds", "0"}, wantErr: "--rounds 0: must be between 1 and 100"},
 		{name: "server and in-process", args: []string{"bench", "--in-process", "--server", "http://127.0.0.1:1"}, wantErr: "--server and --in-process exclude each other"},
-		{name: "unknown flag", args: []string{"bench", "--rate", "5"}, wantErr: "unknown flag: --rate|montool bench --help"},
+		{name: "negative rate", args: []string{"bench", "--rate", "-1"}, wantErr: "--rate -1: must be a number of requests per second from 0"},
+		{name: "rate too high", args: []string{"bench", "--rate", "2e7"}, wantErr: "--rate 2e+07: must be a number of requests per second from 0 (as fast as the server answers) to 10000000"},
+		{name: "rate not a number", args: []string{"bench", "--rate", "fast"}, wantErr: `invalid argument "fast"|--rate`},
+		{name: "rate NaN", args: []string{"bench", "--rate", "NaN"}, wantErr: "--rate NaN: must be a number"},
+		{name: "negative preload", args: []string{"bench", "--preload", "-10"}, wantErr: "--preload -10: must not be negative"},
+		{name: "preload not a whole number", args: []string{"bench", "--preload", "1e6"}, wantErr: `invalid argument "1e6"|--preload`},
+		{name: "unknown flag", args: []string{"bench", "--speed", "5"}, wantErr: "unknown flag: --speed|montool bench --help"},
 		{name: "unexpected argument", args: []string{"bench", "now"}, wantErr: `unknown command "now"`},
 	}
 	for _, tt := range tests {
@@ -140,7 +154,7 @@ func TestBenchInProcessAgainstTheFloor(t *testing.T) {
 		`(?m)^1 +floor +2,000 +20 +`,
 		`(?m)^1 +montool +\S+ +\S+ +\S+ +\S+ +202×20 +0 +2,000 +0 +0$`,
 		`(?m)^1 +2,000 +[\d.]+ MiB +[\d.]+ MiB`, // the memory table: 2,000 events stored
-		`(?m)^the generator kept ahead of the senders`,
+		`(?m)^request bodies: 20 templates of 100 events made before the clock started \(in \S+ at most\), their event ids, client ids and timestamps patched in place by the senders: no template was used twice, so none was patched$`,
 		`(?m)^medians of 1 round$`,
 	} {
 		if !regexp.MustCompile(re).MatchString(stdout) {
@@ -188,4 +202,39 @@ func TestBenchCannotReachTheServer(t *testing.T) {
 	checkErr(t, err, "cannot reach the montool server at http://127.0.0.1:")
 	_, _, err = execute(t, runners{}, "bench", "--server", "http://192.0.2.1:8080", "--events", "10")
 	checkErr(t, err, "on this machine only")
+}
+
+func TestBenchPreloadAndRate(t *testing.T) {
+	isolate(t)
+	url, _ := newTestServer(t)
+	stdout, _, err := execute(t, runners{}, "bench", "--server", url, "--events", "40", "--batch", "1", "--connections", "2",
+		"--preload", "1500", "--rate", "200", "--rounds", "1")
+	if err != nil {
+		t.Fatalf("bench: %v\n%s", err, stdout)
+	}
+	resp, err := http.Get(url + "/api/v1/stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var stats struct{ Events int64 }
+	if err := json.NewDecoder(resp.Body).Decode(&stats); err != nil {
+		t.Fatal(err)
+	}
+	if stats.Events != 1540 {
+		t.Errorf("/api/v1/stats counts %d events, want 1,500 preloaded and 40 sent\n%s", stats.Events, stdout)
+	}
+	for _, re := range []string{
+		`(?m)^montool bench: .*, 40 events or 10s per round, 1 round, 200 requests/s offered, 1,500 events preloaded$`,
+		`(?m)^offered load: 200 requests/s on a fixed schedule \(open loop\); LATE counts requests sent more than 1ms after they were due, TAKEN LATE those of them no sender was ready for in time$`,
+		`(?m)^ROUND +TARGET +OFFERED +ACHIEVED +LATE +TAKEN LATE +MOST LATE$`,
+		`(?m)^1 +montool +200 +\d+\.\d +\d+ +\d+ +\S+$`,
+		`(?m)^preload: 1,500 events before the clock of each round, in batches of 1,000, not timed; the floor has no store and is not preloaded$`,
+		`(?m)^1 +montool +1,500 +\d+\.\d{3} +[\d,.]+$`,
+		`(?m)^1 +40 +`, // the memory table: the round's 40 events stored, not the preload's
+	} {
+		if !regexp.MustCompile(re).MatchString(stdout) {
+			t.Errorf("output does not match %s\n%s", re, stdout)
+		}
+	}
 }

@@ -1,11 +1,12 @@
 // Package loadgen drives a montool server, or any server that takes montool
-// events, as hard as it can and measures what it gets: events and requests
-// per second, the latency of every request, the status of every answer and
-// the server's memory before and after. Request bodies are made before the
-// clock starts, or ahead of the senders in a goroutine of their own, so that
-// making them stays out of the figures. It also holds Floor, a bare net/http
-// server that does as little as a server taking events can do, the floor
-// that montool's figures are compared with.
+// events, as hard as it can or at a set rate, and measures what it gets:
+// events and requests per second, the latency of every request, the status
+// of every answer and the server's memory before and after. Template
+// bodies are made before the clock starts and the senders only patch the
+// ids and timestamps of each body's events in place, so that making bodies
+// stays out of the figures. It also holds Floor, a bare net/http server
+// that does as little as a server taking events can do, the floor that
+// montool's figures are compared with.
 package loadgen
 
 import (
@@ -38,6 +39,8 @@ const (
 	// MaxClients and MaxKeys bound the number of series.
 	MaxClients = 1_000_000
 	MaxKeys    = 10_000
+	// MaxRate is the largest Rate, in requests per second.
+	MaxRate = 10_000_000
 )
 
 // Config describes one run of load.
@@ -72,10 +75,21 @@ type Config struct {
 	// stays cheap; the server's cost of inflating hardly depends on the
 	// level).
 	Gzip bool
-	// PregenerateBytes bounds the size of the bodies made before the clock
-	// starts (and so do 65,536 bodies). A run that needs more makes the
-	// rest during the run, in a goroutine that keeps up to 16 MiB of bodies
-	// (or PregenerateBytes, when less) ahead of the senders.
+	// Rate is the offered load in requests per second across all the
+	// connections: body k is due k/Rate seconds after the clock starts,
+	// whenever the answers to the bodies before it come (open loop), and
+	// one sent more than LateAfter after it was due counts as late. 0
+	// sends each body as soon as a connection is free.
+	Rate float64
+	// Preload is the number of events sent before the clock starts, so
+	// that the run measures ingest into a store that holds them: with the
+	// run's clients and keys, in batches of 1,000, and counted in no
+	// figure.
+	Preload int64
+	// PregenerateBytes bounds the size of the gzip bodies, which are all
+	// made before the clock starts because compressed bodies cannot be
+	// patched. A run of more ends when they have all been sent, with
+	// StoppedBy "bodies".
 	PregenerateBytes int64
 	// RequestTimeout bounds each request.
 	RequestTimeout time.Duration
@@ -92,6 +106,8 @@ type Progress struct {
 	Elapsed  time.Duration
 	Events   int64 // events in requests answered so far, whatever the status
 	Requests int64
+	// Preload says the events are those of the preload, before the clock.
+	Preload bool
 }
 
 // DefaultConfig returns the load `montool bench` sends when no flag says
@@ -165,6 +181,10 @@ func (c Config) Validate() error {
 		return bad("duplicates", formatFloat(c.Duplicates), "must be a fraction of at least 0 and less than 1 (a duplicate repeats an earlier event, so the first one is new)")
 	case c.Format != JSON && c.Format != NDJSON:
 		return bad("format", strconv.Quote(string(c.Format)), "must be json or ndjson")
+	case !(c.Rate >= 0 && c.Rate <= MaxRate):
+		return bad("rate", formatFloat(c.Rate), "must be a number of requests per second from 0 (as fast as the server answers) to %d", MaxRate)
+	case c.Preload < 0:
+		return bad("preload", strconv.FormatInt(c.Preload, 10), "must not be negative")
 	case c.PregenerateBytes < 0:
 		return bad("pregenerate-bytes", strconv.FormatInt(c.PregenerateBytes, 10), "must not be negative")
 	case c.RequestTimeout <= 0:

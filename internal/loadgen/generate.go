@@ -1,15 +1,11 @@
 package loadgen
 
 import (
-	"bytes"
-	"compress/gzip"
-	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -17,60 +13,73 @@ import (
 	"github.com/montool/montool/internal/event"
 )
 
-// body is one request body, ready to send.
-type body struct {
-	data   []byte
-	events int // events it holds
-	dups   int // of which repeat an earlier event of the run
+// The new events of a run are numbered from 0, in the order of the bodies:
+// those of the preload first, then those of the timed part; a duplicate
+// has no number of its own. New event e belongs to client (e/keys) mod
+// clients, has event id id(e) and timestamp ts(e), and has the key of its
+// place in its template, which is e mod keys where the template was made:
+// so new events go round the keys of one client, then of the next, and so
+// on round the clients, each round of keys one millisecond after the one
+// before.
+//
+// An event is encoded as its canonical JSON form but for the timestamp,
+// written in whole milliseconds, which the server reads by its magnitude.
+// The fields that change from one use of a template to the next come
+// first, at fixed offsets from the start of the event:
+//
+//	{"client_id":"<36>","event_id":"<36>","event_timestamp":<13>,"event_type":…
+const (
+	uuidLen  = 36
+	clientAt = len(`{"client_id":"`)
+	idAt     = clientAt + uuidLen + len(`","event_id":"`)
+	tsAt     = idAt + uuidLen + len(`","event_timestamp":`)
+	// tsLen is the width of a timestamp in Unix milliseconds from 2001 to
+	// 2286, which is every timestamp a run writes.
+	tsLen = 13
+	// idCountAt is where, within an event id, the part that numbers the
+	// event starts: the 3 hex digits after the variant digit, the dash,
+	// then the last 12 hex digits. The 20 characters before it are the
+	// run's, the same in every event id of the run.
+	idCountAt = 20
+)
+
+// content is what the events of a run are made of: the client ids, the
+// keys, the values of each series, the start of the timeline and the
+// prefix of the event ids. The rng and the series are used by one
+// goroutine at a time, the one making templates.
+type content struct {
+	rng      *rand.Rand
+	clients  [][]byte        // client ids, uuidLen bytes each
+	keys     []agent.KeySpec // each client's keys, CUMULATIVE first
+	walk     []float64       // the value of each TIME-SERIES series, at client*keys+key
+	startMS  int64           // ts(0), in Unix milliseconds
+	idPrefix [idCountAt]byte
 }
 
-// recentEvents is how many of the latest new events a duplicate is drawn
-// from.
-const recentEvents = 4096
-
-// generator makes the bodies of one run, in order. It is used by one
-// goroutine at a time: the run's, then the feeding goroutine's.
-type generator struct {
-	cfg     Config
-	rng     *rand.Rand
-	clients []string
-	keys    []agent.KeySpec // each client's keys, CUMULATIVE first
-	walk    []float64       // the value of each TIME-SERIES series, at client*Keys+key
-	startMS int64           // timestamp of the first event, in Unix milliseconds
-	next    int64           // index of the next event
-	limit   int64           // events to make in all; 0 for no limit
-	recent  [][]byte        // the latest new events, encoded; a ring
-	news    int64           // new events made so far
-	raw     []byte          // the body being built, when it is compressed
-	zbuf    bytes.Buffer
-	zw      *gzip.Writer
-}
-
-// newGenerator returns the generator of a run of cfg whose first event is
-// at start. Client ids are random UUIDs, so that two runs against one server
-// never share a client.
-func newGenerator(cfg Config, start time.Time) *generator {
-	g := &generator{
-		cfg:     cfg,
+// newContent returns the content of a run of cfg whose first event is at
+// start. Client ids are random UUIDs, and so is the prefix of the event
+// ids, so that two runs against one server share neither a client nor an
+// event id.
+func newContent(cfg Config, start time.Time) *content {
+	c := &content{
 		rng:     rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64())),
-		clients: make([]string, cfg.Clients),
+		clients: make([][]byte, cfg.Clients),
 		keys:    keySet(cfg.Keys, cfg.cumulativeKeys()),
 		walk:    make([]float64, cfg.Clients*cfg.Keys),
 		startMS: start.UnixMilli(),
-		limit:   cfg.Events,
-		recent:  make([][]byte, 0, recentEvents),
 	}
-	for i := range g.clients {
-		g.clients[i] = string(g.appendUUID(nil))
+	if c.startMS < 1e12 || c.startMS >= 5e12 { // a clock far off: keep every timestamp 13 digits wide
+		c.startMS = 1e12
 	}
-	for i := range g.walk {
-		k := g.keys[i%cfg.Keys]
-		g.walk[i] = k.Min + g.rng.Float64()*(k.Max-k.Min)
+	for i := range c.clients {
+		c.clients[i] = c.appendUUID(nil)
 	}
-	if cfg.Gzip {
-		g.zw, _ = gzip.NewWriterLevel(&g.zbuf, gzip.BestSpeed) // a valid level: no error
+	copy(c.idPrefix[:], c.appendUUID(nil))
+	for i := range c.walk {
+		k := c.keys[i%cfg.Keys]
+		c.walk[i] = k.Min + c.rng.Float64()*(k.Max-k.Min)
 	}
-	return g
+	return c
 }
 
 // keySet returns n keys of which the first cumulative are CUMULATIVE, with
@@ -100,15 +109,15 @@ func keySet(n, cumulative int) []agent.KeySpec {
 }
 
 // appendUUID appends a random version-4 UUID, in its 36-character form, from
-// the generator's fast random source: 122 random bits, as unique as
-// crypto/rand's for this purpose.
-func (g *generator) appendUUID(buf []byte) []byte {
+// the fast random source: 122 random bits, as unique as crypto/rand's for
+// this purpose.
+func (c *content) appendUUID(buf []byte) []byte {
 	var u [16]byte
-	binary.LittleEndian.PutUint64(u[:8], g.rng.Uint64())
-	binary.LittleEndian.PutUint64(u[8:], g.rng.Uint64())
+	binary.LittleEndian.PutUint64(u[:8], c.rng.Uint64())
+	binary.LittleEndian.PutUint64(u[8:], c.rng.Uint64())
 	u[6] = u[6]&0x0f | 0x40 // version 4
 	u[8] = u[8]&0x3f | 0x80 // RFC 4122 variant
-	var text [36]byte
+	var text [uuidLen]byte
 	hex.Encode(text[0:8], u[0:4])
 	text[8] = '-'
 	hex.Encode(text[9:13], u[4:6])
@@ -121,118 +130,50 @@ func (g *generator) appendUUID(buf []byte) []byte {
 	return append(buf, text[:]...)
 }
 
-// done reports whether every event of the run has been made.
-func (g *generator) done() bool { return g.limit > 0 && g.next >= g.limit }
-
-// nextBody returns the next body, or false when every event has been made.
-func (g *generator) nextBody(sizeHint int) (body, bool) {
-	n := g.cfg.Batch
-	if g.limit > 0 {
-		n = int(min(int64(n), g.limit-g.next))
-	}
-	if n <= 0 {
-		return body{}, false
-	}
-	b := body{events: n}
-	buf := g.raw[:0]
-	if !g.cfg.Gzip {
-		buf = make([]byte, 0, sizeHint)
-	}
-	array := g.cfg.Format == JSON && g.cfg.Batch > 1
-	if array {
-		buf = append(buf, '[')
-	}
-	for i := range n {
-		if i > 0 && array {
-			buf = append(buf, ',')
-		}
-		var dup bool
-		if buf, dup = g.appendEvent(buf); dup {
-			b.dups++
-		}
-		if g.cfg.Format == NDJSON {
-			buf = append(buf, '\n')
-		}
-	}
-	if array {
-		buf = append(buf, ']')
-	}
-	if !g.cfg.Gzip {
-		b.data = buf
-		return b, true
-	}
-	g.raw = buf
-	g.zbuf.Reset()
-	g.zw.Reset(&g.zbuf)
-	g.zw.Write(buf) // writes to a bytes.Buffer: no error
-	g.zw.Close()
-	b.data = bytes.Clone(g.zbuf.Bytes())
-	return b, true
+// client returns the client of event e.
+func (c *content) client(e int64) int {
+	return int(e / int64(len(c.keys)) % int64(len(c.clients)))
 }
 
-// appendEvent appends the encoding of the next event to buf, and reports
-// whether it repeats an earlier one. Of the first n events,
-// ⌊n·Duplicates⌋ are repeats, each of one of the latest new events drawn at
-// random. New events go round the keys of one client, then of the next,
-// and so on round the clients; each round of the keys is one millisecond
-// after the one before.
-//
-// The encoding is the event's canonical JSON form but for the timestamp,
-// written in whole milliseconds, which the server reads by its magnitude.
-// It is written here rather than by event.Event.MarshalJSON, which
-// validates and allocates, because the generator must stay well ahead of
-// the server. Its strings are UUIDs and the plain ASCII key names of
-// keySet, which JSON need not escape; the tests decode what it makes with
-// the server's own decoder.
-func (g *generator) appendEvent(buf []byte) ([]byte, bool) {
-	n := g.next
-	g.next++
-	d := g.cfg.Duplicates
-	if d > 0 && g.news > 0 && math.Floor(float64(n+1)*d) > math.Floor(float64(n)*d) {
-		return append(buf, g.recent[g.rng.IntN(len(g.recent))]...), true
-	}
-	u := g.news // new events are spread by their own count, so that repeats leave no gaps
-	keys := int64(g.cfg.Keys)
-	key := int(u % keys)
-	client := int((u / keys) % int64(g.cfg.Clients))
-	spec := &g.keys[key]
-	start := len(buf)
+// ts returns the timestamp of event e, in Unix milliseconds.
+func (c *content) ts(e int64) int64 { return c.startMS + e/int64(len(c.keys)) }
+
+// appendEvent appends the encoding of event e, new, of the given key, with
+// the next value of its series. It is written here rather than by
+// event.Event.MarshalJSON, which validates and allocates. Its strings are
+// UUIDs and the plain ASCII key names of keySet, which JSON need not
+// escape; the tests decode what it makes with the server's own decoder.
+func (c *content) appendEvent(buf []byte, e int64, key int) []byte {
+	client := c.client(e)
+	spec := &c.keys[key]
 	buf = append(buf, `{"client_id":"`...)
-	buf = append(buf, g.clients[client]...)
+	buf = append(buf, c.clients[client]...)
 	buf = append(buf, `","event_id":"`...)
-	buf = g.appendUUID(buf)
+	buf = append(buf, c.idPrefix[:]...)
+	var count [uuidLen - idCountAt]byte
+	putIDCount(count[:], idCount(e))
+	buf = append(buf, count[:]...)
 	buf = append(buf, `","event_timestamp":`...)
-	buf = strconv.AppendInt(buf, g.startMS+u/keys, 10)
+	buf = strconv.AppendInt(buf, c.ts(e), 10)
 	buf = append(buf, `,"event_type":"`...)
 	buf = append(buf, spec.Type.String()...)
 	buf = append(buf, `","event_key":"`...)
 	buf = append(buf, spec.Name...)
 	buf = append(buf, `","event_value":`...)
-	buf = appendValue(buf, g.value(spec, client*g.cfg.Keys+key), spec.Integer)
-	buf = append(buf, '}')
-	if d > 0 {
-		enc := buf[start:]
-		if len(g.recent) < recentEvents {
-			g.recent = append(g.recent, slices.Clone(enc))
-		} else {
-			i := u % recentEvents
-			g.recent[i] = append(g.recent[i][:0], enc...)
-		}
-	}
-	g.news++
-	return buf, false
+	buf = appendValue(buf, c.value(spec, client*len(c.keys)+key), spec.Integer)
+	return append(buf, '}')
 }
 
 // value returns the next value of a series: a random increment of a
 // CUMULATIVE key, a step of a random walk within the key's range for a
 // TIME-SERIES one; whole numbers for an integer key, else two decimals.
-func (g *generator) value(spec *agent.KeySpec, series int) float64 {
+func (c *content) value(spec *agent.KeySpec, series int) float64 {
 	span := spec.Max - spec.Min
 	var v float64
 	if spec.Type == event.Cumulative {
-		v = spec.Min + g.rng.Float64()*span
+		v = spec.Min + c.rng.Float64()*span
 	} else {
-		v = g.walk[series] + g.rng.NormFloat64()*span*0.02
+		v = c.walk[series] + c.rng.NormFloat64()*span*0.02
 		if v > spec.Max {
 			v = 2*spec.Max - v
 		}
@@ -240,7 +181,7 @@ func (g *generator) value(spec *agent.KeySpec, series int) float64 {
 			v = 2*spec.Min - v
 		}
 		v = min(max(v, spec.Min), spec.Max)
-		g.walk[series] = v
+		c.walk[series] = v
 	}
 	if spec.Integer {
 		return math.Round(v)
@@ -265,52 +206,42 @@ func appendValue(buf []byte, v float64, integer bool) []byte {
 	return append(buf, '.', byte('0'+c/10), byte('0'+c%10))
 }
 
-// generatorStats says what making bodies cost.
-type generatorStats struct {
-	bodies, events int64
-	bytes          int64
-	busy           time.Duration // time spent making bodies, not waiting
+// idCount returns the 60 bits that number event e in its id: e through a
+// bijection of [0, 2^60), so that ids differ in every one of those bits,
+// as random ones do, and yet never repeat within a run.
+func idCount(e int64) uint64 {
+	const mask = 1<<60 - 1
+	x := uint64(e) & mask
+	x ^= x >> 31
+	x = x * 0x9e3779b97f4a7c15 & mask // odd multipliers: bijections modulo 2^60
+	x ^= x >> 29
+	x = x * 0xbf58476d1ce4e5b9 & mask
+	return x ^ x>>32
 }
 
-// add counts one body made in d.
-func (s *generatorStats) add(b body, d time.Duration) {
-	s.bodies++
-	s.events += int64(b.events)
-	s.bytes += int64(len(b.data))
-	s.busy += d
+// putIDCount writes v, 60 bits, as the last 16 characters of an event id:
+// 3 hex digits, a dash and 12 hex digits.
+func putIDCount(b []byte, v uint64) {
+	_ = b[15]
+	b[0] = hexDigits[v>>56&15]
+	b[1] = hexDigits[v>>52&15]
+	b[2] = hexDigits[v>>48&15]
+	b[3] = '-'
+	binary.BigEndian.PutUint64(b[4:], hex8(uint32(v>>16)))
+	binary.BigEndian.PutUint64(b[8:], hex8(uint32(v))) // overlaps the one before with the same 4 digits
 }
 
-// feed makes bodies and hands them to out until every event has been made
-// or ctx ends, then closes out. It closes primed once out is full or
-// nothing is left to make, so that the run can start the clock with the
-// senders' first bodies waiting; atPrime gets a copy of st as it was then.
-// It owns st and atPrime until it returns.
-func (g *generator) feed(ctx context.Context, out chan<- body, primed chan<- struct{}, st, atPrime *generatorStats, sizeHint int) {
-	defer close(out)
-	isPrimed := false
-	prime := func() {
-		if !isPrimed {
-			isPrimed = true
-			*atPrime = *st
-			close(primed)
-		}
-	}
-	defer prime()
-	for ctx.Err() == nil {
-		t0 := time.Now()
-		b, ok := g.nextBody(sizeHint)
-		if !ok {
-			return
-		}
-		st.add(b, time.Since(t0))
-		sizeHint = max(sizeHint, len(b.data))
-		select {
-		case out <- b:
-		case <-ctx.Done():
-			return
-		}
-		if len(out) == cap(out) {
-			prime()
-		}
-	}
+const hexDigits = "0123456789abcdef"
+
+// hex8 returns the 8 lower-case hex digits of v, most significant first
+// when stored big-endian: each nibble spread to a byte of its own, then
+// turned into its digit, in eight bytes at once.
+func hex8(v uint32) uint64 {
+	x := uint64(v)
+	x = (x | x<<16) & 0x0000ffff0000ffff
+	x = (x | x<<8) & 0x00ff00ff00ff00ff
+	x = (x | x<<4) & 0x0f0f0f0f0f0f0f0f
+	// '0'+n below 10, 'a'+n-10 from 10 on: 0x06 carries into the high
+	// nibble of a byte exactly when its nibble is 10 or more.
+	return x + 0x3030303030303030 + (x+0x0606060606060606)>>4&0x0101010101010101*('a'-'9'-1)
 }

@@ -17,6 +17,9 @@ type Contender struct {
 	Name string
 	// Stats says whether the server answers GET /api/v1/stats.
 	Stats bool
+	// NoPreload leaves out Config.Preload for the server: it has no store
+	// to fill.
+	NoPreload bool
 	// Start readies the server for one round and returns its base URL and
 	// a function that releases it after the round.
 	Start func(ctx context.Context) (url string, stop func() error, err error)
@@ -60,7 +63,7 @@ func runOne(ctx context.Context, cfg Config, c Contender, round int) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("start the %s server: %w", c.Name, err)
 	}
-	res, err := Run(ctx, cfg, Target{Name: c.Name, URL: url, Stats: c.Stats, Round: round})
+	res, err := Run(ctx, cfg, Target{Name: c.Name, URL: url, Stats: c.Stats, Round: round, NoPreload: c.NoPreload})
 	if serr := stop(); serr != nil {
 		err = errors.Join(err, fmt.Errorf("stop the %s server: %w", c.Name, serr))
 	}

@@ -33,6 +33,9 @@ type Target struct {
 	Stats bool
 	// Round numbers the run among the rounds of a comparison; 0 for none.
 	Round int
+	// NoPreload leaves out Config.Preload: the target has no store to
+	// fill.
+	NoPreload bool
 }
 
 // Result is what one run measured.
@@ -66,8 +69,9 @@ type Result struct {
 	// Elapsed runs from the moment the senders start to the moment the
 	// last of them is done.
 	Elapsed time.Duration
-	// StoppedBy says what ended the run: "duration", "events" or
-	// "interrupted".
+	// StoppedBy says what ended the run: "duration", "events",
+	// "interrupted", or "bodies" when gzip bodies made before the clock
+	// ran out first (see Config.PregenerateBytes).
 	StoppedBy string
 	// Latency holds the time of every request answered, from sending its
 	// first byte to reading its last.
@@ -76,8 +80,26 @@ type Result struct {
 	// timed, in every thread; 0 where the system does not tell. With an
 	// in-process server or floor it includes theirs.
 	CPU time.Duration
-	// Generator says what making the bodies cost.
-	Generator GeneratorStats
+	// Bodies says how the bodies were made and what readying them cost.
+	Bodies BodyStats
+
+	// Rate is the offered load in requests per second, as Config.Rate;
+	// 0 when the senders went as fast as the answers came.
+	Rate float64
+	// Late counts the requests sent more than LateAfter after their
+	// scheduled time; MaxLate is the latest any was sent. LateTaken counts
+	// those of them that were already that late when a sender took them:
+	// every sender was still busy with an earlier request, or not yet
+	// back on a processor. The others were taken in time, but their
+	// sender woke late: Go's timers sleep in steps of a millisecond, and
+	// a busy machine runs a woken sender later still.
+	Late, LateTaken int64
+	MaxLate         time.Duration
+
+	// Preloaded counts the events sent before the clock started, all
+	// answered 2xx, in PreloadTime (which includes making their bodies).
+	Preloaded   int64
+	PreloadTime time.Duration
 
 	// MemBefore and MemAfter are the server's stats, read with ?gc=true
 	// before the bodies are made and after the run, once the bodies are
@@ -92,19 +114,29 @@ type Answers struct {
 	Accepted, Duplicates, Rejected int64
 }
 
-// GeneratorStats says what making the bodies of a run cost, and whether the
-// senders ever had to wait for one.
-type GeneratorStats struct {
-	// PreBodies, PreEvents and PreBytes count the bodies made before the
-	// clock started, in PreTime.
+// LateAfter is how long after its scheduled time a request paced by
+// Config.Rate may be sent before it counts as late.
+const LateAfter = time.Millisecond
+
+// BodyStats says how the bodies of a run were made and what readying them
+// cost.
+type BodyStats struct {
+	// Templates is the number of template bodies made before the clock
+	// started, in MakeTime.
+	Templates int
+	MakeTime  time.Duration
+	// Pregenerated says every body was made before the clock started, in
+	// MakeTime too: gzip bodies, which cannot be patched. PreBodies,
+	// PreEvents and PreBytes count them.
+	Pregenerated                   bool
 	PreBodies, PreEvents, PreBytes int64
-	PreTime                        time.Duration
-	// RunBodies and RunEvents count the bodies made while the clock ran,
-	// in RunBusy of processor time, by a goroutine ahead of the senders.
-	RunBodies, RunEvents int64
-	RunBusy              time.Duration
+	// Patched counts the events of the bodies the senders patched while
+	// the clock ran, in PatchTime (less the cost of reading the clock).
+	Patched   int64
+	PatchTime time.Duration
 	// SenderWait is the time the senders spent, added up, waiting for a
-	// body because none was ready; Waits counts those waits.
+	// template that an earlier request still held; Waits counts those
+	// waits.
 	SenderWait time.Duration
 	Waits      int64
 }
@@ -129,13 +161,13 @@ func (r *Result) CPUPerEvent() time.Duration {
 }
 
 // WaitFraction returns the fraction of the senders' time spent waiting for
-// a body: above 0.01 the generator held the load back.
+// a template: above 0.01 the load generator held the load back.
 func (r *Result) WaitFraction() float64 {
 	total := r.Elapsed * time.Duration(max(r.Connections, 1))
 	if total <= 0 {
 		return 0
 	}
-	return float64(r.Generator.SenderWait) / float64(total)
+	return float64(r.Bodies.SenderWait) / float64(total)
 }
 
 // Stored returns the number of events the server holds more after the run
@@ -154,40 +186,20 @@ func perSecond(n int64, d time.Duration) float64 {
 	return float64(n) / d.Seconds()
 }
 
-// maxPreBodies bounds the number of bodies made before the clock starts,
-// whatever their size. A million single-event bodies would fit in the byte
-// budget, but they would give the collector a million objects to trace
-// during the run (in the server's process when it runs in-process) while a
-// small body costs the generator goroutine a fraction of a microsecond,
-// next to tens of microseconds for its request.
-const maxPreBodies = 1 << 16
-
-// aheadBytes is about how much the generator goroutine keeps ready ahead of
-// the senders.
-const aheadBytes = 16 << 20
-
-// aheadBodies returns how many bodies of up to size bytes the generator
-// goroutine keeps ready: at least four for each sender, and as many as fit
-// in aheadBytes (or budget, when less) up to maxPreBodies. Under a full load
-// the goroutine waits for its turn on a processor behind every sender and
-// connection, for milliseconds at a time, and small bodies go fast:
-// thousands must be ready.
-func aheadBodies(connections, size int, budget int64) int {
-	n := 4 * connections
-	if size > 0 {
-		n = max(n, int(min(min(aheadBytes, budget)/int64(size), maxPreBodies)))
-	}
-	return n
-}
+// preloadBatch is the number of events in each body of a preload: a
+// batch that a default montool takes, large enough that millions of
+// events go in seconds.
+const preloadBatch = 1000
 
 // Run drives target with the load cfg describes and returns what it
-// measured. It makes the first bodies (up to cfg.PregenerateBytes) before
-// the clock starts, then runs cfg.Connections senders until cfg.Duration
-// has passed, cfg.Events events have been sent, or ctx ends; a request in
-// flight at the deadline is waited for. When ctx ends, Run returns what it
-// measured so far with StoppedBy "interrupted", and no error. An error means
-// the run could not start: a bad config or URL, or a server that cannot be
-// reached.
+// measured. It first sends cfg.Preload events, not timed, then makes the
+// templates of the bodies (or, with cfg.Gzip, every body) before the clock
+// starts, then runs cfg.Connections senders until cfg.Duration has passed,
+// cfg.Events events have been sent, or ctx ends; a request in flight at the
+// deadline is waited for. When ctx ends, Run returns what it measured so
+// far with StoppedBy "interrupted", and no error. An error means the run
+// could not start: a bad config or URL, a server that cannot be reached,
+// or a preload that failed.
 func Run(ctx context.Context, cfg Config, target Target) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -202,66 +214,40 @@ func Run(ctx context.Context, cfg Config, target Target) (*Result, error) {
 		return nil, fmt.Errorf("cannot reach the %s server at %s: %w", target.Name, base, err)
 	}
 
-	res := &Result{Target: target.Name, Round: target.Round, Connections: cfg.Connections, Statuses: map[int]int64{}, Latency: &Histogram{}}
-	if target.Stats {
+	res := &Result{Target: target.Name, Round: target.Round, Connections: cfg.Connections, Statuses: map[int]int64{}, Latency: &Histogram{},
+		Rate: cfg.Rate}
+	con := newContent(cfg, time.Now())
+	if cfg.Preload > 0 && !target.NoPreload {
+		if err := res.preload(ctx, cfg, con, client, base, target); err != nil {
+			return nil, err
+		}
+	}
+	if target.Stats && ctx.Err() == nil {
 		res.MemBefore, err = fetchStats(ctx, client, base)
 		if err != nil {
 			res.StatsError = err.Error()
 		}
 	}
 
-	// Make what fits in the budget before the clock starts.
-	gen := newGenerator(cfg, time.Now())
-	f := &feed{}
-	preStart := time.Now()
-	sizeHint := 0
-	for f.preBytes < cfg.PregenerateBytes && len(f.pre) < maxPreBodies && ctx.Err() == nil {
-		b, ok := gen.nextBody(sizeHint)
-		if !ok {
-			break
+	made := time.Now()
+	src := newStream(ctx, cfg, con, res.Preloaded)
+	res.Bodies.MakeTime = time.Since(made)
+	if src.pre != nil {
+		res.Bodies.Pregenerated = true
+		res.Bodies.PreBodies, res.Bodies.PreBytes = src.count, int64(len(src.pre))
+		res.Bodies.PreEvents = src.count * int64(cfg.Batch) // every body full, but for the last one of a complete stream
+		if src.complete {
+			res.Bodies.PreEvents = cfg.Events
 		}
-		sizeHint = max(sizeHint, len(b.data))
-		f.pre = append(f.pre, b)
-		f.preBytes += int64(len(b.data))
-		res.Generator.PreEvents += int64(b.events)
+	} else {
+		res.Bodies.Templates = len(src.templates)
 	}
-	res.Generator.PreBodies, res.Generator.PreBytes = int64(len(f.pre)), f.preBytes
-	res.Generator.PreTime = time.Since(preStart)
-
-	// Make the rest during the run, a few bodies ahead of the senders.
-	genCtx, stopGen := context.WithCancel(ctx)
-	defer stopGen()
-	var genStats, primedStats generatorStats // the generator goroutine's until genWG is done
-	var genWG sync.WaitGroup
-	if !gen.done() {
-		f.more = make(chan body, aheadBodies(cfg.Connections, sizeHint, cfg.PregenerateBytes))
-		primed := make(chan struct{})
-		genWG.Go(func() { gen.feed(genCtx, f.more, primed, &genStats, &primedStats, sizeHint) })
-		select {
-		case <-primed:
-		case <-ctx.Done():
-		}
-	}
-
 	if ctx.Err() != nil {
-		stopGen()
-		genWG.Wait()
 		res.StoppedBy = "interrupted"
 		return res, nil
 	}
-	res.measure(ctx, cfg, client, base, target, f)
-
-	stopGen()
-	genWG.Wait()
-	// What the goroutine made before the clock started counts as made before.
-	res.Generator.PreBodies += primedStats.bodies
-	res.Generator.PreEvents += primedStats.events
-	res.Generator.PreBytes += primedStats.bytes
-	res.Generator.PreTime += primedStats.busy
-	res.Generator.RunBodies = genStats.bodies - primedStats.bodies
-	res.Generator.RunEvents = genStats.events - primedStats.events
-	res.Generator.RunBusy = genStats.busy - primedStats.busy
-	f.release()
+	res.measure(ctx, cfg, client, base, target, src)
+	src.release()
 
 	if target.Stats && res.MemBefore != nil {
 		// After an interrupt too: what was stored is part of what was measured.
@@ -275,48 +261,66 @@ func Run(ctx context.Context, cfg Config, target Target) (*Result, error) {
 	return res, nil
 }
 
+// preload sends cfg.Preload events of con's clients and keys, in batches
+// of preloadBatch on as many connections as saturate a server with them,
+// and fails when any of them is not answered 2xx. An interrupt ends it
+// early, with no error.
+func (r *Result) preload(ctx context.Context, cfg Config, con *content, client *http.Client, base string, target Target) error {
+	p := cfg
+	p.Events, p.Batch, p.Connections = cfg.Preload, preloadBatch, DefaultConnections(preloadBatch)
+	p.Duration, p.Duplicates, p.Gzip, p.Rate = 0, 0, false, 0
+	start := time.Now()
+	src := newStream(ctx, p, con, 0)
+	var stopProgress func()
+	workers := newWorkers(p.Connections)
+	if cfg.Progress != nil {
+		stopProgress = reportProgress(cfg.Progress, workers, target, start, true)
+	}
+	drive(ctx, client, src, workers, drivePlan{url: base + EventsPath, contentType: contentType(p.Format)})
+	r.PreloadTime = time.Since(start)
+	if stopProgress != nil {
+		stopProgress()
+	}
+	var failed, requests int64
+	first := ""
+	for _, w := range workers {
+		r.Preloaded += w.events
+		requests += w.requests + w.transportErrors
+		failed += w.requests - w.ok + w.transportErrors
+		if first == "" {
+			first = w.firstFailure
+		}
+	}
+	if failed > 0 && ctx.Err() == nil {
+		return fmt.Errorf("preload the %s server: %d of %d requests failed; first failure: %s", target.Name, failed, requests, first)
+	}
+	return nil
+}
+
+// contentType returns the Content-Type of bodies of format f.
+func contentType(f Format) string {
+	if f == NDJSON {
+		return "application/x-ndjson"
+	}
+	return "application/json"
+}
+
 // measure runs and times the senders and gathers what they measured into
 // r.
-func (r *Result) measure(ctx context.Context, cfg Config, client *http.Client, base string, target Target, f *feed) {
-	workers := make([]*worker, cfg.Connections)
-	for i := range workers {
-		workers[i] = &worker{statuses: map[int]int64{}}
-	}
-	contentType := "application/json"
-	if cfg.Format == NDJSON {
-		contentType = "application/x-ndjson"
-	}
-	eventsURL := base + EventsPath
-
-	start := time.Now()
-	takeCtx := ctx // ends waits for a body at the deadline
-	var deadline time.Time
+func (r *Result) measure(ctx context.Context, cfg Config, client *http.Client, base string, target Target, src *stream) {
+	workers := newWorkers(cfg.Connections)
+	plan := drivePlan{url: base + EventsPath, contentType: contentType(cfg.Format), gzip: cfg.Gzip, rate: cfg.Rate}
+	plan.start = time.Now()
 	if cfg.Duration > 0 {
-		deadline = start.Add(cfg.Duration)
-		var cancel context.CancelFunc
-		takeCtx, cancel = context.WithDeadline(ctx, deadline)
-		defer cancel()
+		plan.deadline = plan.start.Add(cfg.Duration)
 	}
 	cpu0, cpuOK := processCPU()
-
 	stopProgress := func() {}
 	if cfg.Progress != nil {
-		stopProgress = reportProgress(cfg.Progress, workers, target, start)
+		stopProgress = reportProgress(cfg.Progress, workers, target, plan.start, false)
 	}
-	var wg sync.WaitGroup
-	for _, w := range workers {
-		wg.Go(func() {
-			for ctx.Err() == nil && (deadline.IsZero() || time.Now().Before(deadline)) {
-				b, ok := f.take(takeCtx, w)
-				if !ok {
-					return
-				}
-				w.send(ctx, client, eventsURL, contentType, cfg.Gzip, b)
-			}
-		})
-	}
-	wg.Wait()
-	r.Elapsed = time.Since(start)
+	drive(ctx, client, src, workers, plan)
+	r.Elapsed = time.Since(plan.start)
 	if cpu1, ok := processCPU(); ok && cpuOK {
 		r.CPU = cpu1 - cpu0
 	}
@@ -333,8 +337,13 @@ func (r *Result) measure(ctx context.Context, cfg Config, client *http.Client, b
 		r.Answers.Accepted += w.answers.Accepted
 		r.Answers.Duplicates += w.answers.Duplicates
 		r.Answers.Rejected += w.answers.Rejected
-		r.Generator.SenderWait += w.waited
-		r.Generator.Waits += w.waits
+		r.Bodies.SenderWait += w.waited
+		r.Bodies.Waits += w.waits
+		r.Bodies.Patched += w.patched
+		r.Bodies.PatchTime += w.patchTime
+		r.Late += w.late
+		r.LateTaken += w.lateTaken
+		r.MaxLate = max(r.MaxLate, w.maxLate)
 		for s, n := range w.statuses {
 			r.Statuses[s] += n
 		}
@@ -346,16 +355,108 @@ func (r *Result) measure(ctx context.Context, cfg Config, client *http.Client, b
 	switch {
 	case ctx.Err() != nil:
 		r.StoppedBy = "interrupted"
-	case !deadline.IsZero() && !time.Now().Before(deadline) && !f.exhausted():
+	case !src.exhausted():
 		r.StoppedBy = "duration"
+	case !src.complete:
+		r.StoppedBy = "bodies"
 	default:
 		r.StoppedBy = "events"
 	}
 }
 
+// drivePlan is how senders go about a stream.
+type drivePlan struct {
+	url, contentType string
+	gzip             bool
+	// start is when body 0 is due; with a rate, body k is due k/rate
+	// seconds later.
+	start time.Time
+	rate  float64
+	// deadline is when the senders stop taking bodies; zero for never.
+	deadline time.Time
+}
+
+// due returns when body k is to be sent.
+func (p *drivePlan) due(k int64) time.Time {
+	return p.start.Add(time.Duration(float64(k) * float64(time.Second) / p.rate))
+}
+
+// drive runs one sender for each of workers until src has no body left,
+// the plan's deadline passes or ctx ends.
+func drive(ctx context.Context, client *http.Client, src *stream, workers []*worker, plan drivePlan) {
+	waitCtx := ctx // ends waits for a body's time at the deadline
+	if !plan.deadline.IsZero() {
+		var cancel context.CancelFunc
+		waitCtx, cancel = context.WithDeadline(ctx, plan.deadline)
+		defer cancel()
+	}
+	var wg sync.WaitGroup
+	for _, w := range workers {
+		wg.Go(func() { w.drive(ctx, waitCtx, client, src, &plan) })
+	}
+	wg.Wait()
+}
+
+// drive sends bodies of src, one at a time, until none is left, the
+// plan's deadline passes or ctx ends. With a rate it waits for each
+// body's time, whenever the answer to the one before came: the load is
+// offered open loop.
+func (w *worker) drive(ctx, waitCtx context.Context, client *http.Client, src *stream, plan *drivePlan) {
+	var timer *time.Timer
+	for ctx.Err() == nil && (plan.deadline.IsZero() || time.Now().Before(plan.deadline)) {
+		k, n, ok := src.take()
+		if !ok {
+			return
+		}
+		var due time.Time
+		takenLate := false
+		if plan.rate > 0 {
+			due = plan.due(k)
+			wait := time.Until(due)
+			takenLate = wait < -LateAfter
+			if wait > 0 {
+				if timer == nil {
+					timer = time.NewTimer(wait)
+				} else {
+					timer.Reset(wait)
+				}
+				select {
+				case <-timer.C:
+				case <-waitCtx.Done():
+					timer.Stop()
+					src.skip(k)
+					return
+				}
+			}
+		}
+		data, release := src.ready(k, n, w)
+		t0 := time.Now()
+		if plan.rate > 0 {
+			late := t0.Sub(due)
+			w.maxLate = max(w.maxLate, late)
+			if late > LateAfter {
+				w.late++
+				if takenLate {
+					w.lateTaken++
+				}
+			}
+		}
+		w.send(ctx, client, plan, data, n, src.dupsIn(k, n), release, t0)
+	}
+}
+
+// newWorkers returns n senders.
+func newWorkers(n int) []*worker {
+	workers := make([]*worker, n)
+	for i := range workers {
+		workers[i] = &worker{statuses: map[int]int64{}}
+	}
+	return workers
+}
+
 // reportProgress calls progress once a second with the senders' counts
 // until the returned function is called.
-func reportProgress(progress func(Progress), workers []*worker, target Target, start time.Time) func() {
+func reportProgress(progress func(Progress), workers []*worker, target Target, start time.Time, preload bool) func() {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -366,7 +467,7 @@ func reportProgress(progress func(Progress), workers []*worker, target Target, s
 			case <-done:
 				return
 			case <-ticker.C:
-				p := Progress{Target: target.Name, Round: target.Round, Elapsed: time.Since(start)}
+				p := Progress{Target: target.Name, Round: target.Round, Preload: preload, Elapsed: time.Since(start)}
 				for _, w := range workers {
 					p.Events += w.progressEvents.Load()
 					p.Requests += w.progressRequests.Load()
@@ -381,70 +482,20 @@ func reportProgress(progress func(Progress), workers []*worker, target Target, s
 	}
 }
 
-// feed hands the bodies of a run to its senders: first those made before
-// the clock started, in order, then those the generator makes meanwhile.
-type feed struct {
-	pre      []body
-	preBytes int64
-	next     atomic.Int64 // index in pre of the next body to hand out
-	more     chan body    // nil when pre holds every body; closed when the generator is done
+// requestBody is a body as the transport reads it. Release, when not nil,
+// is called once the transport is done with it and closes it.
+type requestBody struct {
+	bytes.Reader
+	release func()
+	closed  atomic.Bool
 }
 
-// take returns the next body, or false when there is none left or ctx ended
-// while waiting for one. The time spent waiting is added to w's.
-func (f *feed) take(ctx context.Context, w *worker) (body, bool) {
-	if i := f.next.Add(1) - 1; i < int64(len(f.pre)) {
-		b := f.pre[i]
-		f.pre[i] = body{} // each index is taken once: the collector may have the body once it is sent
-		return b, true
+// Close calls release, the first time.
+func (b *requestBody) Close() error {
+	if b.release != nil && b.closed.CompareAndSwap(false, true) {
+		b.release()
 	}
-	if f.more == nil {
-		return body{}, false
-	}
-	select {
-	case b, ok := <-f.more:
-		return b, ok
-	default:
-	}
-	t0 := time.Now()
-	defer func() {
-		w.waited += time.Since(t0)
-		w.waits++
-	}()
-	select {
-	case b, ok := <-f.more:
-		return b, ok
-	case <-ctx.Done():
-		return body{}, false
-	}
-}
-
-// exhausted reports whether every body the run was to send has been taken.
-// It is called once the senders are done.
-func (f *feed) exhausted() bool {
-	if f.next.Load() < int64(len(f.pre)) {
-		return false
-	}
-	if f.more == nil {
-		return true
-	}
-	select {
-	case _, ok := <-f.more:
-		return !ok
-	default:
-		return false
-	}
-}
-
-// release drops the bodies left over, so that the collector may have them
-// before the server's memory is read. It is called once the generator is
-// done.
-func (f *feed) release() {
-	f.pre = nil
-	if f.more != nil {
-		for range f.more { // closed by the generator, so bounded
-		}
-	}
+	return nil
 }
 
 // worker is one sender: it posts one body at a time on its own keep-alive
@@ -460,8 +511,12 @@ type worker struct {
 	interrupted      int64
 	firstFailure     string
 	answers          Answers
-	waited           time.Duration
+	waited           time.Duration // waiting for a template
 	waits            int64
+	patched          int64 // events in the bodies patched
+	patchTime        time.Duration
+	late, lateTaken  int64
+	maxLate          time.Duration
 	buf              bytes.Buffer // the answer being read
 	progressEvents   atomic.Int64
 	progressRequests atomic.Int64
@@ -479,18 +534,23 @@ type answerSummary struct {
 // read and dropped, so that the connection can be used again.
 const maxAnswer = 1 << 20
 
-// send posts b and counts what became of it.
-func (w *worker) send(ctx context.Context, client *http.Client, url, contentType string, gzipped bool, b body) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(b.data))
+// send posts data, a body of events events of which dups repeat earlier
+// ones, from t0 on, and counts what became of it. The transport calls
+// release once it is done with data.
+func (w *worker) send(ctx context.Context, client *http.Client, plan *drivePlan, data []byte, events, dups int, release func(), t0 time.Time) {
+	body := &requestBody{release: release}
+	body.Reset(data)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, plan.url, body)
 	if err != nil {
-		w.fail(b, fmt.Sprintf("build request: %v", err))
+		body.Close()
+		w.fail(events, fmt.Sprintf("build request: %v", err))
 		return
 	}
-	req.Header.Set("Content-Type", contentType)
-	if gzipped {
+	req.ContentLength = int64(len(data))
+	req.Header.Set("Content-Type", plan.contentType)
+	if plan.gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
-	t0 := time.Now()
 	resp, err := client.Do(req)
 	if err == nil {
 		w.buf.Reset()
@@ -506,20 +566,20 @@ func (w *worker) send(ctx context.Context, client *http.Client, url, contentType
 			w.interrupted++
 			return
 		}
-		w.fail(b, err.Error())
+		w.fail(events, err.Error())
 		return
 	}
 	w.hist.Record(latency)
 	w.requests++
 	w.statuses[resp.StatusCode]++
-	w.progressEvents.Add(int64(b.events))
+	w.progressEvents.Add(int64(events))
 	w.progressRequests.Add(1)
 	if resp.StatusCode/100 == 2 {
 		w.ok++
-		w.events += int64(b.events)
-		w.dups += int64(b.dups)
+		w.events += int64(events)
+		w.dups += int64(dups)
 	} else {
-		w.failedEvents += int64(b.events)
+		w.failedEvents += int64(events)
 		if w.firstFailure == "" {
 			w.firstFailure = "HTTP " + strconv.Itoa(resp.StatusCode) + ": " + snippet(w.buf.Bytes())
 		}
@@ -567,10 +627,10 @@ func scanCount(b []byte, prefix string, n *int64) ([]byte, bool) {
 	return b[i:], i > 0 && i < len(b) && (b[i] == ',' || b[i] == '}')
 }
 
-// fail counts a request that got no answer.
-func (w *worker) fail(b body, why string) {
+// fail counts a request of events events that got no answer.
+func (w *worker) fail(events int, why string) {
 	w.transportErrors++
-	w.failedEvents += int64(b.events)
+	w.failedEvents += int64(events)
 	if w.firstFailure == "" {
 		w.firstFailure = why
 	}

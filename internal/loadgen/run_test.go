@@ -29,6 +29,7 @@ func TestRunAgainstMontool(t *testing.T) {
 		{name: "ndjson gzip with duplicates", events: 3000, batch: 250, dups: 0.25, format: NDJSON, gzip: true, wantDups: 750},
 		{name: "single events with duplicates", events: 400, batch: 1, dups: 0.1, wantDups: 40},
 		{name: "a last batch that is not full", events: 1050, batch: 100},
+		{name: "many rounds of the templates, duplicates, a last batch not full", events: 6005, batch: 10, dups: 0.3, wantDups: 1801},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,32 +75,99 @@ func TestRunAgainstMontool(t *testing.T) {
 			if got := res.Latency.Count(); got != uint64(wantRequests) {
 				t.Errorf("latencies recorded: %d, want %d", got, wantRequests)
 			}
-			if res.Generator.PreEvents != tt.events || res.Generator.RunEvents != 0 {
-				t.Errorf("generator made %d events before the clock and %d during, want all %d before", res.Generator.PreEvents, res.Generator.RunEvents, tt.events)
+			b := res.Bodies
+			if tt.gzip {
+				if !b.Pregenerated || b.PreEvents != tt.events || b.PreBodies != wantRequests || b.Patched != 0 {
+					t.Errorf("gzip bodies: %+v; want all %d events in %d bodies made before the clock", b, tt.events, wantRequests)
+				}
+			} else {
+				wantPatched := max(0, tt.events-int64(b.Templates*tt.batch))
+				if b.Pregenerated || b.Templates == 0 || b.Patched != wantPatched {
+					t.Errorf("bodies: %+v; want templates, and %d events patched", b, wantPatched)
+				}
 			}
 		})
 	}
 }
 
-func TestRunMakesBodiesDuringTheRun(t *testing.T) {
+func TestRunPreload(t *testing.T) {
 	url, st := newMontool(t)
-	cfg := smallConfig(4000, 50)
-	cfg.PregenerateBytes = 1 // one body before the clock, the rest by the generator goroutine
-	cfg.Duplicates = 0.2
+	cfg := smallConfig(1000, 100)
+	cfg.Preload, cfg.Duplicates = 2500, 0.1
 	res, err := Run(t.Context(), cfg, Target{Name: "montool", URL: url, Stats: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The goroutine fills its channel before the clock starts: 8 bodies, four for each sender.
-	if g := res.Generator; g.PreBodies != 1+8 || g.PreEvents != 9*50 || g.RunEvents != 4000-9*50 || g.RunBodies != 80-9 {
-		t.Errorf("generator made %d bodies (%d events) before the clock and %d (%d events) during; want 9 (450) and 71 (3550)",
-			g.PreBodies, g.PreEvents, g.RunBodies, g.RunEvents)
+	if res.Preloaded != 2500 || res.PreloadTime <= 0 {
+		t.Errorf("preloaded %d events in %s, want 2500", res.Preloaded, res.PreloadTime)
 	}
-	if res.Events != 4000 || res.Failed() != 0 {
-		t.Errorf("Events = %d, Failed = %d; want 4000 and 0", res.Events, res.Failed())
+	if res.Events != 1000 || res.Duplicates != 100 || res.Answers.Accepted != 900 || res.Answers.Duplicates != 100 || res.Failed() != 0 {
+		t.Errorf("the timed part: %d events, %d duplicates, answers %+v, %d failed; want 1000, 100, 900 accepted, none failed",
+			res.Events, res.Duplicates, res.Answers, res.Failed())
 	}
-	if got, want := storedEvents(t, st), int64(4000-800); got != want {
-		t.Errorf("the store holds %d events, want %d", got, want)
+	if got := storedEvents(t, st); got != 3400 {
+		t.Errorf("the store holds %d events, want 2500 + 900", got)
+	}
+	if stored, ok := res.Stored(); !ok || stored != 900 || res.MemBefore.Events != 2500 || res.MemAfter.Events != 3400 {
+		t.Errorf("stats: %d events before, %d after: want 2500 and 3400 (stats error %q)", res.MemBefore.Events, res.MemAfter.Events, res.StatsError)
+	}
+	if res.MemAfter != nil && res.MemAfter.Clients != cfg.Clients {
+		t.Errorf("the server has %d clients, want %d: the preload and the timed part share them", res.MemAfter.Clients, cfg.Clients)
+	}
+}
+
+func TestRunPreloadFails(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			http.Error(w, `{"error":{"code":"unavailable"}}`, http.StatusServiceUnavailable)
+		}
+	}))
+	defer ts.Close()
+	cfg := smallConfig(10, 10)
+	cfg.Preload = 1500
+	_, err := Run(t.Context(), cfg, Target{Name: "test", URL: ts.URL})
+	if err == nil || !strings.Contains(err.Error(), "preload the test server: 2 of 2 requests failed; first failure: HTTP 503") {
+		t.Errorf("got %v, want the preload's failure", err)
+	}
+}
+
+func TestRunPaced(t *testing.T) {
+	f := newFloor(t, FloorDrop)
+	cfg := DefaultConfig()
+	cfg.Batch, cfg.Connections, cfg.Duration, cfg.Rate = 1, 4, time.Second, 200
+	res, err := Run(t.Context(), cfg, Target{Name: "floor", URL: f.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests < 180 || res.Requests > 220 || res.Failed() != 0 {
+		t.Errorf("%d requests (%d failed) in %s at 200 a second, want 200 ± 10%%", res.Requests, res.Failed(), res.Elapsed)
+	}
+	if res.Rate != 200 || res.StoppedBy != "duration" {
+		t.Errorf("Rate %g, StoppedBy %q; want 200 and duration", res.Rate, res.StoppedBy)
+	}
+	if res.MaxLate <= 0 || res.MaxLate > 5*time.Second {
+		t.Errorf("MaxLate = %s", res.MaxLate)
+	}
+}
+
+func TestRunCountsLateRequests(t *testing.T) {
+	// One connection to a server that takes 20 ms an answer cannot keep
+	// up with 200 requests a second: the requests go out late, and are
+	// counted so.
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			time.Sleep(20 * time.Millisecond) // a slow server
+		}
+	}))
+	defer ts.Close()
+	cfg := smallConfig(30, 1)
+	cfg.Connections, cfg.Rate = 1, 200
+	res, err := Run(t.Context(), cfg, Target{Name: "slow", URL: ts.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 30 || res.Late < 25 || res.MaxLate < 100*time.Millisecond {
+		t.Errorf("%d requests, %d late, the latest by %s; want 30, nearly all late, by over 100ms", res.Requests, res.Late, res.MaxLate)
 	}
 }
 
@@ -107,7 +175,6 @@ func TestRunForADuration(t *testing.T) {
 	f := newFloor(t, FloorDecode)
 	cfg := DefaultConfig()
 	cfg.Batch, cfg.Connections, cfg.Duration = 20, 2, 300*time.Millisecond
-	cfg.PregenerateBytes = 64 << 10
 	var progress atomic.Int64
 	cfg.Progress = func(Progress) { progress.Add(1) }
 	start := time.Now()
@@ -130,8 +197,8 @@ func TestRunForADuration(t *testing.T) {
 	if res.MemBefore != nil || res.StatsError != "" {
 		t.Errorf("stats read from a target without them: %+v %q", res.MemBefore, res.StatsError)
 	}
-	if res.Generator.PreEvents+res.Generator.RunEvents < res.Events {
-		t.Errorf("sent %d events but made only %d", res.Events, res.Generator.PreEvents+res.Generator.RunEvents)
+	if b := res.Bodies; b.Templates != templateCount(cfg) || b.Pregenerated {
+		t.Errorf("bodies %+v, want %d templates", b, templateCount(cfg))
 	}
 }
 
@@ -155,7 +222,6 @@ func TestRunInterrupted(t *testing.T) {
 	defer close(release)
 	cfg := DefaultConfig()
 	cfg.Batch, cfg.Connections, cfg.Duration = 10, 2, time.Minute
-	cfg.PregenerateBytes = 64 << 10
 	start := time.Now()
 	res, err := Run(ctx, cfg, Target{Name: "slow", URL: ts.URL})
 	if err != nil {
@@ -273,11 +339,12 @@ func TestRoundsAlternate(t *testing.T) {
 			url, _ := newMontool(t) // a fresh server each round, as bench --in-process
 			return url, func() error { return nil }, nil
 		}},
-		{Name: "floor", Start: func(context.Context) (string, func() error, error) {
+		{Name: "floor", NoPreload: true, Start: func(context.Context) (string, func() error, error) {
 			return f.URL(), func() error { return nil }, nil
 		}},
 	}
 	cfg := smallConfig(500, 50)
+	cfg.Preload = 300
 	results, err := Rounds(t.Context(), cfg, 2, contenders, func(r *Result) { order = append(order, r.Target) })
 	if err != nil {
 		t.Fatal(err)
@@ -291,6 +358,9 @@ func TestRoundsAlternate(t *testing.T) {
 	for _, r := range results {
 		if r.Events != 500 || r.Failed() != 0 {
 			t.Errorf("round %d %s: %d events, %d failed", r.Round, r.Target, r.Events, r.Failed())
+		}
+		if want := map[string]int64{"montool": 300, "floor": 0}[r.Target]; r.Preloaded != want {
+			t.Errorf("round %d %s: %d events preloaded, want %d", r.Round, r.Target, r.Preloaded, want)
 		}
 	}
 	sums := Summarize(results)
@@ -332,25 +402,6 @@ func TestParseAnswer(t *testing.T) {
 		got, ok := parseAnswer([]byte(tt.in))
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("parseAnswer(%s) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
-func TestAheadBodies(t *testing.T) {
-	tests := []struct {
-		connections, size int
-		budget            int64
-		want              int
-	}{
-		{4, 220_000, 256 << 20, 76},        // 16 MiB of batches of 1000
-		{4, 220_000, 1 << 20, 16},          // a budget under 16 MiB: four per sender
-		{4, 20 << 20, 256 << 20, 16},       // huge bodies: four per sender
-		{32, 214, 256 << 20, maxPreBodies}, // single events: capped
-		{2, 0, 256 << 20, 8},               // nothing made before: four per sender
-	}
-	for _, tt := range tests {
-		if got := aheadBodies(tt.connections, tt.size, tt.budget); got != tt.want {
-			t.Errorf("aheadBodies(%d, %d, %d) = %d, want %d", tt.connections, tt.size, tt.budget, got, tt.want)
 		}
 	}
 }
