@@ -3,7 +3,9 @@ package event_test
 import (
 	"encoding/json"
 	"math"
+	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -264,6 +266,14 @@ func TestSum(t *testing.T) {
 		{"largest float", []float64{math.MaxFloat64}, math.MaxFloat64},
 		{"near the edge", []float64{1e308, 7e307}, 1.7e308},
 		{"zeros", []float64{0, math.Copysign(0, -1), 0}, 0},
+		{"whole and fractions mixed", []float64{3, 0.1, 4, 0.2}, 7.3},
+		{"fraction cancels wholes", []float64{2, 0.5, -2.5}, 0},
+		{"wholes past the int64 range", repeat(1<<53, 1100), 1100 << 53},
+		{"negative wholes past the int64 range", repeat(-(1 << 53), 1100), -1100 << 53},
+		{"wholes past the int64 range and back", append(repeat(1<<53, 1100), repeat(-(1<<53), 1099)...), 1 << 53},
+		{"whole and a tiny fraction", []float64{1, 1e-300}, 1},
+		{"whole and a huge value", []float64{5, 1e300, -1e300}, 5},
+		{"whole over 2^53 is taken as a decimal", []float64{1 << 60, 1, -(1 << 60)}, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -277,6 +287,37 @@ func TestSum(t *testing.T) {
 				t.Errorf("Float64(): got %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestSumMatchesRationals adds random mixes of whole and fractional values
+// and checks each total against the exact sum of the values' shortest
+// decimal forms, rounded once.
+func TestSumMatchesRationals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	values := []func() float64{
+		func() float64 { return float64(rng.IntN(1000)) },
+		func() float64 { return -float64(rng.Int64N(1 << 53)) },
+		func() float64 { return float64(rng.Int64N(1 << 53)) },
+		func() float64 { return float64(rng.IntN(100000)) / 100 },
+		func() float64 { return rng.NormFloat64() * 1e6 },
+		func() float64 { return math.Ldexp(rng.Float64(), rng.IntN(200)-100) },
+	}
+	for round := range 200 {
+		var s event.Sum
+		var exact big.Rat
+		for i := range rng.IntN(50) + 1 {
+			v := values[rng.IntN(len(values))]()
+			if !s.Add(v) {
+				t.Fatalf("round %d, Add(%v) #%d: got false, want true", round, v, i)
+			}
+			var r big.Rat
+			r.SetString(strconv.FormatFloat(v, 'g', -1, 64))
+			exact.Add(&exact, &r)
+			if want, _ := exact.Float64(); s.Float64() != want {
+				t.Fatalf("round %d, after Add(%v) #%d: Float64() = %v, want %v", round, v, i, s.Float64(), want)
+			}
+		}
 	}
 }
 
