@@ -19,16 +19,17 @@ import (
 // The strings of the items may point into body: the caller must not change
 // body while it uses them, and must copy any string it keeps.
 func Decode(body []byte, maxEvents int) ([]Item, error) {
-	items, err := appendDecode(nil, body, maxEvents)
+	items, err := AppendDecode(nil, body, maxEvents)
 	if err != nil {
 		return nil, err
 	}
 	return items, nil
 }
 
-// appendDecode is Decode appending the items to items. On error it returns
-// items as they were.
-func appendDecode(items []Item, body []byte, maxEvents int) ([]Item, error) {
+// AppendDecode is Decode appending the items to items, so that a caller may
+// reuse the room of an earlier batch. On error it returns items as they
+// were.
+func AppendDecode(items []Item, body []byte, maxEvents int) ([]Item, error) {
 	body = trimSpace(body)
 	if len(body) == 0 {
 		return items, &Error{Kind: ErrInvalid, Message: "request body is empty: send an event object or an array of event objects"}
@@ -249,16 +250,17 @@ func appendString(b []byte, s string) []byte {
 // The strings of the items may point into body: the caller must not change
 // body while it uses them, and must copy any string it keeps.
 func DecodeNDJSON(body []byte, maxEvents int) ([]Item, error) {
-	items, err := appendDecodeNDJSON(nil, body, maxEvents)
+	items, err := AppendDecodeNDJSON(nil, body, maxEvents)
 	if err != nil {
 		return nil, err
 	}
 	return items, nil
 }
 
-// appendDecodeNDJSON is DecodeNDJSON appending the items to items. On error
-// it returns items as they were.
-func appendDecodeNDJSON(items []Item, body []byte, maxEvents int) ([]Item, error) {
+// AppendDecodeNDJSON is DecodeNDJSON appending the items to items, so that
+// a caller may reuse the room of an earlier batch. On error it returns
+// items as they were.
+func AppendDecodeNDJSON(items []Item, body []byte, maxEvents int) ([]Item, error) {
 	base := len(items)
 	lines := bytes.Count(body, []byte{'\n'})
 	if len(body) > 0 && body[len(body)-1] != '\n' {

@@ -41,34 +41,35 @@ func (s *Server) handleIngest() http.HandlerFunc {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
-		buf := getBuffer()
-		defer putBuffer(buf) // decoded events may point into buf until the answer is written
-		if err := s.readBody(w, r, buf); err != nil {
+		b := getBatch()
+		defer putBatch(b) // decoded events point into b.body until the answer is written
+		if err := s.readBody(w, r, &b.body); err != nil {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
-		items, err := decode(buf.Bytes(), s.cfg.MaxBatchEvents)
+		b.items, err = decode(b.items, b.body.Bytes(), s.cfg.MaxBatchEvents)
 		if err != nil {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
-		s.apply(w, r, items)
+		s.apply(w, r, b)
 	}
 }
 
-// apply applies the valid items and answers with what became of each.
-func (s *Server) apply(w http.ResponseWriter, r *http.Request, items []event.Item) {
+// apply applies the valid items of b and answers with what became of each.
+func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 	var sum event.Summary
-	valid := make([]event.Event, 0, len(items))
-	index := make([]int, 0, len(items)) // position in the request of each valid event
+	items := b.items
+	b.valid, b.index = slices.Grow(b.valid, len(items)), slices.Grow(b.index, len(items))
 	for i, it := range items {
 		if it.Err != nil {
 			sum.Errors = append(sum.Errors, itemError(i, it.RawID, it.Err))
 			continue
 		}
-		valid = append(valid, it.Event)
-		index = append(index, i)
+		b.valid = append(b.valid, it.Event)
+		b.index = append(b.index, i)
 	}
+	valid, index := b.valid, b.index
 	results, err := s.store.Apply(r.Context(), valid)
 	if err != nil {
 		s.writeIngestError(w, r, event.Summary{}, fmt.Errorf("apply %d events: %w", len(valid), err))
@@ -172,17 +173,17 @@ func rejectedMessage(sum event.Summary, total int) string {
 
 // decoderFor returns the decoder of a Content-Type: JSON, also for a request
 // with none, or NDJSON.
-func decoderFor(ct string) (func([]byte, int) ([]event.Item, error), error) {
+func decoderFor(ct string) (func([]event.Item, []byte, int) ([]event.Item, error), error) {
 	if ct == "" {
-		return event.Decode, nil
+		return event.AppendDecode, nil
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	switch {
 	case err != nil:
 	case mt == mediaJSON:
-		return event.Decode, nil
+		return event.AppendDecode, nil
 	case mt == mediaNDJSON:
-		return event.DecodeNDJSON, nil
+		return event.AppendDecodeNDJSON, nil
 	}
 	return nil, &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Type " + strconv.Quote(ct) + " is not supported: send " + mediaJSON + " or " + mediaNDJSON}
 }
@@ -200,21 +201,36 @@ func checkContentEncoding(ce string) error {
 	return &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Encoding " + strconv.Quote(ce) + " is not supported: send gzip or no encoding"}
 }
 
-// maxPooledBuffer is the largest body buffer kept for reuse.
-const maxPooledBuffer = 16 << 20
-
-var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
-
-func getBuffer() *bytes.Buffer {
-	buf := bodyBuffers.Get().(*bytes.Buffer)
-	buf.Reset()
-	return buf
+// batch is the room one request to the events endpoint works in: its body,
+// its decoded items, and the valid events among them. Batches are pooled,
+// so that a busy server does not allocate and clear this room for every
+// request.
+type batch struct {
+	body  bytes.Buffer
+	items []event.Item
+	valid []event.Event
+	index []int // the position in the request of each valid event
 }
 
-func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() <= maxPooledBuffer {
-		bodyBuffers.Put(buf)
+// maxPooledBody is the largest body buffer kept for reuse.
+const maxPooledBody = 16 << 20
+
+var batches = sync.Pool{New: func() any { return new(batch) }}
+
+func getBatch() *batch { return batches.Get().(*batch) }
+
+// putBatch empties b and keeps it for reuse. The events it held point into
+// its body and name clients and errors: they are cleared, so that nothing
+// they refer to outlives the request.
+func putBatch(b *batch) {
+	if b.body.Cap() > maxPooledBody {
+		return
 	}
+	b.body.Reset()
+	clear(b.items)
+	clear(b.valid)
+	b.items, b.valid, b.index = b.items[:0], b.valid[:0], b.index[:0]
+	batches.Put(b)
 }
 
 var gzipReaders sync.Pool // of *gzip.Reader

@@ -72,6 +72,13 @@ func (m *Memory) getOrCreate(id string) *client {
 	return c
 }
 
+// smallRequest is the most events whose ids Apply keeps on the stack; the
+// ids of larger requests go in a pooled list.
+const smallRequest = 8
+
+// idRefs pools the id lists of large requests. Of *[]idRef.
+var idRefs = sync.Pool{New: func() any { return new([]idRef) }}
+
 // Apply applies each event on its own and returns one result per event, in
 // order. Consecutive events of one client are applied under one lock. The
 // events and their strings are not kept after Apply returns.
@@ -79,12 +86,22 @@ func (m *Memory) Apply(ctx context.Context, events []event.Event) ([]event.Resul
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	results := make([]event.Result, len(events))
-	var small [8]idRef // spares an allocation for small requests
-	refs := small[:0]
-	if len(events) > len(small) {
-		refs = make([]idRef, 0, len(events))
+	if len(events) <= smallRequest {
+		var refs [smallRequest]idRef
+		return m.apply(events, refs[:0]), nil
 	}
+	pooled := idRefs.Get().(*[]idRef)
+	refs := slices.Grow((*pooled)[:0], len(events))
+	results := m.apply(events, refs)
+	clear(refs[:len(events)]) // they may point into the request
+	*pooled = refs[:0]
+	idRefs.Put(pooled)
+	return results, nil
+}
+
+// apply is Apply, with refs as the room for the events' ids.
+func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
+	results := make([]event.Result, len(events))
 	for i := range events {
 		refs = append(refs, m.hasher.ref(events[i].ID))
 	}
@@ -103,7 +120,7 @@ func (m *Memory) Apply(ctx context.Context, events []event.Event) ([]event.Resul
 		}
 		c.mu.Unlock()
 	}
-	return results, nil
+	return results
 }
 
 // View returns what the client holds, its samples read in place without
