@@ -30,11 +30,11 @@ type series struct {
 	// are its samples; those of a CUMULATIVE key are kept to tell a
 	// duplicate from a conflict.
 	rows    columns
-	inOrder bool // the rows are in timestamp order
+	inOrder bool            // the rows are in timestamp order
+	last    event.Timestamp // the latest timestamp of the rows
 
-	// CUMULATIVE only: the exact total and the latest timestamp.
+	// CUMULATIVE only: the exact total.
 	total event.Sum
-	last  event.Timestamp
 }
 
 // hasher hashes event ids; it is the same for every client of a store.
@@ -132,11 +132,12 @@ func (c *client) apply(h *hasher, e *event.Event, ref *idRef) event.Result {
 			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldValue,
 				Message: "adding this value would take the total of key " + strconv.Quote(e.Key) + " past the largest number montool holds"}}
 		}
-		s.last = max(s.last, e.Timestamp)
 	}
-	if n := s.rows.n; n > 0 && e.Timestamp < s.rows.timestamp(uint32(n-1)) {
+	// While the rows are in order, the latest is the last row's.
+	if s.rows.n > 0 && e.Timestamp < s.last {
 		s.inOrder = false
 	}
+	s.last = max(s.last, e.Timestamp)
 	row := s.rows.add(&ref.uuid, strings.Clone(ref.name), e.Timestamp, e.Value)
 	t.slots[i] = makeSlot(hash, named, pos, row)
 	t.used++

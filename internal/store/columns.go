@@ -29,30 +29,33 @@ type chunk struct {
 	names []string
 }
 
-// columns is the rows of one series, in order of arrival.
+// columns is the rows of one series, in order of arrival: the full chunks,
+// then the chunk being filled. That one is held here rather than behind a
+// slice, so that an append finds it beside the rest of the series.
 type columns struct {
-	chunks []chunk
-	n      int // rows
+	full []chunk
+	tail chunk
+	n    int // rows
 }
 
 // add appends a row. name is the event id when it is not a UUID, else "".
 func (c *columns) add(id *[16]byte, name string, ts event.Timestamp, value float64) uint32 {
 	row := c.n
-	ci, off := row>>chunkShift, row&(chunkRows-1)
-	if ci == len(c.chunks) {
-		size := chunkRows
-		if ci == 0 {
-			size = firstChunkCap
+	off := row & (chunkRows - 1)
+	if off == 0 && row > 0 { // the tail is full
+		c.full = append(c.full, c.tail)
+		c.tail = chunk{
+			ids:        make([][16]byte, 0, chunkRows),
+			timestamps: make([]event.Timestamp, 0, chunkRows),
+			values:     make([]float64, 0, chunkRows),
 		}
-		c.chunks = append(c.chunks, chunk{
-			ids:        make([][16]byte, 0, size),
-			timestamps: make([]event.Timestamp, 0, size),
-			values:     make([]float64, 0, size),
-		})
 	}
-	ch := &c.chunks[ci]
+	ch := &c.tail
 	if off == cap(ch.ids) { // the first chunk, growing
-		size := min(2*off, chunkRows)
+		size := chunkRows
+		if off < chunkRows/2 {
+			size = max(2*off, firstChunkCap)
+		}
 		ch.ids = grow(ch.ids, size)
 		ch.timestamps = grow(ch.timestamps, size)
 		ch.values = grow(ch.values, size)
@@ -80,7 +83,11 @@ func grow[E any](s []E, size int) []E {
 }
 
 func (c *columns) chunk(row uint32) (*chunk, int) {
-	return &c.chunks[row>>chunkShift], int(row & (chunkRows - 1))
+	off := int(row & (chunkRows - 1))
+	if i := int(row >> chunkShift); i < len(c.full) {
+		return &c.full[i], off
+	}
+	return &c.tail, off
 }
 
 func (c *columns) timestamp(row uint32) event.Timestamp {
@@ -116,7 +123,9 @@ type samples struct {
 // snapshot returns a reader of the rows the columns hold now. The caller
 // holds the lock that guards c; the reader needs none.
 func (c *columns) snapshot() *samples {
-	return &samples{chunks: slices.Clone(c.chunks), n: c.n}
+	chunks := make([]chunk, len(c.full), len(c.full)+1)
+	copy(chunks, c.full)
+	return &samples{chunks: append(chunks, c.tail), n: c.n}
 }
 
 // sortIfNeeded computes the timestamp order of the rows if they did not

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/montool/montool/internal/event"
@@ -73,6 +75,24 @@ func TestManyIDsPerClient(t *testing.T) {
 			}
 			if len(clients) != 1 || clients[0].Events != n {
 				t.Errorf("Clients = %+v, want one client with %d events", clients, n)
+			}
+			// The rows span many chunks: every event comes back, in order.
+			d, err := m.Dump(ctx, "c")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := map[string][]event.Sample{}
+			for _, e := range events {
+				want[e.Key] = append(want[e.Key], event.Sample{ID: e.ID, Timestamp: e.Timestamp, Value: e.Value})
+			}
+			for _, s := range d.Series {
+				if !slices.Equal(s.Samples, want[s.Key]) {
+					t.Errorf("Dump: series %q has %d samples, want the %d sent, in order", s.Key, len(s.Samples), len(want[s.Key]))
+				}
+				delete(want, s.Key)
+			}
+			if len(want) != 0 {
+				t.Errorf("Dump: series missing: %v", slices.Collect(maps.Keys(want)))
 			}
 		})
 	}
