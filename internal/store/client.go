@@ -16,9 +16,33 @@ type client struct {
 	mu     sync.Mutex     // guards every field below
 	keys   map[string]int // event key → position in series
 	series []*series
-	ids    index  // dedupe: event id → series and row
-	events int64  // accepted events
-	sink   uint64 // what prefetch reads, kept so that the reads are not dropped
+	chunks []chunkRef // every chunk of every series, by its client-wide number
+	ids    index      // dedupe: event id → row
+	events int64      // accepted events
+	sink   uint64     // what prefetch reads, kept so that the reads are not dropped
+}
+
+// rowRef names a row of a client in 32 bits, for the dedupe index: the
+// client-wide number of its chunk, then its place in the chunk.
+type rowRef uint32
+
+// chunkRef tells where a chunk of a client is: its series, by position,
+// and its place among the chunks of the series.
+type chunkRef struct{ series, chunk uint32 }
+
+const (
+	// maxSeries is the most keys one client may have.
+	maxSeries = 1 << 16
+	// maxChunks is the most chunks one client may have, as many as a
+	// rowRef can name: about 4 billion events.
+	maxChunks = 1 << (32 - chunkShift)
+)
+
+// row returns the series, chunk and offset of the row r.
+func (c *client) row(r rowRef) (*series, *chunk, int) {
+	at := c.chunks[r>>chunkShift]
+	s := c.series[at.series]
+	return s, s.rows.chunkAt(int(at.chunk)), int(r & (chunkRows - 1))
 }
 
 // series is the data of one key of one client.
@@ -32,6 +56,7 @@ type series struct {
 	rows    columns
 	inOrder bool            // the rows are in timestamp order
 	last    event.Timestamp // the latest timestamp of the rows
+	tail    uint32          // the client-wide number of the chunk being filled
 
 	// CUMULATIVE only: the exact total.
 	total event.Sum
@@ -71,7 +96,7 @@ func (h *hasher) ref(id string) idRef {
 
 // rehash returns the hash of the id that index slot s refers to.
 func (c *client) rehash(h *hasher, s uint64) uint64 {
-	ch, off := c.series[slotSeries(s)].rows.chunk(slotRow(s))
+	_, ch, off := c.row(slotRow(s))
 	if slotNamedID(s) {
 		return h.hash(nil, ch.names[off])
 	}
@@ -101,11 +126,11 @@ func (c *client) apply(h *hasher, e *event.Event, ref *idRef) event.Result {
 		if !tagMatches(s, hash) || slotNamedID(s) != named {
 			continue
 		}
-		old, row := c.series[slotSeries(s)], slotRow(s)
-		if !old.rows.sameID(row, &ref.uuid, ref.name) {
+		old, ch, off := c.row(slotRow(s))
+		if !ch.sameID(off, &ref.uuid, ref.name) {
 			continue
 		}
-		if old.key == e.Key && old.typ == e.Type && old.rows.timestamp(row) == e.Timestamp && old.rows.value(row) == e.Value {
+		if old.key == e.Key && old.typ == e.Type && ch.timestamps[off] == e.Timestamp && ch.values[off] == e.Value {
 			return event.Result{Duplicate: true}
 		}
 		return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldEventID,
@@ -127,6 +152,11 @@ func (c *client) apply(h *hasher, e *event.Event, ref *idRef) event.Result {
 		return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldType,
 			Message: "key " + strconv.Quote(e.Key) + " is " + s.typ.String() + " for this client, not " + e.Type.String()}}
 	}
+	newChunk := s.rows.n&(chunkRows-1) == 0
+	if newChunk && len(c.chunks) == maxChunks {
+		return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldClientID,
+			Message: "this client already holds as many events as one client may"}}
+	}
 	if s.typ == event.Cumulative {
 		if !s.total.Add(e.Value) {
 			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldValue,
@@ -139,7 +169,11 @@ func (c *client) apply(h *hasher, e *event.Event, ref *idRef) event.Result {
 	}
 	s.last = max(s.last, e.Timestamp)
 	row := s.rows.add(&ref.uuid, strings.Clone(ref.name), e.Timestamp, e.Value)
-	t.slots[i] = makeSlot(hash, named, pos, row)
+	if newChunk {
+		s.tail = uint32(len(c.chunks))
+		c.chunks = append(c.chunks, chunkRef{series: uint32(pos), chunk: row >> chunkShift})
+	}
+	t.slots[i] = makeSlot(hash, named, rowRef(s.tail<<chunkShift|row&(chunkRows-1)))
 	t.used++
 	c.events++
 	return event.Result{}

@@ -82,27 +82,16 @@ func grow[E any](s []E, size int) []E {
 	return append(make([]E, 0, size), s...)
 }
 
-func (c *columns) chunk(row uint32) (*chunk, int) {
-	off := int(row & (chunkRows - 1))
-	if i := int(row >> chunkShift); i < len(c.full) {
-		return &c.full[i], off
+// chunkAt returns chunk i of the rows.
+func (c *columns) chunkAt(i int) *chunk {
+	if i < len(c.full) {
+		return &c.full[i]
 	}
-	return &c.tail, off
+	return &c.tail
 }
 
-func (c *columns) timestamp(row uint32) event.Timestamp {
-	ch, off := c.chunk(row)
-	return ch.timestamps[off]
-}
-
-func (c *columns) value(row uint32) float64 {
-	ch, off := c.chunk(row)
-	return ch.values[off]
-}
-
-// sameID reports whether row holds the UUID id, or the other id name.
-func (c *columns) sameID(row uint32, id *[16]byte, name string) bool {
-	ch, off := c.chunk(row)
+// sameID reports whether row off holds the UUID id, or the other id name.
+func (ch *chunk) sameID(off int, id *[16]byte, name string) bool {
 	if name != "" {
 		return ch.names != nil && ch.names[off] == name
 	}

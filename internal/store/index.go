@@ -3,17 +3,22 @@ package store
 import (
 	"encoding/binary"
 	"math/bits"
+	"sync"
 )
 
 // index is the dedupe index of one client: it maps each event id to the row
-// that holds the event. It does not copy the ids: an entry names a series
-// and a row, and the id is read from there.
+// that holds the event. It does not copy the ids: an entry names a row,
+// and the id is read from there.
 //
 // It is an extendible hash table, so that no insert ever has to rebuild the
 // whole index: the top bits of an id's hash choose a table through a
 // directory, and a table that fills up doubles until it has maxTableSlots
 // slots, then splits in two by one more bit of the hash. The work of any
 // one insert is bounded by the size of one table.
+//
+// Each entry keeps the bits of its hash that place it in a table and the
+// top bits that choose its table, so that a table doubles, and splits until
+// it is chosen by more than keptTopBits bits, without reading an id back.
 type index struct {
 	dir   []*table // 1 << depth entries; the top depth bits of a hash choose one
 	depth uint
@@ -24,9 +29,9 @@ type index struct {
 //
 //	bit 63      set in every used slot (0 is an empty slot)
 //	bit 62      the id is not a UUID (it is kept as a string)
-//	bits 48-61  14 bits of the id's hash, to skip most rows without reading them
-//	bits 32-47  the series, by its position in the client's series
-//	bits 0-31   the row within the series
+//	bits 44-61  the top keptTopBits bits of the id's hash
+//	bits 32-43  the low posBits bits of the id's hash, its place in a table
+//	bits 0-31   the row, as a rowRef
 type table struct {
 	slots []uint64 // len is a power of two
 	used  int
@@ -34,36 +39,46 @@ type table struct {
 }
 
 const (
-	slotUsed    = 1 << 63
-	slotNamed   = 1 << 62
-	tagShift    = 48
-	tagMask     = 1<<14 - 1
-	seriesShift = 32
-	// hashTagShift picks the hash bits kept in a slot: above those that
-	// choose a slot within a table, below those that choose a table.
-	hashTagShift = 20
-	// maxSeries is the most keys one client may have.
-	maxSeries = 1 << 16
+	slotUsed  = 1 << 63
+	slotNamed = 1 << 62
+	// posBits is the number of low hash bits that place an id in a table
+	// of maxTableSlots slots; keptTopBits the number of top bits kept.
+	posBits     = 12
+	keptTopBits = 18
+	hashShift   = 32
+	hashMask    = 1<<(posBits+keptTopBits) - 1
 	// minSlots and maxTableSlots bound the size of one table.
 	minSlots      = 8
-	maxTableSlots = 1 << 12
+	maxTableSlots = 1 << posBits
 )
 
-func makeSlot(hash uint64, named bool, series int, row uint32) uint64 {
-	s := slotUsed | (hash>>hashTagShift&tagMask)<<tagShift | uint64(series)<<seriesShift | uint64(row)
+// keptBits returns the bits of hash that a slot keeps: the top keptTopBits
+// above the low posBits.
+func keptBits(hash uint64) uint64 {
+	return hash>>(64-keptTopBits)<<posBits | hash&(1<<posBits-1)
+}
+
+func makeSlot(hash uint64, named bool, row rowRef) uint64 {
+	s := slotUsed | keptBits(hash)<<hashShift | uint64(row)
 	if named {
 		s |= slotNamed
 	}
 	return s
 }
 
-func slotSeries(s uint64) int   { return int(s >> seriesShift & (maxSeries - 1)) }
-func slotRow(s uint64) uint32   { return uint32(s) }
+func slotRow(s uint64) rowRef   { return rowRef(s) }
 func slotNamedID(s uint64) bool { return s&slotNamed != 0 }
+
+// slotHash returns the bits of its id's hash that slot s keeps, in their
+// places; the others are 0.
+func slotHash(s uint64) uint64 {
+	k := s >> hashShift & hashMask
+	return k>>posBits<<(64-keptTopBits) | k&(1<<posBits-1)
+}
 
 // tagMatches reports whether slot s may hold the id of hash.
 func tagMatches(s, hash uint64) bool {
-	return s>>tagShift&tagMask == hash>>hashTagShift&tagMask
+	return s>>hashShift&hashMask == keptBits(hash)
 }
 
 // table returns the table for hash, making the first one if need be.
@@ -85,23 +100,26 @@ func (t *table) home(hash uint64) uint64 { return hash & uint64(len(t.slots)-1) 
 func (t *table) needsGrowth() bool { return (t.used+1)*4 > len(t.slots)*3 }
 
 // makeRoom grows or splits the table of hash until it can take one more id;
-// rehash returns the hash of the id a slot refers to.
+// rehash returns the hash of the id a slot refers to, read from its row,
+// for the splits that need more bits than a slot keeps.
 func (x *index) makeRoom(hash uint64, rehash func(slot uint64) uint64) {
 	for t := x.table(hash); t.needsGrowth(); t = x.table(hash) {
 		if len(t.slots) < maxTableSlots {
-			t.rebuild(2*len(t.slots), t.slots, rehash)
+			t.double()
 			continue
 		}
 		x.split(t, rehash)
 	}
 }
 
-// rebuild puts the slots of old into a new array of size slots.
-func (t *table) rebuild(size int, old []uint64, rehash func(slot uint64) uint64) {
-	t.slots, t.used = make([]uint64, size), 0
+// double moves the slots of t into an array twice the size. The bits that
+// place them there are in the slots.
+func (t *table) double() {
+	old := t.slots
+	t.slots, t.used = make([]uint64, 2*len(old)), 0
 	for _, s := range old {
 		if s != 0 {
-			t.insert(rehash(s), s)
+			t.insert(slotHash(s), s)
 		}
 	}
 }
@@ -116,8 +134,9 @@ func (t *table) insert(hash, slot uint64) {
 	t.used++
 }
 
-// split replaces t by two tables, each taking the ids whose next hash bit
-// is 0 or 1, doubling the directory first if t is chosen by all its bits.
+// split moves the ids of t whose next hash bit is 1 into a new table,
+// keeping those whose bit is 0 in t, and doubles the directory first if t
+// is chosen by all its bits. Only full tables split.
 func (x *index) split(t *table, rehash func(slot uint64) uint64) {
 	if t.depth == x.depth {
 		dir := make([]*table, 2*len(x.dir))
@@ -127,32 +146,42 @@ func (x *index) split(t *table, rehash func(slot uint64) uint64) {
 		x.dir, x.depth = dir, x.depth+1
 	}
 	bit := 63 - t.depth // the hash bit that tells the halves apart
-	low := &table{slots: make([]uint64, len(t.slots)), depth: t.depth + 1}
-	high := &table{slots: make([]uint64, len(t.slots)), depth: t.depth + 1}
-	for _, s := range t.slots {
+	kept := t.depth < keptTopBits
+	old := splitRoom.Get().(*[maxTableSlots]uint64)
+	defer splitRoom.Put(old)
+	moving := old[:copy(old[:], t.slots)]
+	clear(t.slots)
+	t.used = 0
+	t.depth++
+	high := &table{slots: make([]uint64, len(t.slots)), depth: t.depth}
+	for _, s := range moving {
 		if s == 0 {
 			continue
 		}
-		h := rehash(s)
+		h := slotHash(s)
+		if !kept {
+			h = rehash(s)
+		}
 		if h>>bit&1 == 0 {
-			low.insert(h, s)
+			t.insert(h, s)
 		} else {
 			high.insert(h, s)
 		}
 	}
-	// The directory entries that chose t share its depth top bits; the
+	// The directory entries that chose t share its old depth top bits; the
 	// next bit of their index tells which half they now choose.
-	shift := x.depth - t.depth - 1
+	shift := x.depth - t.depth
 	for i, d := range x.dir {
-		if d == t {
-			if i>>shift&1 == 0 {
-				x.dir[i] = low
-			} else {
-				x.dir[i] = high
-			}
+		if d == t && i>>shift&1 == 1 {
+			x.dir[i] = high
 		}
 	}
 }
+
+// splitRoom pools the room a split copies a table into, so that a split
+// reuses the table's own array for one half instead of allocating both.
+// Of *[maxTableSlots]uint64.
+var splitRoom = sync.Pool{New: func() any { return new([maxTableSlots]uint64) }}
 
 // hashUUID hashes a UUID with seed: wyhash's multiply-and-fold over its two
 // halves, so that ids that differ in any bit spread over every bit of the
