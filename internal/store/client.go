@@ -85,7 +85,7 @@ type idRef struct {
 
 func (h *hasher) ref(id string) idRef {
 	var r idRef
-	if u, ok := parseUUID(id); ok {
+	if u, ok := event.ParseUUID(id); ok {
 		r.uuid = u
 	} else {
 		r.name = id

@@ -106,7 +106,7 @@ type samples struct {
 	// order lists the rows by timestamp, ties by arrival; nil when the
 	// rows arrived in that order.
 	order []uint32
-	text  [uuidLen]byte // the text of the UUID last returned by At
+	text  [event.UUIDLen]byte // the text of the UUID last returned by At
 }
 
 // snapshot returns a reader of the rows the columns hold now. The caller
@@ -159,8 +159,8 @@ func (s *samples) At(i int) event.Sample {
 	if ch.names != nil && ch.names[off] != "" {
 		smp.ID = ch.names[off]
 	} else {
-		appendUUID(s.text[:0], &ch.ids[off])
-		smp.ID = unsafe.String(&s.text[0], uuidLen)
+		event.AppendUUID(s.text[:0], &ch.ids[off])
+		smp.ID = unsafe.String(&s.text[0], event.UUIDLen)
 	}
 	return smp
 }

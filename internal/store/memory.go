@@ -23,9 +23,24 @@ const shardCount = 64
 // is given (it copies what it keeps), and what it returns is the caller's:
 // copies, or views of rows that never change.
 type Memory struct {
-	hasher hasher
-	shards [shardCount]shard
+	hasher  hasher
+	shards  [shardCount]shard
+	journal Journal // nil when the store is only in memory
 }
+
+// Journal records the events a Memory accepts, for a durable store.
+// Record is called with a run of one client's events and their results,
+// while that client's lock is held, once the run is applied: so a journal
+// sees the events of each client in the order the store applied them, and
+// an event's record is made before a duplicate of it can be found. Record
+// must not keep events or their strings.
+type Journal interface {
+	Record(clientID string, events []event.Event, results []event.Result)
+}
+
+// SetJournal makes m record every event it accepts from now on into j.
+// Call it before m is used concurrently.
+func (m *Memory) SetJournal(j Journal) { m.journal = j }
 
 type shard struct {
 	mu      sync.RWMutex       // guards clients
@@ -115,8 +130,12 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		if end-i > 1 {
 			c.prefetch(refs[i:end])
 		}
+		start := i
 		for ; i < end; i++ {
 			results[i] = c.apply(&m.hasher, &events[i], &refs[i])
+		}
+		if m.journal != nil {
+			m.journal.Record(c.id, events[start:end], results[start:end])
 		}
 		c.mu.Unlock()
 	}
