@@ -1,0 +1,418 @@
+package wal
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// SyncMode says when the log's writes reach stable storage.
+type SyncMode int
+
+const (
+	// SyncAlways syncs each write before Wait returns: concurrent requests
+	// share one fsync (group commit).
+	SyncAlways SyncMode = iota
+	// SyncInterval writes before Wait returns and syncs every interval.
+	SyncInterval
+	// SyncNever writes before Wait returns and leaves syncing to the OS.
+	SyncNever
+)
+
+var syncModes = []string{"always", "interval", "never"}
+
+func (m SyncMode) String() string {
+	if int(m) < len(syncModes) {
+		return syncModes[m]
+	}
+	return "SyncMode(" + strconv.Itoa(int(m)) + ")"
+}
+
+// ParseSyncMode reads "always", "interval" or "never".
+func ParseSyncMode(s string) (SyncMode, error) {
+	if i := slices.Index(syncModes, s); i >= 0 {
+		return SyncMode(i), nil
+	}
+	return 0, fmt.Errorf("fsync mode %q: want always, interval or never", s)
+}
+
+// Options are how a Log writes.
+type Options struct {
+	Sync SyncMode
+	// Interval is how often SyncInterval syncs.
+	Interval time.Duration
+	// SegmentBytes is the size past which the log goes on in a new segment.
+	SegmentBytes int64
+}
+
+// segment file names: the sequence number in 16 hex digits, then ".wal".
+const segmentExt = ".wal"
+
+func segmentName(seq uint64) string { return fmt.Sprintf("%016x%s", seq, segmentExt) }
+
+// Segments returns the sequence numbers of the segments in dir, in order.
+func Segments(dir string) ([]uint64, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var seqs []uint64
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), segmentExt)
+		if !ok || len(name) != 16 {
+			continue
+		}
+		if seq, err := strconv.ParseUint(name, 16, 64); err == nil {
+			seqs = append(seqs, seq)
+		}
+	}
+	slices.Sort(seqs)
+	return seqs, nil
+}
+
+// Torn tells where a torn tail was cut off a segment.
+type Torn struct {
+	File   string
+	Offset int64 // the length the file was cut to
+	Bytes  int64 // the bytes cut off
+}
+
+// Replay calls fn with the payload of every frame of the segments of dir
+// numbered above after, in order. A torn tail of the last segment (what a
+// crash in the middle of a write leaves) is cut off the file and returned;
+// any other damage is a *DamageError. It returns the number of the last
+// segment, or after when there is none.
+func Replay(dir string, after uint64, fn func(payload []byte) error) (last uint64, torn *Torn, err error) {
+	seqs, err := Segments(dir)
+	if err != nil {
+		return after, nil, err
+	}
+	last = after
+	for i, seq := range seqs {
+		if seq <= after {
+			continue
+		}
+		last = seq
+		file := filepath.Join(dir, segmentName(seq))
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return last, nil, err
+		}
+		valid, cut, err := ScanFrames(file, data, func(_ int64, payload []byte) error { return fn(payload) })
+		if err != nil {
+			return last, nil, err
+		}
+		if !cut {
+			continue
+		}
+		if i != len(seqs)-1 {
+			return last, nil, &DamageError{File: file, Offset: valid, Reason: "cut short, and later segments follow"}
+		}
+		if err := os.Truncate(file, valid); err != nil {
+			return last, nil, fmt.Errorf("cut the torn tail off %s: %w", file, err)
+		}
+		torn = &Torn{File: file, Offset: valid, Bytes: int64(len(data)) - valid}
+	}
+	return last, torn, nil
+}
+
+// Log appends records to segment files in a directory. It is safe for
+// concurrent use. Record only adds to a buffer; a background writer
+// writes the buffer out, and Wait waits for it.
+type Log struct {
+	dir  string
+	opts Options
+
+	mu       sync.Mutex
+	cond     sync.Cond // broadcast when done or err changes
+	buf      []byte    // records not yet taken by a write
+	appended uint64    // bytes recorded in all
+	done     uint64    // bytes written (and synced, with SyncAlways)
+	err      error     // the first write or sync failure; the log takes nothing after it
+	closed   bool
+	kick     chan struct{}
+	stop     chan struct{}
+	stopped  chan struct{}
+
+	fmu   sync.Mutex // held while writing the files; taken before mu
+	file  *os.File
+	seq   uint64
+	size  int64
+	spare []byte
+}
+
+// Open starts a log in dir, in a new segment numbered after every segment
+// there (and above after), and its background writer.
+func Open(dir string, after uint64, opts Options) (*Log, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	seqs, err := Segments(dir)
+	if err != nil {
+		return nil, err
+	}
+	seq := after + 1
+	if len(seqs) > 0 {
+		seq = max(seq, seqs[len(seqs)-1]+1)
+	}
+	l := &Log{dir: dir, opts: opts, kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	l.cond.L = &l.mu
+	if err := l.openSegment(seq); err != nil {
+		return nil, err
+	}
+	go l.run()
+	return l, nil
+}
+
+func (l *Log) openSegment(seq uint64) error {
+	f, err := os.OpenFile(filepath.Join(l.dir, segmentName(seq)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := syncDir(l.dir); err != nil {
+		f.Close()
+		return err
+	}
+	l.file, l.seq, l.size = f, seq, 0
+	return nil
+}
+
+// Record appends a frame of the accepted events of one client. It
+// implements store.Journal.
+func (l *Log) Record(clientID string, events []event.Event, results []event.Result) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err != nil || l.closed {
+		return // Wait reports it
+	}
+	start := len(l.buf)
+	buf, n := AppendEvents(beginFrame(l.buf), clientID, events, results)
+	if n == 0 {
+		l.buf = buf[:start]
+		return
+	}
+	endFrame(buf, start)
+	l.buf = buf
+	l.appended += uint64(len(buf) - start)
+}
+
+// Err returns the error that stopped the log, or nil while it works.
+func (l *Log) Err() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+// ErrClosed is returned by Wait after Close.
+var ErrClosed = errors.New("write-ahead log closed")
+
+// Wait returns once everything recorded before it was called is written,
+// and synced with SyncAlways, or the error that stopped the log.
+func (l *Log) Wait() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	target := l.appended
+	if l.done < target {
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+	for l.done < target && l.err == nil {
+		if l.closed {
+			return ErrClosed
+		}
+		l.cond.Wait()
+	}
+	return l.err
+}
+
+// run writes the buffer out whenever there is a waiter, and syncs on
+// schedule with SyncInterval.
+func (l *Log) run() {
+	defer close(l.stopped)
+	var tick <-chan time.Time
+	if l.opts.Sync == SyncInterval {
+		t := time.NewTicker(l.opts.Interval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-l.stop:
+			return
+		case <-l.kick:
+			l.flush(false)
+		case <-tick:
+			l.flush(true)
+		}
+	}
+}
+
+// flush writes what is buffered, syncing it when the mode says so or
+// sync is set, then wakes the waiters. It writes again while records keep
+// coming in the meantime.
+func (l *Log) flush(sync bool) {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	for {
+		l.mu.Lock()
+		data, target := l.buf, l.appended
+		l.buf, l.spare = l.spare[:0], nil
+		failed := l.err != nil
+		l.mu.Unlock()
+		if failed || (len(data) == 0 && !sync) {
+			return
+		}
+		err := l.write(data, sync || l.opts.Sync == SyncAlways)
+		l.mu.Lock()
+		l.spare = data[:0]
+		if err != nil && l.err == nil {
+			l.err = fmt.Errorf("write-ahead log %s: %w", l.file.Name(), err)
+		}
+		if err == nil {
+			l.done = target
+		}
+		more := len(l.buf) > 0
+		l.cond.Broadcast()
+		l.mu.Unlock()
+		if !more || err != nil {
+			return
+		}
+		sync = false
+	}
+}
+
+// write writes data to the current segment, first moving to a new one if
+// the current one is full. The caller holds fmu.
+func (l *Log) write(data []byte, sync bool) error {
+	if l.size > 0 && l.size+int64(len(data)) > l.opts.SegmentBytes {
+		if err := l.rotate(); err != nil {
+			return err
+		}
+	}
+	if len(data) > 0 {
+		if _, err := l.file.Write(data); err != nil {
+			return err
+		}
+		l.size += int64(len(data))
+	}
+	if sync {
+		return l.file.Sync()
+	}
+	return nil
+}
+
+// rotate syncs and closes the current segment and opens the next. The
+// caller holds fmu.
+func (l *Log) rotate() error {
+	if err := l.file.Sync(); err != nil {
+		return err
+	}
+	if err := l.file.Close(); err != nil {
+		return err
+	}
+	return l.openSegment(l.seq + 1)
+}
+
+// Rotate writes and syncs everything recorded so far, closes the segment
+// that holds it, and goes on in a new one. It returns the number of the
+// segment it closed: every record made before Rotate is in a segment up to
+// that one.
+func (l *Log) Rotate() (uint64, error) {
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	l.mu.Lock()
+	data, target := l.buf, l.appended
+	l.buf = nil
+	err := l.err
+	l.mu.Unlock()
+	if err != nil {
+		return 0, err
+	}
+	err = l.write(data, false) // may itself move to a new segment
+	closed := l.seq
+	if err == nil {
+		err = l.rotate()
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err != nil {
+		l.err = fmt.Errorf("write-ahead log %s: %w", l.file.Name(), err)
+		l.cond.Broadcast()
+		return 0, l.err
+	}
+	l.done = max(l.done, target)
+	l.cond.Broadcast()
+	return closed, nil
+}
+
+// RemoveThrough deletes the segments numbered up to seq, which must be
+// closed: a snapshot holds what they hold.
+func (l *Log) RemoveThrough(seq uint64) error {
+	seqs, err := Segments(l.dir)
+	if err != nil {
+		return err
+	}
+	for _, s := range seqs {
+		if s > seq {
+			break
+		}
+		if err := os.Remove(filepath.Join(l.dir, segmentName(s))); err != nil {
+			return err
+		}
+	}
+	return syncDir(l.dir)
+}
+
+// Close writes and syncs what is buffered, stops the writer and closes the
+// segment. Waits after it get ErrClosed, or the log's error.
+func (l *Log) Close() error {
+	close(l.stop)
+	<-l.stopped
+	l.fmu.Lock()
+	defer l.fmu.Unlock()
+	l.mu.Lock()
+	data, target := l.buf, l.appended
+	l.buf = nil
+	err := l.err
+	l.mu.Unlock()
+	if err == nil {
+		err = l.write(data, true)
+	}
+	if cerr := l.file.Close(); err == nil {
+		err = cerr
+	}
+	l.mu.Lock()
+	if err == nil {
+		l.done = target
+	} else if l.err == nil {
+		l.err = err
+	}
+	l.closed = true
+	l.cond.Broadcast()
+	l.mu.Unlock()
+	return err
+}
+
+// syncDir syncs a directory, so that files made, renamed or removed in it
+// stay so across a crash.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,166 @@
+// Package wal is montool's write-ahead log and the file format it shares
+// with snapshots: a sequence of frames, each a length, a CRC and a payload,
+// where a payload holds the accepted events of one client.
+package wal
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"unsafe"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// A payload is a kind byte and its fields. Numbers are unsigned varints
+// unless said otherwise; strings are a length and their bytes.
+//
+//	kindEvents: client id, count, then per event: key, type byte,
+//	            id (idUUID and 16 bytes, or idText and a string),
+//	            timestamp (nanoseconds), value (8 bytes, IEEE 754, little endian)
+const (
+	kindEvents byte = 1
+)
+
+const (
+	idUUID byte = 0
+	idText byte = 1
+)
+
+// AppendEvents appends the payload that records the events of one client
+// whose results say they were accepted, and reports how many it recorded;
+// it appends nothing when none was.
+func AppendEvents(buf []byte, clientID string, events []event.Event, results []event.Result) ([]byte, int) {
+	n := 0
+	for _, r := range results {
+		if r.Err == nil && !r.Duplicate {
+			n++
+		}
+	}
+	if n == 0 {
+		return buf, 0
+	}
+	buf = append(buf, kindEvents)
+	buf = appendString(buf, clientID)
+	buf = binary.AppendUvarint(buf, uint64(n))
+	for i := range events {
+		if r := results[i]; r.Err != nil || r.Duplicate {
+			continue
+		}
+		e := &events[i]
+		buf = appendString(buf, e.Key)
+		buf = append(buf, byte(e.Type))
+		if u, ok := event.ParseUUID(e.ID); ok {
+			buf = append(buf, idUUID)
+			buf = append(buf, u[:]...)
+		} else {
+			buf = append(buf, idText)
+			buf = appendString(buf, e.ID)
+		}
+		buf = binary.AppendUvarint(buf, uint64(e.Timestamp))
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(e.Value))
+	}
+	return buf, n
+}
+
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// errPayload says a payload that passed its CRC does not decode: written by
+// another version, or a bug.
+var errPayload = errors.New("payload does not decode")
+
+// DecodeEvents decodes a payload into events, appended to into. The
+// strings of the events point into payload.
+func DecodeEvents(into []event.Event, payload []byte) ([]event.Event, error) {
+	d := decoder{b: payload}
+	if kind := d.byte(); kind != kindEvents {
+		return into, fmt.Errorf("%w: unknown kind %d", errPayload, kind)
+	}
+	client := d.string()
+	n := d.uvarint()
+	if d.err != nil || n > uint64(len(payload)) {
+		return into, fmt.Errorf("%w: bad header", errPayload)
+	}
+	var text [event.UUIDLen]byte
+	for range n {
+		e := event.Event{ClientID: client, Key: d.string(), Type: event.Type(d.byte())}
+		switch d.byte() {
+		case idUUID:
+			var u [16]byte
+			copy(u[:], d.bytes(16))
+			e.ID = string(event.AppendUUID(text[:0], &u))
+		case idText:
+			e.ID = d.string()
+		default:
+			d.fail()
+		}
+		e.Timestamp = event.Timestamp(d.uvarint())
+		e.Value = math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8)))
+		if d.err != nil {
+			return into, fmt.Errorf("%w: event %d of %d", errPayload, len(into), n)
+		}
+		into = append(into, e)
+	}
+	if len(d.b) != 0 {
+		return into, fmt.Errorf("%w: %d bytes left over", errPayload, len(d.b))
+	}
+	return into, nil
+}
+
+// decoder reads a payload; after the first failure every read returns
+// zero values and err is set.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+var zero8 [16]byte
+
+func (d *decoder) fail() { d.err, d.b = errPayload, nil }
+
+func (d *decoder) byte() byte {
+	if len(d.b) < 1 {
+		d.fail()
+		return 0
+	}
+	c := d.b[0]
+	d.b = d.b[1:]
+	return c
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes(n int) []byte {
+	if len(d.b) < n {
+		d.fail()
+		return zero8[:n]
+	}
+	b := d.b[:n]
+	d.b = d.b[n:]
+	return b
+}
+
+func (d *decoder) string() string {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail()
+		return ""
+	}
+	b := d.bytes(int(n))
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
