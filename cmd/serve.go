@@ -2,36 +2,79 @@ package cmd
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/montool/montool/internal/durable"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/wal"
 )
 
-var _ server.Store = (*store.Memory)(nil)
+var (
+	_ server.Store     = (*store.Memory)(nil)
+	_ server.Store     = (*durable.Store)(nil)
+	_ server.Readiness = (*durable.Store)(nil)
+)
 
 // serveOptions holds what `montool serve` runs with.
 type serveOptions struct {
 	Server server.Config
-	Log    *slog.Logger
+	// DataDir turns on durable mode: the write-ahead log and snapshots
+	// live there. Empty for a store only in memory.
+	DataDir string
+	// Fsync is always, interval or never; FsyncInterval is how often
+	// interval syncs.
+	Fsync            string
+	FsyncInterval    time.Duration
+	SnapshotInterval time.Duration
+	Log              *slog.Logger
 }
 
 func newServeCmd(root *rootOptions, runF func(context.Context, *serveOptions) error) *cobra.Command {
-	opts := &serveOptions{Server: server.DefaultConfig()}
+	opts := &serveOptions{Server: server.DefaultConfig(), Fsync: "always", FsyncInterval: time.Second, SnapshotInterval: 5 * time.Minute}
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the montool server",
 		Long: `Run the montool HTTP server over an in-memory store.
 
+With --data-dir the store is durable: every accepted event is appended to a
+write-ahead log in that directory before its request is acknowledged, and
+a snapshot of the store is written every --snapshot-interval and on a
+clean shutdown. At start-up the newest snapshot is loaded and the log after
+it replayed; /readyz answers 503 until that is done, and the API with it.
+What a crash can lose depends on --fsync:
+
+  always    nothing acknowledged: each write is synced before the answer
+            (concurrent requests share one fsync)
+  interval  nothing acknowledged if only montool crashes (each write is
+            made before the answer); if the machine crashes or loses
+            power, what was acknowledged in the last --fsync-interval
+  never     as interval, but syncing is left to the operating system, so
+            a machine crash can lose more (tens of seconds on Linux)
+
 The server stops cleanly on SIGINT or SIGTERM: it stops accepting, lets the
-requests in flight finish, and exits 0.`,
+requests in flight finish, writes the snapshot, and exits 0.`,
 		Example: `  montool serve
   montool serve --addr 127.0.0.1:9090
+  montool serve --data-dir /var/lib/montool
+  montool serve --data-dir ./data --fsync interval --fsync-interval 200ms
   MONTOOL_SERVE_ADDR=:9090 montool serve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if _, err := wal.ParseSyncMode(opts.Fsync); err != nil {
+				return err
+			}
+			if opts.FsyncInterval <= 0 {
+				return fmt.Errorf("--fsync-interval must be positive, not %s", opts.FsyncInterval)
+			}
+			if opts.SnapshotInterval < 0 {
+				return fmt.Errorf("--snapshot-interval must not be negative, not %s", opts.SnapshotInterval)
+			}
 			opts.Log = root.Log
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -48,11 +91,36 @@ requests in flight finish, and exits 0.`,
 	configKey(fs, "max-body-bytes", "serve.max_body_bytes")
 	configKey(fs, "max-batch-events", "serve.max_batch_events")
 	configKey(fs, "shutdown-timeout", "serve.shutdown_timeout")
+	fs.StringVar(&opts.DataDir, "data-dir", opts.DataDir, "directory of the write-ahead log and snapshots; empty keeps everything only in memory")
+	fs.StringVar(&opts.Fsync, "fsync", opts.Fsync, "with --data-dir, when log writes are synced: always, interval or never")
+	fs.DurationVar(&opts.FsyncInterval, "fsync-interval", opts.FsyncInterval, "with --fsync interval, how often the log is synced")
+	fs.DurationVar(&opts.SnapshotInterval, "snapshot-interval", opts.SnapshotInterval, "with --data-dir, how often a snapshot is written; 0 for only at shutdown")
+	configKey(fs, "data-dir", "serve.data_dir")
+	configKey(fs, "fsync", "serve.fsync")
+	configKey(fs, "fsync-interval", "serve.fsync_interval")
+	configKey(fs, "snapshot-interval", "serve.snapshot_interval")
 	return cmd
 }
 
 func runServe(ctx context.Context, opts *serveOptions) error {
-	srv, err := server.New(opts.Server, store.New(), opts.Log)
+	if opts.DataDir == "" {
+		srv, err := server.New(opts.Server, store.New(), opts.Log)
+		if err != nil {
+			return err
+		}
+		ln, err := srv.Listen()
+		if err != nil {
+			return err
+		}
+		return srv.Run(ctx, ln)
+	}
+	mode, err := wal.ParseSyncMode(opts.Fsync)
+	if err != nil {
+		return err
+	}
+	ds := durable.New(durable.Options{Dir: opts.DataDir, Sync: mode, SyncInterval: opts.FsyncInterval,
+		SnapshotInterval: opts.SnapshotInterval, Log: opts.Log})
+	srv, err := server.New(opts.Server, ds, opts.Log)
 	if err != nil {
 		return err
 	}
@@ -60,5 +128,24 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	return srv.Run(ctx, ln)
+	// The server answers (503 but for /healthz) while the data loads; a
+	// load that fails stops it.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	loaded := make(chan error, 1)
+	go func() {
+		err := ds.Load(ctx)
+		if err != nil {
+			cancel(err)
+		}
+		loaded <- err
+	}()
+	runErr := srv.Run(ctx, ln)
+	if err := <-loaded; err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("data directory %s: %w", opts.DataDir, err)
+	}
+	if err := ds.Close(context.WithoutCancel(ctx)); err != nil {
+		return errors.Join(runErr, fmt.Errorf("close the data directory: %w", err))
+	}
+	return runErr
 }

@@ -12,6 +12,10 @@ import (
 // errUnsupportedMediaType is the kind of error for a body the server cannot read.
 var errUnsupportedMediaType = errors.New("unsupported media type")
 
+// errUnavailable is the kind of error for a request the server cannot serve
+// yet.
+var errUnavailable = errors.New("unavailable")
+
 // statuses maps each kind of error to its HTTP status and API code. Any
 // other error is a 500 "internal".
 var statuses = []struct {
@@ -24,6 +28,7 @@ var statuses = []struct {
 	{event.ErrConflict, http.StatusConflict, event.Code(event.ErrConflict)},
 	{event.ErrTooLarge, http.StatusRequestEntityTooLarge, event.Code(event.ErrTooLarge)},
 	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
+	{errUnavailable, http.StatusServiceUnavailable, "not_ready"},
 }
 
 // statusOf returns the HTTP status and API code of err.
@@ -54,9 +59,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, errorResponse{Error: s.errorBody(r, status, code, err)})
 }
 
-// errorBody returns what a client is told of err; it logs a 5xx.
+// errorBody returns what a client is told of err; it logs a 5xx but a 503,
+// which says to come back later.
 func (s *Server) errorBody(r *http.Request, status int, code string, err error) errorBody {
-	if status >= http.StatusInternalServerError {
+	if status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		return errorBody{Code: code, Message: "internal server error"}
 	}

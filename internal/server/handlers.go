@@ -50,3 +50,44 @@ func handleHealth() http.HandlerFunc {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	}
 }
+
+// Readiness is what a Store that is not usable at once implements, such as
+// a durable store loading its data: until Ready reports true, the API
+// answers 503 and /readyz says so.
+type Readiness interface {
+	Ready() bool
+}
+
+// errNotReady is the error of every API request made before the store is
+// ready.
+var errNotReady = &event.Error{Kind: errUnavailable, Message: "montool is loading its data; try again shortly"}
+
+// ready reports whether the store is ready for requests.
+func (s *Server) ready() bool {
+	r, ok := s.store.(Readiness)
+	return !ok || r.Ready()
+}
+
+// handleReady answers 200 once the store is ready, 503 before.
+func (s *Server) handleReady() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready() {
+			w.Header().Set("Retry-After", "1")
+			s.writeError(w, r, errNotReady)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}
+}
+
+// whenReady answers 503 instead of h until the store is ready.
+func (s *Server) whenReady(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready() {
+			w.Header().Set("Retry-After", "1")
+			s.writeError(w, r, errNotReady)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

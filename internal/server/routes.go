@@ -5,10 +5,11 @@ import "net/http"
 // routes registers every route of the API in one place.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/events", s.handleIngest())
-	mux.Handle("GET /api/v1/clients", s.handleClients())
-	mux.Handle("GET /api/v1/clients/{client_id}/events", s.handleDump())
-	mux.Handle("GET /api/v1/stats", s.handleStats())
+	mux.Handle("POST /api/v1/events", s.whenReady(s.handleIngest()))
+	mux.Handle("GET /api/v1/clients", s.whenReady(s.handleClients()))
+	mux.Handle("GET /api/v1/clients/{client_id}/events", s.whenReady(s.handleDump()))
+	mux.Handle("GET /api/v1/stats", s.whenReady(s.handleStats()))
 	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("GET /readyz", s.handleReady())
 	return s.recoverPanics(jsonMuxErrors(mux))
 }

@@ -1,0 +1,257 @@
+// Package durable is montool's durable store: the in-memory store, with
+// every accepted event written to a write-ahead log before it is
+// acknowledged, and snapshots that let the log be cut short.
+//
+// Start-up loads the newest snapshot and replays the log after it, through
+// the store's own Apply: an event the snapshot and the log both hold is a
+// duplicate the second time, so overlap is harmless, and the dedupe index
+// is rebuilt with the rows.
+package durable
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/wal"
+)
+
+// Options are where and how a Store keeps its data.
+type Options struct {
+	// Dir holds the snapshots, and the log in its "wal" subdirectory.
+	Dir string
+	// Sync says when log writes are synced; SyncInterval how often, for
+	// wal.SyncInterval.
+	Sync         wal.SyncMode
+	SyncInterval time.Duration
+	// SnapshotInterval is how often a snapshot is written in the
+	// background; 0 for only at Close.
+	SnapshotInterval time.Duration
+	// SegmentBytes is the size of a log segment.
+	SegmentBytes int64
+	Log          *slog.Logger
+}
+
+// DefaultSegmentBytes is the size of a log segment unless set.
+const DefaultSegmentBytes = 64 << 20
+
+// Store is a durable event store. Load it before use; Close it last.
+type Store struct {
+	opts  Options
+	mem   *store.Memory
+	log   *wal.Log
+	ready atomic.Bool
+
+	snapMu   sync.Mutex // one snapshot at a time
+	lastSnap uint64     // the number of the newest snapshot, 0 for none
+	stop     chan struct{}
+	stopped  chan struct{}
+}
+
+// New returns a store over opts.Dir that holds nothing until Load.
+func New(opts Options) *Store {
+	if opts.SegmentBytes <= 0 {
+		opts.SegmentBytes = DefaultSegmentBytes
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	return &Store{opts: opts, mem: store.New(), stop: make(chan struct{}), stopped: make(chan struct{})}
+}
+
+func (s *Store) walDir() string { return filepath.Join(s.opts.Dir, "wal") }
+
+// Load loads the newest snapshot and replays the log after it, then opens
+// the log for appending and starts the background snapshots. The store is
+// Ready once Load returns nil. Damage other than a torn log tail stops it
+// with an error that names the file and the offset.
+func (s *Store) Load(ctx context.Context) error {
+	start := time.Now()
+	if err := os.MkdirAll(s.walDir(), 0o755); err != nil {
+		return err
+	}
+	if err := s.removeTemporaries(); err != nil {
+		return err
+	}
+	snaps, err := snapshots(s.opts.Dir)
+	if err != nil {
+		return err
+	}
+	var fromSnap, fromLog int64
+	apply := func(events []event.Event) error {
+		_, err := s.mem.Apply(ctx, events)
+		return err
+	}
+	if len(snaps) > 0 {
+		s.lastSnap = snaps[len(snaps)-1]
+		file := filepath.Join(s.opts.Dir, snapshotName(s.lastSnap))
+		if fromSnap, err = readSnapshot(file, apply); err != nil {
+			return fmt.Errorf("load snapshot: %w", err)
+		}
+	}
+	var events []event.Event
+	last, torn, err := wal.Replay(s.walDir(), s.lastSnap, func(payload []byte) error {
+		var err error
+		if events, err = wal.DecodeEvents(events[:0], payload); err != nil {
+			return err
+		}
+		fromLog += int64(len(events))
+		return apply(events)
+	})
+	if err != nil {
+		return fmt.Errorf("replay the write-ahead log: %w", err)
+	}
+	if torn != nil {
+		s.opts.Log.Warn("cut a torn record off the end of the write-ahead log, left by a crash in the middle of a write; it was never acknowledged",
+			"file", torn.File, "offset", torn.Offset, "bytes", torn.Bytes)
+	}
+	if s.log, err = wal.Open(s.walDir(), last, wal.Options{Sync: s.opts.Sync, Interval: s.opts.SyncInterval, SegmentBytes: s.opts.SegmentBytes}); err != nil {
+		return err
+	}
+	s.mem.SetJournal(s.log)
+	s.opts.Log.Info("loaded the data directory", "dir", s.opts.Dir, "snapshot_events", fromSnap, "replayed_events", fromLog,
+		"took", time.Since(start).Round(time.Millisecond))
+	s.ready.Store(true)
+	go s.snapshotLoop()
+	return nil
+}
+
+// removeTemporaries removes the snapshots that a crash left half written.
+func (s *Store) removeTemporaries() error {
+	entries, err := os.ReadDir(s.opts.Dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), snapPrefix) && strings.HasSuffix(e.Name(), tmpExt) {
+			s.opts.Log.Warn("removing a snapshot left half written", "file", e.Name())
+			if err := os.Remove(filepath.Join(s.opts.Dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Ready reports whether Load has finished.
+func (s *Store) Ready() bool { return s.ready.Load() }
+
+// ErrNotReady is returned by a Store used before Load finished.
+var ErrNotReady = errors.New("the data directory is still loading")
+
+// Apply applies the events and returns once the accepted ones are in the
+// log: written, and synced when the sync mode is always. A duplicate waits
+// too, for the record of the event it repeats.
+func (s *Store) Apply(ctx context.Context, events []event.Event) ([]event.Result, error) {
+	if !s.Ready() {
+		return nil, ErrNotReady
+	}
+	if err := s.log.Err(); err != nil {
+		return nil, err // nothing more is taken once the log fails
+	}
+	results, err := s.mem.Apply(ctx, events)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.log.Wait(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// View returns what one client holds.
+func (s *Store) View(ctx context.Context, clientID string) (*event.View, error) {
+	if !s.Ready() {
+		return nil, ErrNotReady
+	}
+	return s.mem.View(ctx, clientID)
+}
+
+// Clients lists the known clients.
+func (s *Store) Clients(ctx context.Context) ([]event.ClientInfo, error) {
+	if !s.Ready() {
+		return nil, ErrNotReady
+	}
+	return s.mem.Clients(ctx)
+}
+
+func (s *Store) snapshotLoop() {
+	defer close(s.stopped)
+	if s.opts.SnapshotInterval <= 0 {
+		<-s.stop
+		return
+	}
+	t := time.NewTicker(s.opts.SnapshotInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			if err := s.Snapshot(context.Background()); err != nil {
+				s.opts.Log.Error("snapshot failed; the write-ahead log keeps everything meanwhile", "err", err)
+			}
+		}
+	}
+}
+
+// Snapshot writes everything the store holds to a new snapshot, then
+// removes what the one before it makes redundant: older snapshots, and the
+// log segments it holds. The newest two snapshots are kept with the log
+// after the older one, so that if the newest cannot be read, removing it
+// starts from the one before with nothing lost.
+func (s *Store) Snapshot(ctx context.Context) error {
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
+	start := time.Now()
+	seq, err := s.log.Rotate()
+	if err != nil {
+		return err
+	}
+	n, err := writeSnapshot(ctx, s.opts.Dir, seq, s.mem.Export)
+	if err != nil {
+		return err
+	}
+	prev := s.lastSnap
+	s.lastSnap = seq
+	if err := s.log.RemoveThrough(prev); err != nil {
+		return fmt.Errorf("remove log segments the snapshots hold: %w", err)
+	}
+	snaps, err := snapshots(s.opts.Dir)
+	if err != nil {
+		return err
+	}
+	for _, old := range snaps {
+		if old < prev {
+			if err := os.Remove(filepath.Join(s.opts.Dir, snapshotName(old))); err != nil {
+				return err
+			}
+		}
+	}
+	s.opts.Log.Info("wrote a snapshot", "file", snapshotName(seq), "events", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// Close writes a last snapshot and closes the log. Call it once nothing
+// uses the store any more.
+func (s *Store) Close(ctx context.Context) error {
+	if !s.Ready() {
+		return nil
+	}
+	close(s.stop)
+	<-s.stopped
+	err := s.Snapshot(ctx)
+	if cerr := s.log.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
