@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
@@ -16,9 +17,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/montool/montool/internal/durable"
 	"github.com/montool/montool/internal/loadgen"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/wal"
 )
 
 // benchOptions holds what `montool bench` runs with.
@@ -31,6 +34,12 @@ type benchOptions struct {
 	// CompareFloor runs the same load against a bare net/http server too,
 	// round for round.
 	CompareFloor bool
+	// CompareDurable runs the same load against an in-process durable
+	// server too, with a fresh data directory under DataDir each round,
+	// syncing as Fsync says.
+	CompareDurable bool
+	DataDir        string
+	Fsync          string
 	Rounds       int
 	Load         loadgen.Config
 	// Progress turns on the progress line on ErrOut.
@@ -104,6 +113,12 @@ reads and drops the body. Ctrl-C stops at once and still prints the report.`,
 			if opts.InProcess && fs.Changed("server") {
 				return errors.New("--server and --in-process exclude each other: drive the server at --server, or one started in this process")
 			}
+			if opts.CompareDurable && !opts.InProcess {
+				return errors.New("--compare-durable needs --in-process: it starts durable servers in this process")
+			}
+			if _, err := wal.ParseSyncMode(opts.Fsync); err != nil {
+				return err
+			}
 			if !fs.Changed("connections") {
 				opts.Load.Connections = loadgen.DefaultConnections(opts.Load.Batch)
 			}
@@ -143,6 +158,9 @@ reads and drops the body. Ctrl-C stops at once and still prints the report.`,
 	fs.Int64Var(&opts.Load.Preload, "preload", 0, "events to send before each round's clock starts, so that the round measures ingest into a store that holds them; not timed")
 	fs.BoolVar(&opts.CompareFloor, "compare-floor", false, "run the same load against a bare net/http server too, alternating rounds, and print the ratio montool/floor")
 	fs.IntVar(&opts.Rounds, "rounds", opts.Rounds, "rounds against each server; the report gives each round and the medians")
+	fs.BoolVar(&opts.CompareDurable, "compare-durable", false, "with --in-process, run the same load against a durable server too (serve --data-dir), alternating rounds, and print the ratio durable/montool")
+	fs.StringVar(&opts.DataDir, "data-dir", os.TempDir(), "with --compare-durable, where each round's fresh data directory is made (and removed after the round)")
+	fs.StringVar(&opts.Fsync, "fsync", "always", "with --compare-durable, the durable server's --fsync: always, interval or never")
 	return cmd
 }
 
@@ -154,6 +172,15 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 		montool.Start = startInProcess
 	}
 	contenders := []loadgen.Contender{montool}
+	if opts.CompareDurable {
+		mode, err := wal.ParseSyncMode(opts.Fsync)
+		if err != nil {
+			return err
+		}
+		contenders = append(contenders, loadgen.Contender{Name: "durable", Stats: true, Start: func(ctx context.Context) (string, func() error, error) {
+			return startDurable(ctx, opts.DataDir, mode)
+		}})
+	}
 	var floor *loadgen.Floor
 	if opts.CompareFloor {
 		floor = loadgen.NewFloor(loadgen.FloorModeFor(opts.Load.Batch))
@@ -194,9 +221,37 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 // function is called, whatever becomes of ctx, so that the round can still
 // read its stats after an interrupt.
 func startInProcess(ctx context.Context) (string, func() error, error) {
+	return startServer(ctx, store.New())
+}
+
+// startDurable is startInProcess over a durable store in a fresh data
+// directory under parent, removed when the server stops.
+func startDurable(ctx context.Context, parent string, mode wal.SyncMode) (string, func() error, error) {
+	dir, err := os.MkdirTemp(parent, "montool-bench-")
+	if err != nil {
+		return "", nil, err
+	}
+	ds := durable.New(durable.Options{Dir: dir, Sync: mode, SyncInterval: time.Second})
+	if err := ds.Load(ctx); err != nil {
+		return "", nil, errors.Join(err, os.RemoveAll(dir))
+	}
+	url, stop, err := startServer(ctx, ds)
+	if err != nil {
+		return "", nil, errors.Join(err, ds.Close(ctx), os.RemoveAll(dir))
+	}
+	return url, func() error {
+		err := stop()
+		// No snapshot: the data directory goes.
+		return errors.Join(err, ds.Discard(), os.RemoveAll(dir))
+	}, nil
+}
+
+// startServer starts a montool server over st on a free port of
+// 127.0.0.1; see startInProcess.
+func startServer(ctx context.Context, st server.Store) (string, func() error, error) {
 	cfg := server.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"
-	srv, err := server.New(cfg, store.New(), slog.New(slog.DiscardHandler))
+	srv, err := server.New(cfg, st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return "", nil, err
 	}
@@ -421,27 +476,26 @@ func writePreload(w io.Writer, tw *tabwriter.Writer, cfg loadgen.Config, results
 	tw.Flush()
 }
 
-// writeMedians prints the medians of each target's rounds and, with a
-// floor, the ratio montool/floor.
+// writeMedians prints the medians of each target's rounds and the ratios
+// montool/floor and durable/montool of those measured.
 func writeMedians(w io.Writer, tw *tabwriter.Writer, results []*loadgen.Result) {
 	sums := loadgen.Summarize(results)
 	fmt.Fprintln(w)
 	rounds := slices.MaxFunc(sums, func(a, b loadgen.Summary) int { return a.Rounds - b.Rounds }).Rounds
 	fmt.Fprintf(w, "medians of %d round%s\n", rounds, plural(rounds))
 	fmt.Fprintln(tw, "TARGET\tEVENTS/S\tREQUESTS/S\tP50\tP99\tCPU/EVENT")
-	var m, f *loadgen.Summary
+	by := map[string]*loadgen.Summary{}
 	for i, s := range sums {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.Target, rate(s.EventsPerSecond), rate(s.RequestsPerSecond), latency(s.P50), latency(s.P99), micros(s.CPUPerEvent))
-		switch s.Target {
-		case "montool":
-			m = &sums[i]
-		case "floor":
-			f = &sums[i]
-		}
+		by[s.Target] = &sums[i]
 	}
-	if m != nil && f != nil {
-		fmt.Fprintf(tw, "montool/floor\t%s\t%s\t%s\t%s\t%s\n", ratio(m.EventsPerSecond, f.EventsPerSecond), ratio(m.RequestsPerSecond, f.RequestsPerSecond),
-			ratio(float64(m.P50), float64(f.P50)), ratio(float64(m.P99), float64(f.P99)), ratio(float64(m.CPUPerEvent), float64(f.CPUPerEvent)))
+	for _, pair := range [][2]string{{"montool", "floor"}, {"durable", "montool"}} {
+		a, b := by[pair[0]], by[pair[1]]
+		if a == nil || b == nil {
+			continue
+		}
+		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\t%s\n", pair[0], pair[1], ratio(a.EventsPerSecond, b.EventsPerSecond), ratio(a.RequestsPerSecond, b.RequestsPerSecond),
+			ratio(float64(a.P50), float64(b.P50)), ratio(float64(a.P99), float64(b.P99)), ratio(float64(a.CPUPerEvent), float64(b.CPUPerEvent)))
 	}
 	tw.Flush()
 }

@@ -255,3 +255,14 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	return err
 }
+
+// Discard closes the log without a last snapshot, for a store whose data
+// directory is about to go. Call it once nothing uses the store any more.
+func (s *Store) Discard() error {
+	if !s.Ready() {
+		return nil
+	}
+	close(s.stop)
+	<-s.stopped
+	return s.log.Close()
+}
