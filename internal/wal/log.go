@@ -163,6 +163,16 @@ func Open(dir string, after uint64, opts Options) (*Log, error) {
 	if len(seqs) > 0 {
 		seq = max(seq, seqs[len(seqs)-1]+1)
 	}
+	// Segments left empty (a restart with nothing written after it) hold
+	// nothing; they go rather than pile up until the next snapshot.
+	for _, s := range seqs {
+		file := filepath.Join(dir, segmentName(s))
+		if fi, err := os.Stat(file); err == nil && fi.Size() == 0 {
+			if err := os.Remove(file); err != nil {
+				return nil, err
+			}
+		}
+	}
 	l := &Log{dir: dir, opts: opts, kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
 	l.cond.L = &l.mu
 	if err := l.openSegment(seq); err != nil {
@@ -188,21 +198,26 @@ func (l *Log) openSegment(seq uint64) error {
 // Record appends a frame of the accepted events of one client. It
 // implements store.Journal.
 func (l *Log) Record(clientID string, events []event.Event, results []event.Result) {
+	// The frame is made outside the lock, which is held only to copy it.
+	scratch := frames.Get().(*[]byte)
+	defer frames.Put(scratch)
+	frame, n := AppendEvents(beginFrame((*scratch)[:0]), clientID, events, results)
+	*scratch = frame
+	if n == 0 {
+		return
+	}
+	endFrame(frame, 0)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil || l.closed {
 		return // Wait reports it
 	}
-	start := len(l.buf)
-	buf, n := AppendEvents(beginFrame(l.buf), clientID, events, results)
-	if n == 0 {
-		l.buf = buf[:start]
-		return
-	}
-	endFrame(buf, start)
-	l.buf = buf
-	l.appended += uint64(len(buf) - start)
+	l.buf = append(l.buf, frame...)
+	l.appended += uint64(len(frame))
 }
+
+// frames pools the room Record makes frames in. Of *[]byte.
+var frames = sync.Pool{New: func() any { return new([]byte) }}
 
 // Err returns the error that stopped the log, or nil while it works.
 func (l *Log) Err() error {

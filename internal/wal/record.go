@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"unsafe"
 
 	"github.com/montool/montool/internal/event"
@@ -41,6 +42,8 @@ func AppendEvents(buf []byte, clientID string, events []event.Event, results []e
 	if n == 0 {
 		return buf, 0
 	}
+	// Room for the usual event: key, type, id, timestamp and value.
+	buf = slices.Grow(buf, 1+binary.MaxVarintLen64+len(clientID)+n*(48+len(events[0].Key)))
 	buf = append(buf, kindEvents)
 	buf = appendString(buf, clientID)
 	buf = binary.AppendUvarint(buf, uint64(n))
