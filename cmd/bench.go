@@ -40,8 +40,8 @@ type benchOptions struct {
 	CompareDurable bool
 	DataDir        string
 	Fsync          string
-	Rounds       int
-	Load         loadgen.Config
+	Rounds         int
+	Load           loadgen.Config
 	// Progress turns on the progress line on ErrOut.
 	Progress bool
 	Out      io.Writer

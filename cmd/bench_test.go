@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -57,6 +58,11 @@ func TestBenchFlags(t *testing.T) {
 		{name: "rate 0 is as fast as possible", args: []string{"bench", "--rate", "0"}, want: func(*benchOptions) {}},
 		{name: "preload", args: []string{"bench", "--preload", "10000000"}, want: func(o *benchOptions) { o.Load.Preload = 10_000_000 }},
 		{name: "preload with the floor", args: []string{"bench", "--preload=5", "--compare-floor"}, want: func(o *benchOptions) { o.Load.Preload, o.CompareFloor = 5, true }},
+		{name: "compare-durable", args: []string{"bench", "--in-process", "--compare-durable"}, want: func(o *benchOptions) { o.InProcess, o.CompareDurable = true, true }},
+		{name: "compare-durable with its data dir and fsync", args: []string{"bench", "--in-process", "--compare-durable", "--data-dir", "/var/tmp", "--fsync", "never"},
+			want: func(o *benchOptions) {
+				o.InProcess, o.CompareDurable, o.DataDir, o.Fsync = true, true, "/var/tmp", "never"
+			}},
 		{name: "every flag at once",
 			args: []string{"bench", "--in-process", "--clients=7", "--keys=2", "--batch=50", "--connections=3", "--cumulative=0", "--duration=1s",
 				"--events=100", "--duplicates=0.5", "--format=json", "--gzip", "--compare-floor", "--rounds=1", "--rate=20", "--preload=1000"},
@@ -89,6 +95,8 @@ func TestBenchFlags(t *testing.T) {
 		{name: "rate NaN", args: []string{"bench", "--rate", "NaN"}, wantErr: "--rate NaN: must be a number"},
 		{name: "negative preload", args: []string{"bench", "--preload", "-10"}, wantErr: "--preload -10: must not be negative"},
 		{name: "preload not a whole number", args: []string{"bench", "--preload", "1e6"}, wantErr: `invalid argument "1e6"|--preload`},
+		{name: "compare-durable without in-process", args: []string{"bench", "--compare-durable"}, wantErr: "--compare-durable needs --in-process"},
+		{name: "fsync sometimes", args: []string{"bench", "--in-process", "--compare-durable", "--fsync", "sometimes"}, wantErr: `fsync mode "sometimes": want always, interval or never`},
 		{name: "unknown flag", args: []string{"bench", "--speed", "5"}, wantErr: "unknown flag: --speed|montool bench --help"},
 		{name: "unexpected argument", args: []string{"bench", "now"}, wantErr: `unknown command "now"`},
 	}
@@ -111,7 +119,7 @@ func TestBenchFlags(t *testing.T) {
 			if got == nil {
 				t.Fatal("bench did not run")
 			}
-			want := &benchOptions{Server: defaultServer, Rounds: 3, Load: loadgen.DefaultConfig()}
+			want := &benchOptions{Server: defaultServer, Rounds: 3, Load: loadgen.DefaultConfig(), DataDir: os.TempDir(), Fsync: "always"}
 			tt.want(want)
 			if got.Out == nil || got.ErrOut == nil {
 				t.Error("Out or ErrOut is nil")
