@@ -50,6 +50,30 @@ var settings = []setting{
 		def: "10s", file: "3s", env: "20s", flagVal: "1m0s",
 	},
 	{
+		name: "serve.data_dir", cmdArgs: []string{"serve"}, flag: []string{"--data-dir", "/srv/montool-flag"},
+		envName: "MONTOOL_SERVE_DATA_DIR", envVal: "/srv/montool-env",
+		get: func(c *captured) string { return c.serve.DataDir },
+		def: "", file: "/srv/montool-file", env: "/srv/montool-env", flagVal: "/srv/montool-flag",
+	},
+	{
+		name: "serve.fsync", cmdArgs: []string{"serve"}, flag: []string{"--fsync", "never"},
+		envName: "MONTOOL_SERVE_FSYNC", envVal: "always",
+		get: func(c *captured) string { return c.serve.Fsync },
+		def: "always", file: "interval", env: "always", flagVal: "never",
+	},
+	{
+		name: "serve.fsync_interval", cmdArgs: []string{"serve"}, flag: []string{"--fsync-interval", "250ms"},
+		envName: "MONTOOL_SERVE_FSYNC_INTERVAL", envVal: "5s",
+		get: func(c *captured) string { return c.serve.FsyncInterval.String() },
+		def: "1s", file: "2s", env: "5s", flagVal: "250ms",
+	},
+	{
+		name: "serve.snapshot_interval", cmdArgs: []string{"serve"}, flag: []string{"--snapshot-interval", "0"},
+		envName: "MONTOOL_SERVE_SNAPSHOT_INTERVAL", envVal: "30m",
+		get: func(c *captured) string { return c.serve.SnapshotInterval.String() },
+		def: "5m0s", file: "1m0s", env: "30m0s", flagVal: "0s",
+	},
+	{
 		name: "server (dump)", cmdArgs: []string{"dump", "c1"}, flag: []string{"--server", "http://127.0.0.1:9301"},
 		envName: "MONTOOL_SERVER", envVal: "http://127.0.0.1:9201",
 		get: func(c *captured) string { return c.dump.Server },

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -122,6 +124,10 @@ func TestServeErrors(t *testing.T) {
 	}
 	defer busy.Close()
 	busyAddr := busy.Addr().String()
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	tests := []struct {
 		name    string
@@ -134,6 +140,10 @@ func TestServeErrors(t *testing.T) {
 		{name: "zero max body bytes", args: []string{"--addr", "127.0.0.1:0", "--max-body-bytes", "0"}, wantErr: "max body bytes"},
 		{name: "negative max batch events", args: []string{"--addr", "127.0.0.1:0", "--max-batch-events", "-1"}, wantErr: "max batch events"},
 		{name: "negative shutdown timeout", args: []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "-1s"}, wantErr: "shutdown timeout"},
+		{name: "fsync sometimes", args: []string{"--addr", "127.0.0.1:0", "--fsync", "sometimes"}, wantErr: `fsync mode "sometimes": want always, interval or never`},
+		{name: "zero fsync interval", args: []string{"--addr", "127.0.0.1:0", "--fsync-interval", "0s"}, wantErr: "--fsync-interval must be positive, not 0s"},
+		{name: "negative snapshot interval", args: []string{"--addr", "127.0.0.1:0", "--snapshot-interval", "-1m"}, wantErr: "--snapshot-interval must not be negative, not -1m0s"},
+		{name: "data dir that is a file", args: []string{"--addr", "127.0.0.1:0", "--data-dir", notADir}, wantErr: "data directory " + notADir},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
