@@ -100,6 +100,15 @@ func (s *Store) Load(ctx context.Context) error {
 	}
 	var events []event.Event
 	last, torn, err := wal.Replay(s.walDir(), s.lastSnap, func(payload []byte) error {
+		if client, ok, err := wal.DecodeDelete(payload); ok || err != nil {
+			if err == nil {
+				_, err = s.mem.Delete(ctx, client)
+			}
+			if errors.Is(err, event.ErrNotFound) { // deleted before the snapshot too
+				err = nil
+			}
+			return err
+		}
 		var err error
 		if events, err = wal.DecodeEvents(events[:0], payload); err != nil {
 			return err
@@ -166,6 +175,22 @@ func (s *Store) Apply(ctx context.Context, events []event.Event) ([]event.Result
 		return nil, err
 	}
 	return results, nil
+}
+
+// Delete forgets a client and returns the number of its events, once the
+// deletion is in the log.
+func (s *Store) Delete(ctx context.Context, clientID string) (int64, error) {
+	if !s.Ready() {
+		return 0, ErrNotReady
+	}
+	if err := s.log.Err(); err != nil {
+		return 0, err
+	}
+	n, err := s.mem.Delete(ctx, clientID)
+	if err != nil {
+		return 0, err
+	}
+	return n, s.log.Wait()
 }
 
 // View returns what one client holds.

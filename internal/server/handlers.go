@@ -24,6 +24,26 @@ func (s *Server) handleDump() http.HandlerFunc {
 	}
 }
 
+// deleteResponse is the body of the answer to a deletion.
+type deleteResponse struct {
+	ClientID      string `json:"client_id"`
+	DeletedEvents int64  `json:"deleted_events"`
+}
+
+// handleDelete forgets a client and everything it sent.
+func (s *Server) handleDelete() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := event.NormalizeID(r.PathValue("client_id"))
+		n, err := s.store.Delete(r.Context(), id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.log.Info("client deleted", "client_id", id, "events", n)
+		writeJSON(w, http.StatusOK, deleteResponse{ClientID: id, DeletedEvents: n})
+	}
+}
+
 // clientsResponse is the body of the client list.
 type clientsResponse struct {
 	Clients []event.ClientInfo `json:"clients"`

@@ -403,6 +403,53 @@ func TestClientsList(t *testing.T) {
 	})
 }
 
+func TestDeleteClient(t *testing.T) {
+	a := newDefaultAPI(t)
+	for _, body := range []string{
+		cum("agent-1", "e1", ts0, "requests", 2),
+		cum("agent-1", "e2", ts1, "requests", 3),
+		cum("agent-2", "e1", ts0, "requests", 5),
+	} {
+		if status, _ := a.post(body); status != http.StatusAccepted {
+			t.Fatalf("setup: status %d, want 202", status)
+		}
+	}
+
+	r := a.do(http.MethodDelete, "/api/v1/clients/agent-1", nil, nil)
+	wantStatus(t, r.status, http.StatusOK)
+	checkJSONContentType(t, r)
+	var got struct {
+		ClientID      string `json:"client_id"`
+		DeletedEvents int64  `json:"deleted_events"`
+	}
+	if err := json.Unmarshal(r.body, &got); err != nil {
+		t.Fatalf("decoding %s: %v", r.body, err)
+	}
+	if got.ClientID != "agent-1" || got.DeletedEvents != 2 {
+		t.Errorf("DELETE answered %s, want agent-1 with 2 deleted events", r.body)
+	}
+
+	if r := a.get(dumpPath("agent-1")); r.status != http.StatusNotFound {
+		t.Errorf("dump after DELETE: status %d, want 404", r.status)
+	}
+	if got := a.clients(); len(got) != 1 || got[0].ClientID != "agent-2" {
+		t.Errorf("clients after DELETE = %+v, want only agent-2", got)
+	}
+	r = a.do(http.MethodDelete, "/api/v1/clients/agent-1", nil, nil)
+	wantStatus(t, r.status, http.StatusNotFound)
+	if e := decodeError(t, r); e.Code != "not_found" {
+		t.Errorf("second DELETE: error code %q, want not_found", e.Code)
+	}
+	// The ids went with the client: the same event is new again.
+	status, resp := a.post(cum("agent-1", "e1", ts0, "requests", 2))
+	if status != http.StatusAccepted || resp.Accepted != 1 {
+		t.Errorf("event sent again after DELETE: status %d, %+v; want it accepted", status, resp)
+	}
+	if d, _ := a.dump("agent-1"); len(d.Events) != 1 {
+		t.Errorf("dump after sending again: %+v, want one key", d)
+	}
+}
+
 func TestHealthz(t *testing.T) {
 	a := newDefaultAPI(t)
 	r := a.get("/healthz")
@@ -421,7 +468,7 @@ func TestRoutingErrors(t *testing.T) {
 		{"unknown path", http.MethodGet, "/nope", http.StatusNotFound, "not_found", nil},
 		{"root", http.MethodGet, "/", http.StatusNotFound, "not_found", nil},
 		{"unknown API version", http.MethodPost, "/api/v2/events", http.StatusNotFound, "not_found", nil},
-		{"client without events suffix", http.MethodGet, "/api/v1/clients/agent-1", http.StatusNotFound, "not_found", nil},
+		{"GET on a client, which takes only DELETE", http.MethodGet, "/api/v1/clients/agent-1", http.StatusMethodNotAllowed, "method_not_allowed", []string{"DELETE"}},
 		{"events below a client, extra segment", http.MethodGet, "/api/v1/clients/agent-1/events/x", http.StatusNotFound, "not_found", nil},
 		{"GET on the events endpoint", http.MethodGet, "/api/v1/events", http.StatusMethodNotAllowed, "method_not_allowed", []string{"POST"}},
 		{"PUT on the events endpoint", http.MethodPut, "/api/v1/events", http.StatusMethodNotAllowed, "method_not_allowed", []string{"POST"}},

@@ -8,6 +8,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/events", s.whenReady(s.handleIngest()))
 	mux.Handle("GET /api/v1/clients", s.whenReady(s.handleClients()))
 	mux.Handle("GET /api/v1/clients/{client_id}/events", s.whenReady(s.handleDump()))
+	mux.Handle("DELETE /api/v1/clients/{client_id}", s.whenReady(s.handleDelete()))
 	mux.Handle("GET /api/v1/stats", s.whenReady(s.handleStats()))
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", s.handleReady())

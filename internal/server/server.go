@@ -28,6 +28,9 @@ type Store interface {
 	View(ctx context.Context, clientID string) (*event.View, error)
 	// Clients lists the known clients, sorted by id.
 	Clients(ctx context.Context) ([]event.ClientInfo, error)
+	// Delete forgets a client, its events and its event ids, and returns
+	// how many events it held, or an error of kind event.ErrNotFound.
+	Delete(ctx context.Context, clientID string) (int64, error)
 }
 
 // Config is what the server needs to know beyond its store.

@@ -19,7 +19,10 @@ type client struct {
 	chunks []chunkRef // every chunk of every series, by its client-wide number
 	ids    index      // dedupe: event id → row
 	events int64      // accepted events
-	sink   uint64     // what prefetch reads, kept so that the reads are not dropped
+	// deleted says the client was deleted: it is no longer in its shard,
+	// and an Apply that found it before must look again.
+	deleted bool
+	sink    uint64 // what prefetch reads, kept so that the reads are not dropped
 }
 
 // rowRef names a row of a client in 32 bits, for the dedupe index: the

@@ -34,8 +34,13 @@ type Memory struct {
 // sees the events of each client in the order the store applied them, and
 // an event's record is made before a duplicate of it can be found. Record
 // must not keep events or their strings.
+//
+// Delete is called when a client is deleted, under that client's lock and
+// before a new client of the same id can be made: so it comes after every
+// record of the deleted client and before any of the new one.
 type Journal interface {
 	Record(clientID string, events []event.Event, results []event.Result)
+	Delete(clientID string)
 }
 
 // SetJournal makes m record every event it accepts from now on into j.
@@ -127,6 +132,10 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 			end++
 		}
 		c.mu.Lock()
+		if c.deleted { // since it was looked up: look again, for a new one
+			c.mu.Unlock()
+			continue
+		}
 		if end-i > 1 {
 			c.prefetch(refs[i:end])
 		}
@@ -140,6 +149,39 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		c.mu.Unlock()
 	}
 	return results
+}
+
+// Delete forgets a client and everything it holds, and returns the number
+// of its events, or an *event.Error of kind event.ErrNotFound when it holds
+// nothing. Its event ids are forgotten too: an event sent again afterwards
+// is new.
+func (m *Memory) Delete(ctx context.Context, clientID string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	c := m.lookup(clientID)
+	if c == nil {
+		return 0, notFound(clientID)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.deleted {
+		return 0, notFound(clientID)
+	}
+	// Under the shard's lock, so that no new client of the id is made
+	// before the journal has the deletion.
+	s := m.shard(clientID)
+	s.mu.Lock()
+	delete(s.clients, clientID)
+	c.deleted = true
+	if m.journal != nil {
+		m.journal.Delete(clientID)
+	}
+	s.mu.Unlock()
+	if c.events == 0 { // made by an Apply that has not applied its first event
+		return 0, notFound(clientID)
+	}
+	return c.events, nil
 }
 
 // View returns what the client holds, its samples read in place without

@@ -207,6 +207,17 @@ func (l *Log) Record(clientID string, events []event.Event, results []event.Resu
 		return
 	}
 	endFrame(frame, 0)
+	l.append(frame)
+}
+
+// Delete appends a frame that records the deletion of a client. It
+// implements store.Journal.
+func (l *Log) Delete(clientID string) {
+	l.append(AppendFrame(nil, AppendDelete(nil, clientID)))
+}
+
+// append adds a whole frame to the buffer.
+func (l *Log) append(frame []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil || l.closed {
@@ -226,7 +237,7 @@ func (l *Log) Err() error {
 	return l.err
 }
 
-// ErrClosed is returned by Wait after Close.
+// ErrClosed is returned by a Wait called after Close.
 var ErrClosed = errors.New("write-ahead log closed")
 
 // Wait returns once everything recorded before it was called is written,
@@ -234,6 +245,9 @@ var ErrClosed = errors.New("write-ahead log closed")
 func (l *Log) Wait() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.closed && l.err == nil {
+		return ErrClosed // what was recorded since Close was dropped
+	}
 	target := l.appended
 	if l.done < target {
 		select {

@@ -20,9 +20,30 @@ import (
 //	kindEvents: client id, count, then per event: key, type byte,
 //	            id (idUUID and 16 bytes, or idText and a string),
 //	            timestamp (nanoseconds), value (8 bytes, IEEE 754, little endian)
+//	kindDelete: client id; the client and all it held are gone
 const (
 	kindEvents byte = 1
+	kindDelete byte = 2
 )
+
+// AppendDelete appends the payload that records the deletion of a client.
+func AppendDelete(buf []byte, clientID string) []byte {
+	return appendString(append(buf, kindDelete), clientID)
+}
+
+// DecodeDelete returns the client id of a payload made by AppendDelete;
+// ok is false for a payload of another kind.
+func DecodeDelete(payload []byte) (clientID string, ok bool, err error) {
+	if len(payload) == 0 || payload[0] != kindDelete {
+		return "", false, nil
+	}
+	d := decoder{b: payload[1:]}
+	clientID = d.string()
+	if d.err != nil || len(d.b) != 0 {
+		return "", true, fmt.Errorf("%w: bad deletion", errPayload)
+	}
+	return clientID, true, nil
+}
 
 const (
 	idUUID byte = 0
