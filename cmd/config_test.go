@@ -74,6 +74,24 @@ var settings = []setting{
 		def: "5m0s", file: "1m0s", env: "30m0s", flagVal: "0s",
 	},
 	{
+		name: "serve.max_clients", cmdArgs: []string{"serve"}, flag: []string{"--max-clients", "300"},
+		envName: "MONTOOL_SERVE_MAX_CLIENTS", envVal: "200",
+		get: func(c *captured) string { return strconv.Itoa(c.serve.Limits.MaxClients) },
+		def: "0", file: "100", env: "200", flagVal: "300",
+	},
+	{
+		name: "serve.max_keys_per_client", cmdArgs: []string{"serve"}, flag: []string{"--max-keys-per-client", "70"},
+		envName: "MONTOOL_SERVE_MAX_KEYS_PER_CLIENT", envVal: "60",
+		get: func(c *captured) string { return strconv.Itoa(c.serve.Limits.MaxKeysPerClient) },
+		def: "0", file: "50", env: "60", flagVal: "70",
+	},
+	{
+		name: "serve.max_memory", cmdArgs: []string{"serve"}, flag: []string{"--max-memory", "500MB"},
+		envName: "MONTOOL_SERVE_MAX_MEMORY", envVal: "2048",
+		get: func(c *captured) string { return strconv.FormatInt(c.serve.Limits.MaxBytes, 10) },
+		def: "0", file: "1073741824", env: "2048", flagVal: "500000000",
+	},
+	{
 		name: "server (dump)", cmdArgs: []string{"dump", "c1"}, flag: []string{"--server", "http://127.0.0.1:9301"},
 		envName: "MONTOOL_SERVER", envVal: "http://127.0.0.1:9201",
 		get: func(c *captured) string { return c.dump.Server },

@@ -32,11 +32,14 @@ type serveOptions struct {
 	Fsync            string
 	FsyncInterval    time.Duration
 	SnapshotInterval time.Duration
-	Log              *slog.Logger
+	// Limits bound what the store takes in.
+	Limits store.Limits
+	Log    *slog.Logger
 }
 
 func newServeCmd(root *rootOptions, runF func(context.Context, *serveOptions) error) *cobra.Command {
 	opts := &serveOptions{Server: server.DefaultConfig(), Fsync: "always", FsyncInterval: time.Second, SnapshotInterval: 5 * time.Minute}
+	var maxMemory byteSize
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the montool server",
@@ -75,6 +78,10 @@ requests in flight finish, writes the snapshot, and exits 0.`,
 			if opts.SnapshotInterval < 0 {
 				return fmt.Errorf("--snapshot-interval must not be negative, not %s", opts.SnapshotInterval)
 			}
+			opts.Limits.MaxBytes = int64(maxMemory)
+			if err := checkLimits(opts.Limits); err != nil {
+				return err
+			}
 			opts.Log = root.Log
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -99,12 +106,31 @@ requests in flight finish, writes the snapshot, and exits 0.`,
 	configKey(fs, "fsync", "serve.fsync")
 	configKey(fs, "fsync-interval", "serve.fsync_interval")
 	configKey(fs, "snapshot-interval", "serve.snapshot_interval")
+	fs.IntVar(&opts.Limits.MaxClients, "max-clients", 0, "most clients the server holds; events of new clients past it get 429 (0: no limit)")
+	fs.IntVar(&opts.Limits.MaxKeysPerClient, "max-keys-per-client", 0, "most keys one client may have; events of new keys past it get 429 (0: the built-in most, 65536)")
+	fs.Var(&maxMemory, "max-memory", "about how much memory stored events may take, such as 4GiB; new events past it get 507 (0: no limit)")
+	configKey(fs, "max-clients", "serve.max_clients")
+	configKey(fs, "max-keys-per-client", "serve.max_keys_per_client")
+	configKey(fs, "max-memory", "serve.max_memory")
 	return cmd
+}
+
+// checkLimits reports the first limit that cannot work.
+func checkLimits(l store.Limits) error {
+	switch {
+	case l.MaxClients < 0:
+		return fmt.Errorf("--max-clients must not be negative, not %d", l.MaxClients)
+	case l.MaxKeysPerClient < 0 || l.MaxKeysPerClient > store.MaxKeysPerClient:
+		return fmt.Errorf("--max-keys-per-client must be from 0 to %d, not %d", store.MaxKeysPerClient, l.MaxKeysPerClient)
+	}
+	return nil
 }
 
 func runServe(ctx context.Context, opts *serveOptions) error {
 	if opts.DataDir == "" {
-		srv, err := server.New(opts.Server, store.New(), opts.Log)
+		mem := store.New()
+		mem.SetLimits(opts.Limits)
+		srv, err := server.New(opts.Server, mem, opts.Log)
 		if err != nil {
 			return err
 		}
@@ -119,7 +145,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	ds := durable.New(durable.Options{Dir: opts.DataDir, Sync: mode, SyncInterval: opts.FsyncInterval,
-		SnapshotInterval: opts.SnapshotInterval, Log: opts.Log})
+		SnapshotInterval: opts.SnapshotInterval, Limits: opts.Limits, Log: opts.Log})
 	srv, err := server.New(opts.Server, ds, opts.Log)
 	if err != nil {
 		return err

@@ -144,6 +144,9 @@ func TestServeErrors(t *testing.T) {
 		{name: "zero fsync interval", args: []string{"--addr", "127.0.0.1:0", "--fsync-interval", "0s"}, wantErr: "--fsync-interval must be positive, not 0s"},
 		{name: "negative snapshot interval", args: []string{"--addr", "127.0.0.1:0", "--snapshot-interval", "-1m"}, wantErr: "--snapshot-interval must not be negative, not -1m0s"},
 		{name: "data dir that is a file", args: []string{"--addr", "127.0.0.1:0", "--data-dir", notADir}, wantErr: "data directory " + notADir},
+		{name: "negative max clients", args: []string{"--addr", "127.0.0.1:0", "--max-clients", "-1"}, wantErr: "--max-clients must not be negative, not -1"},
+		{name: "max keys per client past the most", args: []string{"--addr", "127.0.0.1:0", "--max-keys-per-client", "65537"}, wantErr: "--max-keys-per-client must be from 0 to 65536, not 65537"},
+		{name: "max memory not a size", args: []string{"--addr", "127.0.0.1:0", "--max-memory", "lots"}, wantErr: `"lots" is not a size`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,7 +38,9 @@ type Options struct {
 	SnapshotInterval time.Duration
 	// SegmentBytes is the size of a log segment.
 	SegmentBytes int64
-	Log          *slog.Logger
+	// Limits bound what the store takes in; replay is not held to them.
+	Limits store.Limits
+	Log    *slog.Logger
 }
 
 // DefaultSegmentBytes is the size of a log segment unless set.
@@ -127,6 +129,7 @@ func (s *Store) Load(ctx context.Context) error {
 		return err
 	}
 	s.mem.SetJournal(s.log)
+	s.mem.SetLimits(s.opts.Limits)
 	s.opts.Log.Info("loaded the data directory", "dir", s.opts.Dir, "snapshot_events", fromSnap, "replayed_events", fromLog,
 		"took", time.Since(start).Round(time.Millisecond))
 	s.ready.Store(true)
@@ -192,6 +195,9 @@ func (s *Store) Delete(ctx context.Context, clientID string) (int64, error) {
 	}
 	return n, s.log.Wait()
 }
+
+// Bytes returns about how much memory the stored events take.
+func (s *Store) Bytes() int64 { return s.mem.Bytes() }
 
 // View returns what one client holds.
 func (s *Store) View(ctx context.Context, clientID string) (*event.View, error) {

@@ -229,6 +229,11 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrTooLarge: a request holds more than the server takes.
 	ErrTooLarge = errors.New("too large")
+	// ErrLimit: the event would take the store past a limit on its clients
+	// or keys.
+	ErrLimit = errors.New("limit exceeded")
+	// ErrStorageFull: the store holds as much as it may.
+	ErrStorageFull = errors.New("storage full")
 )
 
 // Error is a domain error: its kind (one of the Err sentinels), the event
@@ -264,10 +269,13 @@ var codes = []struct {
 	{ErrConflict, "conflict"},
 	{ErrNotFound, "not_found"},
 	{ErrTooLarge, "too_large"},
+	{ErrLimit, "limit_exceeded"},
+	{ErrStorageFull, "insufficient_storage"},
 }
 
 // Code returns the API's name for the kind of err: "invalid", "conflict",
-// "not_found" or "too_large"; "internal" for any other error.
+// "not_found", "too_large", "limit_exceeded" or "insufficient_storage";
+// "internal" for any other error.
 func Code(err error) string {
 	for _, c := range codes {
 		if errors.Is(err, c.kind) {

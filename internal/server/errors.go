@@ -27,6 +27,8 @@ var statuses = []struct {
 	{event.ErrNotFound, http.StatusNotFound, event.Code(event.ErrNotFound)},
 	{event.ErrConflict, http.StatusConflict, event.Code(event.ErrConflict)},
 	{event.ErrTooLarge, http.StatusRequestEntityTooLarge, event.Code(event.ErrTooLarge)},
+	{event.ErrLimit, http.StatusTooManyRequests, event.Code(event.ErrLimit)},
+	{event.ErrStorageFull, http.StatusInsufficientStorage, event.Code(event.ErrStorageFull)},
 	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	{errUnavailable, http.StatusServiceUnavailable, "not_ready"},
 }
@@ -59,10 +61,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, errorResponse{Error: s.errorBody(r, status, code, err)})
 }
 
-// errorBody returns what a client is told of err; it logs a 5xx but a 503,
-// which says to come back later.
+// errorBody returns what a client is told of err. An internal error (500)
+// is logged and its message kept from the client; the server's other 5xx
+// (503 not ready, 507 storage full) are for the client to act on.
 func (s *Server) errorBody(r *http.Request, status int, code string, err error) errorBody {
-	if status >= http.StatusInternalServerError && status != http.StatusServiceUnavailable {
+	if status == http.StatusInternalServerError {
 		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
 		return errorBody{Code: code, Message: "internal server error"}
 	}

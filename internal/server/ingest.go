@@ -90,18 +90,33 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 
 	switch {
 	case sum.Rejected > 0:
-		kind := event.ErrConflict
-		for _, e := range sum.Errors {
-			if e.Code != event.Code(event.ErrConflict) {
-				kind = event.ErrInvalid
-			}
-		}
+		kind := requestKind(sum.Errors)
 		s.writeIngestError(w, r, sum, &event.Error{Kind: kind, Message: rejectedMessage(sum, len(items))})
 	case sum.Accepted > 0:
 		writeJSON(w, http.StatusAccepted, ingestResponse{Summary: withErrors(sum)})
 	default:
 		writeJSON(w, http.StatusOK, ingestResponse{Summary: withErrors(sum)})
 	}
+}
+
+// requestKind returns the kind of error of a request whose events were
+// rejected: storage full (507) if any event found the store full, else a
+// limit (429) if any went past one, else conflict (409) if every one was a
+// conflict, else invalid (400).
+func requestKind(errs []event.ItemError) error {
+	for _, kind := range []error{event.ErrStorageFull, event.ErrLimit} {
+		for _, e := range errs {
+			if e.Code == event.Code(kind) {
+				return kind
+			}
+		}
+	}
+	for _, e := range errs {
+		if e.Code != event.Code(event.ErrConflict) {
+			return event.ErrInvalid
+		}
+	}
+	return event.ErrConflict
 }
 
 // readBody reads the request body into buf, decompressing it when it is

@@ -12,8 +12,11 @@ import (
 // statsResponse is the body of GET /api/v1/stats: what the store holds and
 // what the process uses, for load tools and people.
 type statsResponse struct {
-	Clients    int         `json:"clients"`
-	Events     int64       `json:"events"`
+	Clients int   `json:"clients"`
+	Events  int64 `json:"events"`
+	// StoreBytes is about how much memory the stored events take, as the
+	// store counts it against its max_memory.
+	StoreBytes int64       `json:"store_bytes"`
 	Goroutines int         `json:"goroutines"`
 	Memory     memoryStats `json:"memory"`
 }
@@ -47,6 +50,9 @@ func (s *Server) handleStats() http.HandlerFunc {
 			return
 		}
 		resp := statsResponse{Clients: len(clients), Goroutines: runtime.NumGoroutine()}
+		if b, ok := s.store.(interface{ Bytes() int64 }); ok {
+			resp.StoreBytes = b.Bytes()
+		}
 		for _, c := range clients {
 			resp.Events += c.Events
 		}

@@ -22,8 +22,19 @@ type client struct {
 	// deleted says the client was deleted: it is no longer in its shard,
 	// and an Apply that found it before must look again.
 	deleted bool
+	bytes   int64  // about how much memory the client's data takes
 	sink    uint64 // what prefetch reads, kept so that the reads are not dropped
 }
+
+// What the store counts against Limits.MaxBytes: about what an event, a
+// series, an id that is not a UUID (besides its bytes) and a client take,
+// from BenchmarkMemoryPerEvent and the sizes of the structures.
+const (
+	eventBytes   = 48
+	seriesBytes  = 256
+	namedIDBytes = 16
+	clientBytes  = 512
+)
 
 // rowRef names a row of a client in 32 bits, for the dedupe index: the
 // client-wide number of its chunk, then its place in the chunk.
@@ -35,7 +46,7 @@ type chunkRef struct{ series, chunk uint32 }
 
 const (
 	// maxSeries is the most keys one client may have.
-	maxSeries = 1 << 16
+	maxSeries = MaxKeysPerClient
 	// maxChunks is the most chunks one client may have, as many as a
 	// rowRef can name: about 4 billion events.
 	maxChunks = 1 << (32 - chunkShift)
@@ -118,7 +129,11 @@ func (c *client) prefetch(refs []idRef) {
 
 // apply applies e, whose id is ref, to c: the dedupe check, the record of
 // the id and the change happen together, under c.mu, which the caller holds.
-func (c *client) apply(h *hasher, e *event.Event, ref *idRef) event.Result {
+//
+// full says the store holds as much as it may: an event that is not a
+// duplicate is refused.
+func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full bool) event.Result {
+	h := &m.hasher
 	hash, named := ref.hash, ref.name != ""
 	c.ids.makeRoom(hash, func(s uint64) uint64 { return c.rehash(h, s) })
 	t := c.ids.table(hash)
@@ -140,15 +155,24 @@ func (c *client) apply(h *hasher, e *event.Event, ref *idRef) event.Result {
 			Message: "already used by this client for an event with other content"}}
 	}
 
+	if full {
+		return event.Result{Err: &event.Error{Kind: event.ErrStorageFull,
+			Message: "the server holds as much as its max_memory lets it (about " + strconv.FormatInt(m.limits.MaxBytes, 10) + " bytes)"}}
+	}
 	pos, ok := c.keys[e.Key]
 	if !ok {
 		if len(c.series) == maxSeries {
 			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldKey,
 				Message: "this client already has " + strconv.Itoa(maxSeries) + " keys, the most one client may have"}}
 		}
+		if limit := m.limits.MaxKeysPerClient; limit > 0 && len(c.series) >= limit {
+			return event.Result{Err: &event.Error{Kind: event.ErrLimit, Field: event.FieldKey,
+				Message: "this client already has " + strconv.Itoa(len(c.series)) + " keys, the most the server's max_keys_per_client lets it have"}}
+		}
 		pos = len(c.series)
 		c.series = append(c.series, &series{key: strings.Clone(e.Key), typ: e.Type, inOrder: true})
 		c.keys[c.series[pos].key] = pos
+		c.bytes += seriesBytes + int64(len(e.Key))
 	}
 	s := c.series[pos]
 	if s.typ != e.Type {
@@ -172,6 +196,10 @@ func (c *client) apply(h *hasher, e *event.Event, ref *idRef) event.Result {
 	}
 	s.last = max(s.last, e.Timestamp)
 	row := s.rows.add(&ref.uuid, strings.Clone(ref.name), e.Timestamp, e.Value)
+	c.bytes += eventBytes
+	if named {
+		c.bytes += namedIDBytes + int64(len(ref.name))
+	}
 	if newChunk {
 		s.tail = uint32(len(c.chunks))
 		c.chunks = append(c.chunks, chunkRef{series: uint32(pos), chunk: row >> chunkShift})

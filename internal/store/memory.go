@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -26,7 +27,33 @@ type Memory struct {
 	hasher  hasher
 	shards  [shardCount]shard
 	journal Journal // nil when the store is only in memory
+	limits  Limits
+	clients atomic.Int64 // clients in the shards
+	bytes   atomic.Int64 // about how much memory the clients' data takes
 }
+
+// Limits bound what a Memory takes in; 0 is no limit. Past a limit, new
+// events are refused with an *event.Error of kind event.ErrLimit (clients,
+// keys) or event.ErrStorageFull (bytes); what is stored stays, and
+// duplicates of it are still found.
+type Limits struct {
+	MaxClients       int
+	MaxKeysPerClient int
+	// MaxBytes bounds the memory the stored events take, dedupe index
+	// included, as the store reckons it (about 48 bytes an event).
+	MaxBytes int64
+}
+
+// MaxKeysPerClient is the most keys a client may have, whatever the
+// limits say: the most a client's rows can tell apart.
+const MaxKeysPerClient = 1 << 16
+
+// SetLimits sets the limits of m. Call it before m is used concurrently.
+func (m *Memory) SetLimits(l Limits) { m.limits = l }
+
+// Bytes returns about how much memory the stored events take, as counted
+// against Limits.MaxBytes.
+func (m *Memory) Bytes() int64 { return m.bytes.Load() }
 
 // Journal records the events a Memory accepts, for a durable store.
 // Record is called with a run of one client's events and their results,
@@ -77,6 +104,7 @@ func (m *Memory) lookup(id string) *client {
 
 // getOrCreate returns the client with id, creating it if needed: an
 // optimistic look-up under the read lock, then "set unless already set".
+// It returns nil when there is none and Limits.MaxClients are stored.
 func (m *Memory) getOrCreate(id string) *client {
 	if c := m.lookup(id); c != nil {
 		return c
@@ -87,7 +115,12 @@ func (m *Memory) getOrCreate(id string) *client {
 	if c := s.clients[id]; c != nil {
 		return c
 	}
-	c := &client{id: strings.Clone(id), keys: make(map[string]int)}
+	if n := m.clients.Add(1); m.limits.MaxClients > 0 && n > int64(m.limits.MaxClients) {
+		m.clients.Add(-1)
+		return nil
+	}
+	c := &client{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id))}
+	m.bytes.Add(c.bytes)
 	s.clients[c.id] = c
 	return c
 }
@@ -126,10 +159,19 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		refs = append(refs, m.hasher.ref(events[i].ID))
 	}
 	for i := 0; i < len(events); {
-		c := m.getOrCreate(events[i].ClientID)
+		id := events[i].ClientID
 		end := i + 1
-		for end < len(events) && events[end].ClientID == c.id {
+		for end < len(events) && events[end].ClientID == id {
 			end++
+		}
+		c := m.getOrCreate(id)
+		if c == nil {
+			err := &event.Error{Kind: event.ErrLimit, Field: event.FieldClientID,
+				Message: "the server already holds " + strconv.Itoa(m.limits.MaxClients) + " clients, the most its max_clients lets it"}
+			for ; i < end; i++ {
+				results[i] = event.Result{Err: err}
+			}
+			continue
 		}
 		c.mu.Lock()
 		if c.deleted { // since it was looked up: look again, for a new one
@@ -139,13 +181,15 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		if end-i > 1 {
 			c.prefetch(refs[i:end])
 		}
-		start := i
+		full := m.limits.MaxBytes > 0 && m.bytes.Load() >= m.limits.MaxBytes
+		start, bytes := i, c.bytes
 		for ; i < end; i++ {
-			results[i] = c.apply(&m.hasher, &events[i], &refs[i])
+			results[i] = c.apply(m, &events[i], &refs[i], full)
 		}
 		if m.journal != nil {
 			m.journal.Record(c.id, events[start:end], results[start:end])
 		}
+		m.bytes.Add(c.bytes - bytes)
 		c.mu.Unlock()
 	}
 	return results
@@ -174,6 +218,8 @@ func (m *Memory) Delete(ctx context.Context, clientID string) (int64, error) {
 	s.mu.Lock()
 	delete(s.clients, clientID)
 	c.deleted = true
+	m.clients.Add(-1)
+	m.bytes.Add(-c.bytes)
 	if m.journal != nil {
 		m.journal.Delete(clientID)
 	}

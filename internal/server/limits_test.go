@@ -1,0 +1,115 @@
+package server_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/montool/montool/internal/server"
+	"github.com/montool/montool/internal/store"
+)
+
+// newLimitedAPI starts a server over a store with limits.
+func newLimitedAPI(t *testing.T, l store.Limits) *api {
+	t.Helper()
+	m := store.New()
+	m.SetLimits(l)
+	srv, err := server.New(testConfig(), m, discardLogger())
+	if err != nil {
+		t.Fatalf("server.New: %v", err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	client := ts.Client()
+	client.Timeout = 30 * time.Second
+	return &api{t: t, url: ts.URL, client: client}
+}
+
+func TestLimitsAnswers(t *testing.T) {
+	tests := []struct {
+		name         string
+		limits       store.Limits
+		setup        string // accepted first
+		body         string
+		wantStatus   int
+		wantCode     string // of the request's error
+		wantAccepted int
+		wantCodes    []string // of the items rejected, in order
+	}{
+		{
+			name:   "a new client past max clients",
+			limits: store.Limits{MaxClients: 1},
+			setup:  cum("agent-1", "e1", ts0, "requests", 1),
+			body:   batch(cum("agent-1", "e2", ts1, "requests", 1), cum("agent-2", "e1", ts0, "requests", 1)),
+			// agent-1's event is taken, agent-2's refused.
+			wantStatus: http.StatusTooManyRequests, wantCode: "limit_exceeded", wantAccepted: 1,
+			wantCodes: []string{"limit_exceeded"},
+		},
+		{
+			name:       "a new key past max keys per client",
+			limits:     store.Limits{MaxKeysPerClient: 1},
+			setup:      cum("agent-1", "e1", ts0, "requests", 1),
+			body:       cum("agent-1", "e2", ts0, "errors", 1),
+			wantStatus: http.StatusTooManyRequests, wantCode: "limit_exceeded",
+			wantCodes: []string{"limit_exceeded"},
+		},
+		{
+			name:       "a new event past max memory",
+			limits:     store.Limits{MaxBytes: 600}, // less than one client with an event takes
+			setup:      cum("agent-1", "e1", ts0, "requests", 1),
+			body:       cum("agent-1", "e2", ts1, "requests", 1),
+			wantStatus: http.StatusInsufficientStorage, wantCode: "insufficient_storage",
+			wantCodes: []string{"insufficient_storage"},
+		},
+		{
+			name:   "storage full comes before a limit and a conflict",
+			limits: store.Limits{MaxBytes: 600, MaxClients: 1},
+			setup:  cum("agent-1", "e1", ts0, "requests", 1),
+			body: batch(cum("agent-1", "e1", ts0, "requests", 9), cum("agent-2", "e1", ts0, "requests", 1),
+				cum("agent-1", "e3", ts1, "requests", 1)),
+			wantStatus: http.StatusInsufficientStorage, wantCode: "insufficient_storage",
+			wantCodes: []string{"conflict", "limit_exceeded", "insufficient_storage"},
+		},
+		{
+			name:   "a duplicate is found past every limit",
+			limits: store.Limits{MaxBytes: 600, MaxClients: 1, MaxKeysPerClient: 1},
+			setup:  cum("agent-1", "e1", ts0, "requests", 1),
+			body:   cum("agent-1", "e1", ts0, "requests", 1),
+			// 200, all duplicates
+			wantStatus: http.StatusOK,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := newLimitedAPI(t, tt.limits)
+			if status, _ := a.post(tt.setup); status != http.StatusAccepted {
+				t.Fatalf("setup: status %d, want 202", status)
+			}
+			status, resp := a.post(tt.body)
+			wantStatus(t, status, tt.wantStatus)
+			if resp.Accepted != tt.wantAccepted {
+				t.Errorf("accepted = %d, want %d", resp.Accepted, tt.wantAccepted)
+			}
+			if tt.wantCode != "" && (resp.Error == nil || resp.Error.Code != tt.wantCode) {
+				t.Errorf("error = %+v, want code %q", resp.Error, tt.wantCode)
+			}
+			if resp.Error != nil && resp.Error.Message == "internal server error" {
+				t.Errorf("error message hidden: %+v", resp.Error)
+			}
+			var codes []string
+			for _, e := range resp.Errors {
+				codes = append(codes, e.Code)
+			}
+			if len(codes) != len(tt.wantCodes) {
+				t.Fatalf("item error codes = %v, want %v", codes, tt.wantCodes)
+			}
+			for i := range codes {
+				if codes[i] != tt.wantCodes[i] {
+					t.Errorf("item error codes = %v, want %v", codes, tt.wantCodes)
+					break
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,130 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/store"
+)
+
+func TestLimits(t *testing.T) {
+	tests := []struct {
+		name   string
+		limits store.Limits
+		// first is applied and must be accepted; then over is refused with
+		// wantKind, and first sent again is still all duplicates.
+		first    []event.Event
+		over     event.Event
+		wantKind error
+	}{
+		{
+			name:   "max clients",
+			limits: store.Limits{MaxClients: 2},
+			first: []event.Event{
+				cumulative("c1", "e1", "n", sec(1), 1),
+				cumulative("c2", "e1", "n", sec(1), 1),
+				cumulative("c1", "e2", "m", sec(2), 1), // an existing client may go on
+			},
+			over:     cumulative("c3", "e1", "n", sec(1), 1),
+			wantKind: event.ErrLimit,
+		},
+		{
+			name:   "max keys per client",
+			limits: store.Limits{MaxKeysPerClient: 2},
+			first: []event.Event{
+				timeSeries("c1", "e1", "a", sec(1), 1),
+				timeSeries("c1", "e2", "b", sec(1), 1),
+				timeSeries("c1", "e3", "a", sec(2), 1), // an existing key may go on
+				timeSeries("c2", "e1", "c", sec(1), 1), // the limit is per client
+			},
+			over:     timeSeries("c1", "e4", "c", sec(2), 1),
+			wantKind: event.ErrLimit,
+		},
+		{
+			name: "max bytes",
+			// More than a client takes before its events, less than with them.
+			limits: store.Limits{MaxBytes: 600},
+			first: []event.Event{
+				timeSeries("c1", "e1", "a", sec(1), 1),
+				timeSeries("c1", "e2", "a", sec(2), 1), // the same run: the store was not yet full
+			},
+			over:     timeSeries("c1", "e3", "a", sec(3), 1),
+			wantKind: event.ErrStorageFull,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			m := store.New()
+			m.SetLimits(tt.limits)
+			results, err := m.Apply(ctx, tt.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range results {
+				if r.Err != nil || r.Duplicate {
+					t.Fatalf("first events: #%d got %+v, want accepted", i, r)
+				}
+			}
+			before := m.Bytes()
+			results, err = m.Apply(ctx, []event.Event{tt.over})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !errors.Is(results[0].Err, tt.wantKind) {
+				t.Errorf("over the limit: got %+v, want an error of kind %v", results[0], tt.wantKind)
+			}
+			if m.Bytes() != before {
+				t.Errorf("Bytes went from %d to %d with a refused event", before, m.Bytes())
+			}
+			results, err = m.Apply(ctx, tt.first)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range results {
+				if !r.Duplicate {
+					t.Errorf("first events again: #%d got %+v, want a duplicate", i, r)
+				}
+			}
+			clients, err := m.Clients(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := int64(0)
+			for _, c := range clients {
+				total += c.Events
+			}
+			if total != int64(len(tt.first)) {
+				t.Errorf("store holds %d events, want the %d first ones", total, len(tt.first))
+			}
+		})
+	}
+}
+
+// TestDeleteFreesLimits checks that a deleted client's room can be taken
+// again: its place among MaxClients and its bytes.
+func TestDeleteFreesLimits(t *testing.T) {
+	ctx := context.Background()
+	m := store.New()
+	m.SetLimits(store.Limits{MaxClients: 1})
+	empty := m.Bytes()
+	for round := range 3 {
+		id := "c" + strconv.Itoa(round)
+		results, err := m.Apply(ctx, []event.Event{cumulative(id, "e1", "n", sec(1), 1)})
+		if err != nil || results[0].Err != nil {
+			t.Fatalf("round %d: Apply = %+v, %v; want accepted", round, results, err)
+		}
+		if m.Bytes() <= empty {
+			t.Errorf("round %d: Bytes = %d with a client, want more than the %d of none", round, m.Bytes(), empty)
+		}
+		if _, err := m.Delete(ctx, id); err != nil {
+			t.Fatalf("round %d: Delete: %v", round, err)
+		}
+		if m.Bytes() != empty {
+			t.Errorf("round %d: Bytes = %d after Delete, want %d", round, m.Bytes(), empty)
+		}
+	}
+}
