@@ -92,6 +92,12 @@ var settings = []setting{
 		def: "0", file: "1073741824", env: "2048", flagVal: "500000000",
 	},
 	{
+		name: "serve.client_ttl", cmdArgs: []string{"serve"}, flag: []string{"--client-ttl", "1h"},
+		envName: "MONTOOL_SERVE_CLIENT_TTL", envVal: "7m",
+		get: func(c *captured) string { return c.serve.ClientTTL.String() },
+		def: "0s", file: "24h0m0s", env: "7m0s", flagVal: "1h0m0s",
+	},
+	{
 		name: "server (dump)", cmdArgs: []string{"dump", "c1"}, flag: []string{"--server", "http://127.0.0.1:9301"},
 		envName: "MONTOOL_SERVER", envVal: "http://127.0.0.1:9201",
 		get: func(c *captured) string { return c.dump.Server },

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,9 @@ type serveOptions struct {
 	SnapshotInterval time.Duration
 	// Limits bound what the store takes in.
 	Limits store.Limits
-	Log    *slog.Logger
+	// ClientTTL forgets clients that sent nothing for that long; 0 never.
+	ClientTTL time.Duration
+	Log       *slog.Logger
 }
 
 func newServeCmd(root *rootOptions, runF func(context.Context, *serveOptions) error) *cobra.Command {
@@ -78,6 +81,9 @@ requests in flight finish, writes the snapshot, and exits 0.`,
 			if opts.SnapshotInterval < 0 {
 				return fmt.Errorf("--snapshot-interval must not be negative, not %s", opts.SnapshotInterval)
 			}
+			if opts.ClientTTL < 0 {
+				return fmt.Errorf("--client-ttl must not be negative, not %s", opts.ClientTTL)
+			}
 			opts.Limits.MaxBytes = int64(maxMemory)
 			if err := checkLimits(opts.Limits); err != nil {
 				return err
@@ -112,7 +118,44 @@ requests in flight finish, writes the snapshot, and exits 0.`,
 	configKey(fs, "max-clients", "serve.max_clients")
 	configKey(fs, "max-keys-per-client", "serve.max_keys_per_client")
 	configKey(fs, "max-memory", "serve.max_memory")
+	fs.DurationVar(&opts.ClientTTL, "client-ttl", 0, "forget a client, and all it sent, once it has sent nothing for this long (0: never)")
+	configKey(fs, "client-ttl", "serve.client_ttl")
 	return cmd
+}
+
+// expirer is a store that forgets idle clients.
+type expirer interface {
+	ExpireIdle(ctx context.Context, before time.Time) ([]store.Expired, error)
+}
+
+var (
+	_ expirer = (*store.Memory)(nil)
+	_ expirer = (*durable.Store)(nil)
+)
+
+// expireIdle forgets the clients of st that sent nothing for ttl, checking
+// every tenth of ttl (from a second to a minute), until ctx ends. ready
+// says whether st can be used yet.
+func expireIdle(ctx context.Context, st expirer, ready func() bool, ttl time.Duration, log *slog.Logger) {
+	t := time.NewTicker(min(max(ttl/10, time.Second), time.Minute))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if !ready() {
+				continue
+			}
+			expired, err := st.ExpireIdle(ctx, now.Add(-ttl))
+			for _, e := range expired {
+				log.Info("forgot an idle client", "client_id", e.ClientID, "events", e.Events, "last_seen", e.LastSeen.UTC().Format(time.RFC3339))
+			}
+			if err != nil && ctx.Err() == nil {
+				log.Error("forgetting idle clients failed", "err", err)
+			}
+		}
+	}
 }
 
 // checkLimits reports the first limit that cannot work.
@@ -137,6 +180,9 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		ln, err := srv.Listen()
 		if err != nil {
 			return err
+		}
+		if opts.ClientTTL > 0 {
+			go expireIdle(ctx, mem, func() bool { return true }, opts.ClientTTL, opts.Log)
 		}
 		return srv.Run(ctx, ln)
 	}
@@ -166,7 +212,13 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		}
 		loaded <- err
 	}()
+	var janitor sync.WaitGroup
+	if opts.ClientTTL > 0 {
+		janitor.Go(func() { expireIdle(ctx, ds, ds.Ready, opts.ClientTTL, opts.Log) })
+	}
 	runErr := srv.Run(ctx, ln)
+	cancel(nil)
+	janitor.Wait() // before the log closes
 	if err := <-loaded; err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("data directory %s: %w", opts.DataDir, err)
 	}

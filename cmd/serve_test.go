@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -147,12 +148,71 @@ func TestServeErrors(t *testing.T) {
 		{name: "negative max clients", args: []string{"--addr", "127.0.0.1:0", "--max-clients", "-1"}, wantErr: "--max-clients must not be negative, not -1"},
 		{name: "max keys per client past the most", args: []string{"--addr", "127.0.0.1:0", "--max-keys-per-client", "65537"}, wantErr: "--max-keys-per-client must be from 0 to 65536, not 65537"},
 		{name: "max memory not a size", args: []string{"--addr", "127.0.0.1:0", "--max-memory", "lots"}, wantErr: `"lots" is not a size`},
+		{name: "negative client ttl", args: []string{"--addr", "127.0.0.1:0", "--client-ttl", "-1h"}, wantErr: "--client-ttl must not be negative, not -1h0m0s"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			isolate(t)
 			_, srv, _ := startServe(t, tt.args...)
 			checkErr(t, srv.wait(t, 10*time.Second), tt.wantErr)
+		})
+	}
+}
+
+// TestServeForgetsIdleClients runs serve with a client TTL of a second: a
+// client that sends nothing is forgotten within a few seconds, and says so
+// in the log, while one that keeps sending stays.
+func TestServeForgetsIdleClients(t *testing.T) {
+	for _, durableMode := range []bool{false, true} {
+		t.Run(fmt.Sprintf("durable %v", durableMode), func(t *testing.T) {
+			isolate(t)
+			args := []string{"--addr", "127.0.0.1:0", "--client-ttl", "1s"}
+			if durableMode {
+				args = append(args, "--data-dir", t.TempDir())
+			}
+			stderr, _, _ := startServe(t, args...)
+			base := "http://" + stderr.waitFor(t, listeningRE, 10*time.Second)[1]
+			client := &http.Client{Timeout: 5 * time.Second}
+			send := func(clientID, eventID string) {
+				t.Helper()
+				body := fmt.Sprintf(`{"client_id":%q,"event_id":%q,"event_timestamp":1763850000,"event_type":"CUMULATIVE","event_key":"n","event_value":1}`, clientID, eventID)
+				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+					resp, err := client.Post(base+"/api/v1/events", "application/json", strings.NewReader(body))
+					if err != nil {
+						t.Fatal(err)
+					}
+					resp.Body.Close()
+					if resp.StatusCode/100 == 2 {
+						return
+					}
+					if resp.StatusCode != http.StatusServiceUnavailable || time.Now().After(deadline) {
+						t.Fatalf("POST: status %d", resp.StatusCode)
+					}
+				}
+			}
+			status := func(clientID string) int {
+				t.Helper()
+				resp, err := client.Get(base + "/api/v1/clients/" + clientID + "/events")
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			send("idle", "e1")
+			send("busy", "e1")
+			deadline := time.Now().Add(10 * time.Second)
+			for i := 0; status("idle") != http.StatusNotFound; i++ {
+				if time.Now().After(deadline) {
+					t.Fatal("the idle client is still there 10 s on, with a TTL of 1 s")
+				}
+				send("busy", fmt.Sprintf("e%d", i+2)) // keeps busy seen
+				time.Sleep(100 * time.Millisecond)
+			}
+			if got := status("busy"); got != http.StatusOK {
+				t.Errorf("the busy client: dump status %d, want 200", got)
+			}
+			stderr.waitFor(t, regexp.MustCompile(`forgot an idle client.*client_id=idle`), 5*time.Second)
 		})
 	}
 }

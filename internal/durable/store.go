@@ -196,6 +196,22 @@ func (s *Store) Delete(ctx context.Context, clientID string) (int64, error) {
 	return n, s.log.Wait()
 }
 
+// ExpireIdle deletes the clients idle since before, as store.Memory does,
+// and returns once the deletions are in the log.
+func (s *Store) ExpireIdle(ctx context.Context, before time.Time) ([]store.Expired, error) {
+	if !s.Ready() {
+		return nil, ErrNotReady
+	}
+	if err := s.log.Err(); err != nil {
+		return nil, err
+	}
+	expired, err := s.mem.ExpireIdle(ctx, before)
+	if len(expired) > 0 {
+		err = errors.Join(err, s.log.Wait())
+	}
+	return expired, err
+}
+
 // Bytes returns about how much memory the stored events take.
 func (s *Store) Bytes() int64 { return s.mem.Bytes() }
 

@@ -22,8 +22,11 @@ type client struct {
 	// deleted says the client was deleted: it is no longer in its shard,
 	// and an Apply that found it before must look again.
 	deleted bool
-	bytes   int64  // about how much memory the client's data takes
-	sink    uint64 // what prefetch reads, kept so that the reads are not dropped
+	bytes   int64 // about how much memory the client's data takes
+	// lastSeen is when an Apply last had events of the client, in Unix
+	// nanoseconds.
+	lastSeen int64
+	sink     uint64 // what prefetch reads, kept so that the reads are not dropped
 }
 
 // What the store counts against Limits.MaxBytes: about what an event, a

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -119,7 +120,7 @@ func (m *Memory) getOrCreate(id string) *client {
 		m.clients.Add(-1)
 		return nil
 	}
-	c := &client{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id))}
+	c := &client{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id)), lastSeen: time.Now().UnixNano()}
 	m.bytes.Add(c.bytes)
 	s.clients[c.id] = c
 	return c
@@ -158,6 +159,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 	for i := range events {
 		refs = append(refs, m.hasher.ref(events[i].ID))
 	}
+	now := time.Now().UnixNano()
 	for i := 0; i < len(events); {
 		id := events[i].ClientID
 		end := i + 1
@@ -181,6 +183,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		if end-i > 1 {
 			c.prefetch(refs[i:end])
 		}
+		c.lastSeen = now
 		full := m.limits.MaxBytes > 0 && m.bytes.Load() >= m.limits.MaxBytes
 		start, bytes := i, c.bytes
 		for ; i < end; i++ {
@@ -193,6 +196,41 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		c.mu.Unlock()
 	}
 	return results
+}
+
+// Expired is a client that ExpireIdle forgot.
+type Expired struct {
+	ClientID string
+	Events   int64
+	LastSeen time.Time
+}
+
+// ExpireIdle deletes, as Delete does, every client that had no event
+// (new, duplicate or refused) since before, and returns them.
+func (m *Memory) ExpireIdle(ctx context.Context, before time.Time) ([]Expired, error) {
+	cutoff := before.UnixNano()
+	var all []*client
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		for _, c := range s.clients {
+			all = append(all, c)
+		}
+		s.mu.RUnlock()
+	}
+	var expired []Expired
+	for _, c := range all {
+		if err := ctx.Err(); err != nil {
+			return expired, err
+		}
+		c.mu.Lock()
+		if !c.deleted && c.lastSeen < cutoff {
+			m.deleteLocked(c)
+			expired = append(expired, Expired{ClientID: c.id, Events: c.events, LastSeen: time.Unix(0, c.lastSeen)})
+		}
+		c.mu.Unlock()
+	}
+	return expired, nil
 }
 
 // Delete forgets a client and everything it holds, and returns the number
@@ -212,22 +250,27 @@ func (m *Memory) Delete(ctx context.Context, clientID string) (int64, error) {
 	if c.deleted {
 		return 0, notFound(clientID)
 	}
-	// Under the shard's lock, so that no new client of the id is made
-	// before the journal has the deletion.
-	s := m.shard(clientID)
-	s.mu.Lock()
-	delete(s.clients, clientID)
-	c.deleted = true
-	m.clients.Add(-1)
-	m.bytes.Add(-c.bytes)
-	if m.journal != nil {
-		m.journal.Delete(clientID)
-	}
-	s.mu.Unlock()
+	m.deleteLocked(c)
 	if c.events == 0 { // made by an Apply that has not applied its first event
 		return 0, notFound(clientID)
 	}
 	return c.events, nil
+}
+
+// deleteLocked deletes c, whose lock the caller holds. It takes the
+// shard's lock too, so that no new client of the id is made before the
+// journal has the deletion.
+func (m *Memory) deleteLocked(c *client) {
+	s := m.shard(c.id)
+	s.mu.Lock()
+	delete(s.clients, c.id)
+	c.deleted = true
+	m.clients.Add(-1)
+	m.bytes.Add(-c.bytes)
+	if m.journal != nil {
+		m.journal.Delete(c.id)
+	}
+	s.mu.Unlock()
 }
 
 // View returns what the client holds, its samples read in place without
