@@ -98,6 +98,12 @@ var settings = []setting{
 		def: "0s", file: "24h0m0s", env: "7m0s", flagVal: "1h0m0s",
 	},
 	{
+		name: "serve.retention", cmdArgs: []string{"serve"}, flag: []string{"--retention", "48h"},
+		envName: "MONTOOL_SERVE_RETENTION", envVal: "2h",
+		get: func(c *captured) string { return c.serve.Retention.String() },
+		def: "0s", file: "720h0m0s", env: "2h0m0s", flagVal: "48h0m0s",
+	},
+	{
 		name: "server (dump)", cmdArgs: []string{"dump", "c1"}, flag: []string{"--server", "http://127.0.0.1:9301"},
 		envName: "MONTOOL_SERVER", envVal: "http://127.0.0.1:9201",
 		get: func(c *captured) string { return c.dump.Server },

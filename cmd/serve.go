@@ -37,6 +37,9 @@ type serveOptions struct {
 	Limits store.Limits
 	// ClientTTL forgets clients that sent nothing for that long; 0 never.
 	ClientTTL time.Duration
+	// Retention is how long events are kept, by their timestamps; 0 for
+	// ever.
+	Retention time.Duration
 	Log       *slog.Logger
 }
 
@@ -84,6 +87,9 @@ requests in flight finish, writes the snapshot, and exits 0.`,
 			if opts.ClientTTL < 0 {
 				return fmt.Errorf("--client-ttl must not be negative, not %s", opts.ClientTTL)
 			}
+			if opts.Retention < 0 {
+				return fmt.Errorf("--retention must not be negative, not %s", opts.Retention)
+			}
 			opts.Limits.MaxBytes = int64(maxMemory)
 			if err := checkLimits(opts.Limits); err != nil {
 				return err
@@ -119,25 +125,35 @@ requests in flight finish, writes the snapshot, and exits 0.`,
 	configKey(fs, "max-keys-per-client", "serve.max_keys_per_client")
 	configKey(fs, "max-memory", "serve.max_memory")
 	fs.DurationVar(&opts.ClientTTL, "client-ttl", 0, "forget a client, and all it sent, once it has sent nothing for this long (0: never)")
+	fs.DurationVar(&opts.Retention, "retention", 0, "keep events this long, by their timestamps: older ones are dropped and refused with 400 too_old (0: for ever)")
 	configKey(fs, "client-ttl", "serve.client_ttl")
+	configKey(fs, "retention", "serve.retention")
 	return cmd
 }
 
-// expirer is a store that forgets idle clients.
-type expirer interface {
+// keeper is a store that forgets idle clients and prunes old events.
+type keeper interface {
 	ExpireIdle(ctx context.Context, before time.Time) ([]store.Expired, error)
+	Prune(ctx context.Context, now time.Time) (int64, error)
 }
 
 var (
-	_ expirer = (*store.Memory)(nil)
-	_ expirer = (*durable.Store)(nil)
+	_ keeper = (*store.Memory)(nil)
+	_ keeper = (*durable.Store)(nil)
 )
 
-// expireIdle forgets the clients of st that sent nothing for ttl, checking
-// every tenth of ttl (from a second to a minute), until ctx ends. ready
-// says whether st can be used yet.
-func expireIdle(ctx context.Context, st expirer, ready func() bool, ttl time.Duration, log *slog.Logger) {
-	t := time.NewTicker(min(max(ttl/10, time.Second), time.Minute))
+// housekeep forgets the clients of st that sent nothing for ttl and prunes
+// the events older than retention (either 0: not that), every tenth of the
+// shorter (from a second to a minute), until ctx ends. ready says whether
+// st can be used yet.
+func housekeep(ctx context.Context, st keeper, ready func() bool, ttl, retention time.Duration, log *slog.Logger) {
+	every := time.Minute
+	for _, d := range []time.Duration{ttl, retention} {
+		if d > 0 {
+			every = min(every, max(d/10, time.Second))
+		}
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
@@ -147,12 +163,24 @@ func expireIdle(ctx context.Context, st expirer, ready func() bool, ttl time.Dur
 			if !ready() {
 				continue
 			}
-			expired, err := st.ExpireIdle(ctx, now.Add(-ttl))
-			for _, e := range expired {
-				log.Info("forgot an idle client", "client_id", e.ClientID, "events", e.Events, "last_seen", e.LastSeen.UTC().Format(time.RFC3339))
+			if ttl > 0 {
+				expired, err := st.ExpireIdle(ctx, now.Add(-ttl))
+				for _, e := range expired {
+					log.Info("forgot an idle client", "client_id", e.ClientID, "events", e.Events, "last_seen", e.LastSeen.UTC().Format(time.RFC3339))
+				}
+				if err != nil && ctx.Err() == nil {
+					log.Error("forgetting idle clients failed", "err", err)
+				}
 			}
-			if err != nil && ctx.Err() == nil {
-				log.Error("forgetting idle clients failed", "err", err)
+			if retention > 0 {
+				start := time.Now()
+				n, err := st.Prune(ctx, now)
+				if n > 0 {
+					log.Info("dropped events past retention", "events", n, "took", time.Since(start).Round(time.Millisecond))
+				}
+				if err != nil && ctx.Err() == nil {
+					log.Error("dropping events past retention failed", "err", err)
+				}
 			}
 		}
 	}
@@ -173,6 +201,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if opts.DataDir == "" {
 		mem := store.New()
 		mem.SetLimits(opts.Limits)
+		mem.SetRetention(opts.Retention)
 		srv, err := server.New(opts.Server, mem, opts.Log)
 		if err != nil {
 			return err
@@ -181,8 +210,8 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		if err != nil {
 			return err
 		}
-		if opts.ClientTTL > 0 {
-			go expireIdle(ctx, mem, func() bool { return true }, opts.ClientTTL, opts.Log)
+		if opts.ClientTTL > 0 || opts.Retention > 0 {
+			go housekeep(ctx, mem, func() bool { return true }, opts.ClientTTL, opts.Retention, opts.Log)
 		}
 		return srv.Run(ctx, ln)
 	}
@@ -191,7 +220,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	ds := durable.New(durable.Options{Dir: opts.DataDir, Sync: mode, SyncInterval: opts.FsyncInterval,
-		SnapshotInterval: opts.SnapshotInterval, Limits: opts.Limits, Log: opts.Log})
+		SnapshotInterval: opts.SnapshotInterval, Limits: opts.Limits, Retention: opts.Retention, Log: opts.Log})
 	srv, err := server.New(opts.Server, ds, opts.Log)
 	if err != nil {
 		return err
@@ -213,8 +242,8 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		loaded <- err
 	}()
 	var janitor sync.WaitGroup
-	if opts.ClientTTL > 0 {
-		janitor.Go(func() { expireIdle(ctx, ds, ds.Ready, opts.ClientTTL, opts.Log) })
+	if opts.ClientTTL > 0 || opts.Retention > 0 {
+		janitor.Go(func() { housekeep(ctx, ds, ds.Ready, opts.ClientTTL, opts.Retention, opts.Log) })
 	}
 	runErr := srv.Run(ctx, ln)
 	cancel(nil)

@@ -13,13 +13,15 @@ import (
 	"strings"
 
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/wal"
 )
 
 // A snapshot file is snapMagic, then frames in the log's format: one per
-// batch of one client's events, and last an end frame, whose payload is
-// snapEnd and the number of events (a varint), so that a snapshot cut short
-// is told from a whole one. It is named after the last log segment it
+// batch of one client's events, one per CUMULATIVE key with a total beyond
+// its rows (wal.AppendBase), and last an end frame, whose payload is
+// snapEnd, the number of events and the store's prune cutoff (varints), so
+// that a snapshot cut short is told from a whole one. It is named after the last log segment it
 // holds: "snapshot-" and 16 hex digits, then ".snap".
 const (
 	snapMagic  = "montool snapshot 1\n"
@@ -56,7 +58,7 @@ func snapshots(dir string) ([]uint64, error) {
 // writeSnapshot writes every event export gives to the snapshot seq of dir:
 // into a temporary file, synced, then renamed into place, and the directory
 // synced. It returns the number of events written.
-func writeSnapshot(ctx context.Context, dir string, seq uint64, export func(context.Context, func([]event.Event) error) error) (int64, error) {
+func writeSnapshot(ctx context.Context, dir string, seq uint64, mem *store.Memory) (int64, error) {
 	final := filepath.Join(dir, snapshotName(seq))
 	tmp := final + tmpExt
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -72,7 +74,7 @@ func writeSnapshot(ctx context.Context, dir string, seq uint64, export func(cont
 		frame   []byte
 		results []event.Result // all accepted
 	)
-	err = export(ctx, func(events []event.Event) error {
+	err = mem.Export(ctx, func(events []event.Event) error {
 		if len(results) < len(events) {
 			results = make([]event.Result, len(events))
 		}
@@ -82,9 +84,16 @@ func writeSnapshot(ctx context.Context, dir string, seq uint64, export func(cont
 		frame = wal.AppendFrame(frame[:0], payload)
 		_, err := w.Write(frame)
 		return err
+	}, func(b *store.Base) error {
+		frame = wal.AppendFrame(frame[:0], wal.AppendBase(payload[:0], b))
+		_, err := w.Write(frame)
+		return err
 	})
 	if err == nil {
+		// Read after every client: it covers whatever was pruned before
+		// the export read a client.
 		payload = binary.AppendUvarint(append(payload[:0], snapEnd), uint64(n))
+		payload = binary.AppendUvarint(payload, uint64(mem.PruneCutoff()))
 		_, err = w.Write(wal.AppendFrame(frame[:0], payload))
 	}
 	if err == nil {
@@ -109,18 +118,18 @@ func writeSnapshot(ctx context.Context, dir string, seq uint64, export func(cont
 }
 
 // readSnapshot calls fn with the events of the snapshot file, a batch at a
-// time, and returns their number. A file that is not a whole snapshot is a
-// *wal.DamageError.
-func readSnapshot(file string, fn func([]event.Event) error) (int64, error) {
+// time, and base with its keys' totals beyond their rows, and returns the
+// number of events and the prune cutoff it records. A file that is not a
+// whole snapshot is a *wal.DamageError.
+func readSnapshot(file string, fn func([]event.Event) error, base func(*store.Base) error) (n int64, cutoff event.Timestamp, err error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	if !strings.HasPrefix(string(data[:min(len(data), len(snapMagic))]), snapMagic) {
-		return 0, &wal.DamageError{File: file, Offset: 0, Reason: "not a montool snapshot (no header)"}
+		return 0, 0, &wal.DamageError{File: file, Offset: 0, Reason: "not a montool snapshot (no header)"}
 	}
 	var (
-		n      int64
 		end    = int64(-1)
 		events []event.Event
 	)
@@ -132,11 +141,18 @@ func readSnapshot(file string, fn func([]event.Event) error) (int64, error) {
 		}
 		if payload[0] == snapEnd {
 			count, k := binary.Uvarint(payload[1:])
-			if k <= 0 || 1+k != len(payload) || int64(count) != n {
+			cut, k2 := binary.Uvarint(payload[1+max(k, 0):])
+			if k <= 0 || k2 <= 0 || 1+k+k2 != len(payload) || int64(count) != n {
 				return &wal.DamageError{File: file, Offset: off, Reason: fmt.Sprintf("end record says %d events, the snapshot holds %d", count, n)}
 			}
-			end = off
+			end, cutoff = off, event.Timestamp(cut)
 			return nil
+		}
+		if b, ok, err := wal.DecodeBase(payload); ok {
+			if err != nil {
+				return &wal.DamageError{File: file, Offset: off, Reason: err.Error()}
+			}
+			return base(b)
 		}
 		var err error
 		if events, err = wal.DecodeEvents(events[:0], payload); err != nil {
@@ -152,7 +168,7 @@ func readSnapshot(file string, fn func([]event.Event) error) (int64, error) {
 	if errors.As(err, &damage) {
 		damage.Offset += int64(len(snapMagic))
 	}
-	return n, err
+	return n, cutoff, err
 }
 
 // syncDir syncs a directory, so that files made, renamed or removed in it

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,7 +41,10 @@ type Options struct {
 	SegmentBytes int64
 	// Limits bound what the store takes in; replay is not held to them.
 	Limits store.Limits
-	Log    *slog.Logger
+	// Retention is how long events are kept (store.Memory.SetRetention);
+	// 0 for ever.
+	Retention time.Duration
+	Log       *slog.Logger
 }
 
 // DefaultSegmentBytes is the size of a log segment unless set.
@@ -89,6 +93,7 @@ func (s *Store) Load(ctx context.Context) error {
 		return err
 	}
 	var fromSnap, fromLog int64
+	var cutoff event.Timestamp // events before it were pruned, their totals in the snapshot
 	apply := func(events []event.Event) error {
 		_, err := s.mem.Apply(ctx, events)
 		return err
@@ -96,7 +101,7 @@ func (s *Store) Load(ctx context.Context) error {
 	if len(snaps) > 0 {
 		s.lastSnap = snaps[len(snaps)-1]
 		file := filepath.Join(s.opts.Dir, snapshotName(s.lastSnap))
-		if fromSnap, err = readSnapshot(file, apply); err != nil {
+		if fromSnap, cutoff, err = readSnapshot(file, apply, s.mem.LoadBase); err != nil {
 			return fmt.Errorf("load snapshot: %w", err)
 		}
 	}
@@ -115,6 +120,9 @@ func (s *Store) Load(ctx context.Context) error {
 		if events, err = wal.DecodeEvents(events[:0], payload); err != nil {
 			return err
 		}
+		// An event the snapshot's retention pruned is in its key's
+		// total there, or gone: it must not come back.
+		events = slices.DeleteFunc(events, func(e event.Event) bool { return e.Timestamp < cutoff })
 		fromLog += int64(len(events))
 		return apply(events)
 	})
@@ -130,6 +138,7 @@ func (s *Store) Load(ctx context.Context) error {
 	}
 	s.mem.SetJournal(s.log)
 	s.mem.SetLimits(s.opts.Limits)
+	s.mem.SetRetention(s.opts.Retention)
 	s.opts.Log.Info("loaded the data directory", "dir", s.opts.Dir, "snapshot_events", fromSnap, "replayed_events", fromLog,
 		"took", time.Since(start).Round(time.Millisecond))
 	s.ready.Store(true)
@@ -212,6 +221,16 @@ func (s *Store) ExpireIdle(ctx context.Context, before time.Time) ([]store.Expir
 	return expired, err
 }
 
+// Prune drops the events that retention no longer keeps at now, as
+// store.Memory does. It writes nothing to the log: a replay leaves out what
+// the snapshot it starts from had pruned, and prunes the rest again.
+func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
+	if !s.Ready() {
+		return 0, ErrNotReady
+	}
+	return s.mem.Prune(ctx, now)
+}
+
 // Bytes returns about how much memory the stored events take.
 func (s *Store) Bytes() int64 { return s.mem.Bytes() }
 
@@ -264,7 +283,7 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n, err := writeSnapshot(ctx, s.opts.Dir, seq, s.mem.Export)
+	n, err := writeSnapshot(ctx, s.opts.Dir, seq, s.mem)
 	if err != nil {
 		return err
 	}

@@ -234,6 +234,8 @@ var (
 	ErrLimit = errors.New("limit exceeded")
 	// ErrStorageFull: the store holds as much as it may.
 	ErrStorageFull = errors.New("storage full")
+	// ErrTooOld: the event is older than the server keeps events.
+	ErrTooOld = errors.New("too old")
 )
 
 // Error is a domain error: its kind (one of the Err sentinels), the event
@@ -271,11 +273,12 @@ var codes = []struct {
 	{ErrTooLarge, "too_large"},
 	{ErrLimit, "limit_exceeded"},
 	{ErrStorageFull, "insufficient_storage"},
+	{ErrTooOld, "too_old"},
 }
 
 // Code returns the API's name for the kind of err: "invalid", "conflict",
-// "not_found", "too_large", "limit_exceeded" or "insufficient_storage";
-// "internal" for any other error.
+// "not_found", "too_large", "limit_exceeded", "insufficient_storage" or
+// "too_old"; "internal" for any other error.
 func Code(err error) string {
 	for _, c := range codes {
 		if errors.Is(err, c.kind) {

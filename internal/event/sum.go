@@ -1,6 +1,8 @@
 package event
 
 import (
+	"encoding/binary"
+	"errors"
 	"math"
 	"math/big"
 	"strconv"
@@ -104,6 +106,87 @@ func (s *Sum) Float64() float64 {
 	// ParseFloat rounds correctly; past the float64 range it returns ±Inf.
 	f, _ := strconv.ParseFloat(string(txt), 64)
 	return f
+}
+
+// Include adds v, which must be finite, exactly, whatever the total
+// becomes: for a part of a total whose whole stays in range.
+func (s *Sum) Include(v float64) {
+	if math.Abs(v) <= maxExactWhole && v == math.Trunc(v) {
+		if w := s.whole + int64(v); (w < s.whole) == (v < 0) {
+			s.whole, s.approx = w, s.approx+v
+			return
+		}
+	}
+	s.add(v)
+	s.approx += v
+}
+
+// AddSum adds the total of o to s, exactly.
+func (s *Sum) AddSum(o *Sum) {
+	if w := s.whole + o.whole; (w < s.whole) == (o.whole < 0) {
+		s.whole = w
+	} else { // past the int64 range: o's whole part joins the decimal one
+		s.addDecimal(big.NewInt(o.whole), 0)
+	}
+	s.addDecimal(&o.coef, o.exp)
+	s.approx += o.approx
+}
+
+// addDecimal adds c × 10^e to the decimal part of s.
+func (s *Sum) addDecimal(c *big.Int, e int) {
+	switch {
+	case c.Sign() == 0:
+	case s.coef.Sign() == 0:
+		s.coef.Set(c)
+		s.exp = e
+	case e < s.exp:
+		s.coef.Mul(&s.coef, pow10(s.exp-e))
+		s.exp = e
+		s.coef.Add(&s.coef, c)
+	default:
+		s.coef.Add(&s.coef, new(big.Int).Mul(c, pow10(e-s.exp)))
+	}
+}
+
+// AppendBinary appends s in a form UnmarshalBinary reads back exactly.
+func (s *Sum) AppendBinary(b []byte) ([]byte, error) {
+	b = binary.AppendVarint(b, s.whole)
+	b = binary.AppendVarint(b, int64(s.exp))
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.approx))
+	b = append(b, byte(s.coef.Sign()+1))
+	mag := s.coef.Bytes()
+	b = binary.AppendUvarint(b, uint64(len(mag)))
+	return append(b, mag...), nil
+}
+
+// errSumBinary says a Sum's binary form does not decode.
+var errSumBinary = errors.New("event: bad binary form of a sum")
+
+// UnmarshalBinary sets s to the Sum that AppendBinary wrote in data.
+func (s *Sum) UnmarshalBinary(data []byte) error {
+	whole, n := binary.Varint(data)
+	if n <= 0 {
+		return errSumBinary
+	}
+	data = data[n:]
+	exp, n := binary.Varint(data)
+	if n <= 0 || exp < math.MinInt32 || exp > math.MaxInt32 || len(data[n:]) < 9 {
+		return errSumBinary
+	}
+	data = data[n:]
+	approx := math.Float64frombits(binary.LittleEndian.Uint64(data))
+	sign := int(data[8]) - 1
+	data = data[9:]
+	size, n := binary.Uvarint(data)
+	if n <= 0 || sign < -1 || sign > 1 || uint64(len(data[n:])) != size || (size == 0) != (sign == 0) {
+		return errSumBinary
+	}
+	*s = Sum{whole: whole, exp: int(exp), approx: approx}
+	s.coef.SetBytes(data[n:])
+	if sign < 0 {
+		s.coef.Neg(&s.coef)
+	}
+	return nil
 }
 
 func pow10(n int) *big.Int {

@@ -29,6 +29,7 @@ var statuses = []struct {
 	{event.ErrTooLarge, http.StatusRequestEntityTooLarge, event.Code(event.ErrTooLarge)},
 	{event.ErrLimit, http.StatusTooManyRequests, event.Code(event.ErrLimit)},
 	{event.ErrStorageFull, http.StatusInsufficientStorage, event.Code(event.ErrStorageFull)},
+	{event.ErrTooOld, http.StatusBadRequest, event.Code(event.ErrTooOld)},
 	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	{errUnavailable, http.StatusServiceUnavailable, "not_ready"},
 }

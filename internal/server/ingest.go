@@ -101,10 +101,10 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 
 // requestKind returns the kind of error of a request whose events were
 // rejected: storage full (507) if any event found the store full, else a
-// limit (429) if any went past one, else conflict (409) if every one was a
-// conflict, else invalid (400).
+// limit (429) if any went past one, else too old (400) if any was, else
+// conflict (409) if every one was a conflict, else invalid (400).
 func requestKind(errs []event.ItemError) error {
-	for _, kind := range []error{event.ErrStorageFull, event.ErrLimit} {
+	for _, kind := range []error{event.ErrStorageFull, event.ErrLimit, event.ErrTooOld} {
 		for _, e := range errs {
 			if e.Code == event.Code(kind) {
 				return kind

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -75,8 +76,13 @@ type series struct {
 	last    event.Timestamp // the latest timestamp of the rows
 	tail    uint32          // the client-wide number of the chunk being filled
 
-	// CUMULATIVE only: the exact total.
-	total event.Sum
+	// CUMULATIVE only: the exact total and the number of events, and of
+	// them those whose rows retention dropped (or that a snapshot held
+	// without rows): their total and number.
+	total     event.Sum
+	count     int64
+	base      event.Sum
+	baseCount int64
 }
 
 // hasher hashes event ids; it is the same for every client of a store.
@@ -135,7 +141,14 @@ func (c *client) prefetch(refs []idRef) {
 //
 // full says the store holds as much as it may: an event that is not a
 // duplicate is refused.
-func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full bool) event.Result {
+//
+// An event older than cutoff (when not 0) is refused as too old, before
+// anything else: retention may have dropped the id it would duplicate.
+func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full bool, cutoff event.Timestamp) event.Result {
+	if e.Timestamp < cutoff {
+		return event.Result{Err: &event.Error{Kind: event.ErrTooOld, Field: event.FieldTimestamp,
+			Message: "older than the server keeps events (retention " + m.retention.String() + "): the oldest it takes now is " + cutoff.String() + " (" + cutoff.Time().Format(time.RFC3339) + ")"}}
+	}
 	h := &m.hasher
 	hash, named := ref.hash, ref.name != ""
 	c.ids.makeRoom(hash, func(s uint64) uint64 { return c.rehash(h, s) })
@@ -210,6 +223,7 @@ func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full bool) event.R
 	t.slots[i] = makeSlot(hash, named, rowRef(s.tail<<chunkShift|row&(chunkRows-1)))
 	t.used++
 	c.events++
+	s.count++
 	return event.Result{}
 }
 
@@ -221,7 +235,7 @@ func (c *client) view() (*event.View, []*samples, []bool) {
 	for i, s := range c.series {
 		sv := event.SeriesView{Key: s.key, Type: s.typ}
 		if s.typ == event.Cumulative {
-			sv.Total, sv.Count, sv.Last = s.total.Float64(), int64(s.rows.n), s.last
+			sv.Total, sv.Count, sv.Last = s.total.Float64(), s.count, s.last
 		} else {
 			readers[i], inOrder[i] = s.rows.snapshot(), s.inOrder
 			sv.Samples = readers[i]

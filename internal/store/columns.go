@@ -2,6 +2,7 @@ package store
 
 import (
 	"slices"
+	"sort"
 	"unsafe"
 
 	"github.com/montool/montool/internal/event"
@@ -27,6 +28,7 @@ type chunk struct {
 	// names holds the ids that are not UUIDs, by row; nil while the chunk
 	// has none.
 	names []string
+	maxTS event.Timestamp // the latest timestamp of its rows
 }
 
 // columns is the rows of one series, in order of arrival: the full chunks,
@@ -35,7 +37,10 @@ type chunk struct {
 type columns struct {
 	full []chunk
 	tail chunk
-	n    int // rows
+	n    int // rows ever added; rows are numbered from 0 in order of arrival
+	// dropped is the number of leading full chunks that retention dropped:
+	// full[0] is chunk dropped.
+	dropped int
 }
 
 // add appends a row. name is the event id when it is not a UUID, else "".
@@ -66,6 +71,7 @@ func (c *columns) add(id *[16]byte, name string, ts event.Timestamp, value float
 	if name != "" && ch.names == nil {
 		ch.names = make([]string, off, cap(ch.ids))
 	}
+	ch.maxTS = max(ch.maxTS, ts)
 	ch.ids = append(ch.ids, *id)
 	ch.timestamps = append(ch.timestamps, ts)
 	ch.values = append(ch.values, value)
@@ -82,12 +88,27 @@ func grow[E any](s []E, size int) []E {
 	return append(make([]E, 0, size), s...)
 }
 
-// chunkAt returns chunk i of the rows.
+// chunkAt returns chunk i of the rows, which must not be dropped.
 func (c *columns) chunkAt(i int) *chunk {
-	if i < len(c.full) {
+	if i -= c.dropped; i < len(c.full) {
 		return &c.full[i]
 	}
 	return &c.tail
+}
+
+// dropBefore drops the leading full chunks whose rows are all older than
+// cutoff, calling fn with each first, and returns their number.
+func (c *columns) dropBefore(cutoff event.Timestamp, fn func(*chunk)) int {
+	k := 0
+	for k < len(c.full) && c.full[k].maxTS < cutoff {
+		fn(&c.full[k])
+		k++
+	}
+	if k > 0 {
+		c.full = slices.Clone(c.full[k:]) // lets the dropped chunks go
+		c.dropped += k
+	}
+	return k
 }
 
 // sameID reports whether row off holds the UUID id, or the other id name.
@@ -106,6 +127,9 @@ type samples struct {
 	// order lists the rows by timestamp, ties by arrival; nil when the
 	// rows arrived in that order.
 	order []uint32
+	// start is the first sample given, in timestamp order: those before it
+	// are older than retention keeps.
+	start int
 	text  [event.UUIDLen]byte // the text of the UUID last returned by At
 }
 
@@ -114,7 +138,7 @@ type samples struct {
 func (c *columns) snapshot() *samples {
 	chunks := make([]chunk, len(c.full), len(c.full)+1)
 	copy(chunks, c.full)
-	return &samples{chunks: append(chunks, c.tail), n: c.n}
+	return &samples{chunks: append(chunks, c.tail), n: c.n - c.dropped*chunkRows}
 }
 
 // sortIfNeeded computes the timestamp order of the rows if they did not
@@ -143,16 +167,27 @@ func (s *samples) timestamp(row uint32) event.Timestamp {
 	return s.chunks[row>>chunkShift].timestamps[row&(chunkRows-1)]
 }
 
+// skipBefore leaves out the samples older than cutoff. Call it after
+// sortIfNeeded.
+func (s *samples) skipBefore(cutoff event.Timestamp) {
+	s.start = sort.Search(s.n, func(i int) bool { return s.timestamp(s.row(i)) >= cutoff })
+}
+
+// row returns the row of sample i, counting from the oldest.
+func (s *samples) row(i int) uint32 {
+	if s.order != nil {
+		return s.order[i]
+	}
+	return uint32(i)
+}
+
 // Len returns the number of samples.
-func (s *samples) Len() int { return s.n }
+func (s *samples) Len() int { return s.n - s.start }
 
 // At returns sample i in timestamp order. A UUID id is written into the
 // reader's own buffer: it is valid until the next call to At.
 func (s *samples) At(i int) event.Sample {
-	row := uint32(i)
-	if s.order != nil {
-		row = s.order[i]
-	}
+	row := s.row(s.start + i)
 	ch := &s.chunks[row>>chunkShift]
 	off := row & (chunkRows - 1)
 	smp := event.Sample{Timestamp: ch.timestamps[off], Value: ch.values[off]}

@@ -9,20 +9,13 @@ import (
 
 // Export calls fn with every event the store holds: a client at a time,
 // and within a client a series at a time, in batches of at most 1,024
-// events in their order of arrival. It holds a client's lock only to take a
-// view of its rows, so ingest goes on meanwhile, and events applied after
-// Export began may or may not be among those it gives. fn must not keep the
-// events or their strings. Export stops at the first error of fn or ctx.
-func (m *Memory) Export(ctx context.Context, fn func(events []event.Event) error) error {
-	var all []*client
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.RLock()
-		for _, c := range s.clients {
-			all = append(all, c)
-		}
-		s.mu.RUnlock()
-	}
+// events in their order of arrival; and base with what each CUMULATIVE key
+// holds beyond its rows (see Prune), when it holds any. It holds a client's
+// lock only to take a view of its rows, so ingest goes on meanwhile, and
+// events applied after Export began may or may not be among those it
+// gives. fn and base must not keep what they are given. Export stops at
+// the first error of fn, base or ctx.
+func (m *Memory) Export(ctx context.Context, fn func(events []event.Event) error, base func(*Base) error) error {
 	type part struct {
 		key  string
 		typ  event.Type
@@ -30,16 +23,27 @@ func (m *Memory) Export(ctx context.Context, fn func(events []event.Event) error
 	}
 	batch := make([]event.Event, 0, chunkRows)
 	text := make([]byte, 0, chunkRows*event.UUIDLen) // the ids of batch, never reallocated
-	for _, c := range all {
+	for _, c := range m.allClients() {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		c.mu.Lock()
 		parts := make([]part, len(c.series))
+		var bases []*Base
 		for i, s := range c.series {
 			parts[i] = part{key: s.key, typ: s.typ, rows: s.rows.snapshot()}
+			if s.baseCount > 0 {
+				b := &Base{ClientID: c.id, Key: s.key, Count: s.baseCount, Last: s.last}
+				b.Total.AddSum(&s.base)
+				bases = append(bases, b)
+			}
 		}
 		c.mu.Unlock()
+		for _, b := range bases {
+			if err := base(b); err != nil {
+				return err
+			}
+		}
 		for _, p := range parts {
 			for k, ch := range p.rows.chunks {
 				rows := min(chunkRows, p.rows.n-k*chunkRows)

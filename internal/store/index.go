@@ -178,6 +178,32 @@ func (x *index) split(t *table, rehash func(slot uint64) uint64) {
 	}
 }
 
+// removeRows removes the entries whose rows gone says are gone, table by
+// table: each table's other slots are put back in place, from the hash
+// bits they keep.
+func (x *index) removeRows(gone func(rowRef) bool) {
+	for i, t := range x.dir {
+		if i > 0 && x.dir[i-1] == t {
+			continue // the same table as the entry before
+		}
+		keep := splitRoom.Get().(*[maxTableSlots]uint64)
+		kept := keep[:0]
+		for _, s := range t.slots {
+			if s != 0 && !gone(slotRow(s)) {
+				kept = append(kept, s)
+			}
+		}
+		if len(kept) < t.used {
+			clear(t.slots)
+			t.used = 0
+			for _, s := range kept {
+				t.insert(slotHash(s), s)
+			}
+		}
+		splitRoom.Put(keep)
+	}
+}
+
 // splitRoom pools the room a split copies a table into, so that a split
 // reuses the table's own array for one half instead of allocating both.
 // Of *[maxTableSlots]uint64.

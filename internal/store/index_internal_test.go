@@ -76,3 +76,50 @@ func TestIndexFindsEveryID(t *testing.T) {
 		})
 	}
 }
+
+// TestIndexRemoveRows removes every third entry of a grown index: the
+// others must all be found still, and the removed ones not.
+func TestIndexRemoveRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	hashes := make([]uint64, 50_000)
+	var x index
+	rehash := func(s uint64) uint64 { return hashes[slotRow(s)] }
+	for i := range hashes {
+		h := rng.Uint64()
+		hashes[i] = h
+		x.makeRoom(h, rehash)
+		tb := x.table(h)
+		mask := uint64(len(tb.slots) - 1)
+		j := tb.home(h)
+		for tb.slots[j] != 0 {
+			j = (j + 1) & mask
+		}
+		tb.slots[j] = makeSlot(h, false, rowRef(i))
+		tb.used++
+	}
+	gone := func(r rowRef) bool { return r%3 == 0 }
+	x.removeRows(gone)
+	used := 0
+	for i, tb := range x.dir {
+		if i == 0 || x.dir[i-1] != tb {
+			used += tb.used
+		}
+	}
+	if want := len(hashes) - (len(hashes)+2)/3; used != want {
+		t.Errorf("tables hold %d entries after removing, want %d", used, want)
+	}
+	for i, h := range hashes {
+		tb := x.table(h)
+		mask := uint64(len(tb.slots) - 1)
+		found := false
+		for j := tb.home(h); tb.slots[j] != 0; j = (j + 1) & mask {
+			if s := tb.slots[j]; tagMatches(s, h) && slotRow(s) == rowRef(i) {
+				found = true
+				break
+			}
+		}
+		if found == gone(rowRef(i)) {
+			t.Fatalf("entry %d: found %v after removing every third", i, found)
+		}
+	}
+}

@@ -29,8 +29,12 @@ type Memory struct {
 	shards  [shardCount]shard
 	journal Journal // nil when the store is only in memory
 	limits  Limits
-	clients atomic.Int64 // clients in the shards
-	bytes   atomic.Int64 // about how much memory the clients' data takes
+	// retention is how long events are kept, by their timestamps; 0 for
+	// ever. pruned is the latest cutoff Prune was given.
+	retention time.Duration
+	pruned    atomic.Int64
+	clients   atomic.Int64 // clients in the shards
+	bytes     atomic.Int64 // about how much memory the clients' data takes
 }
 
 // Limits bound what a Memory takes in; 0 is no limit. Past a limit, new
@@ -48,6 +52,19 @@ type Limits struct {
 // MaxKeysPerClient is the most keys a client may have, whatever the
 // limits say: the most a client's rows can tell apart.
 const MaxKeysPerClient = 1 << 16
+
+// SetRetention makes m refuse events older than d before now (as
+// event.ErrTooOld) and leave them out of views; Prune drops them. 0 keeps
+// events for ever. Call it before m is used concurrently.
+func (m *Memory) SetRetention(d time.Duration) { m.retention = d }
+
+// cutoff returns the oldest timestamp that retention keeps at now, or 0.
+func (m *Memory) cutoff(now int64) event.Timestamp {
+	if m.retention <= 0 {
+		return 0
+	}
+	return event.Timestamp(max(now-int64(m.retention), 0))
+}
 
 // SetLimits sets the limits of m. Call it before m is used concurrently.
 func (m *Memory) SetLimits(l Limits) { m.limits = l }
@@ -160,6 +177,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		refs = append(refs, m.hasher.ref(events[i].ID))
 	}
 	now := time.Now().UnixNano()
+	cutoff := m.cutoff(now)
 	for i := 0; i < len(events); {
 		id := events[i].ClientID
 		end := i + 1
@@ -187,7 +205,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		full := m.limits.MaxBytes > 0 && m.bytes.Load() >= m.limits.MaxBytes
 		start, bytes := i, c.bytes
 		for ; i < end; i++ {
-			results[i] = c.apply(m, &events[i], &refs[i], full)
+			results[i] = c.apply(m, &events[i], &refs[i], full, cutoff)
 		}
 		if m.journal != nil {
 			m.journal.Record(c.id, events[start:end], results[start:end])
@@ -209,17 +227,8 @@ type Expired struct {
 // (new, duplicate or refused) since before, and returns them.
 func (m *Memory) ExpireIdle(ctx context.Context, before time.Time) ([]Expired, error) {
 	cutoff := before.UnixNano()
-	var all []*client
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.RLock()
-		for _, c := range s.clients {
-			all = append(all, c)
-		}
-		s.mu.RUnlock()
-	}
 	var expired []Expired
-	for _, c := range all {
+	for _, c := range m.allClients() {
 		if err := ctx.Err(); err != nil {
 			return expired, err
 		}
@@ -291,9 +300,11 @@ func (m *Memory) View(ctx context.Context, clientID string) (*event.View, error)
 	}
 	v, readers, inOrder := c.view()
 	c.mu.Unlock()
+	cutoff := m.cutoff(time.Now().UnixNano())
 	for i, r := range readers {
 		if r != nil {
 			r.sortIfNeeded(inOrder[i])
+			r.skipBefore(cutoff)
 		}
 	}
 	slices.SortFunc(v.Series, func(a, b event.SeriesView) int { return strings.Compare(a.Key, b.Key) })
@@ -319,15 +330,7 @@ func (m *Memory) Clients(ctx context.Context) ([]event.ClientInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	var all []*client
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.RLock()
-		for _, c := range s.clients {
-			all = append(all, c)
-		}
-		s.mu.RUnlock()
-	}
+	all := m.allClients()
 	infos := make([]event.ClientInfo, 0, len(all))
 	for _, c := range all {
 		c.mu.Lock()

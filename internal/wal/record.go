@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/store"
 )
 
 // A payload is a kind byte and its fields. Numbers are unsigned varints
@@ -21,10 +22,38 @@ import (
 //	            id (idUUID and 16 bytes, or idText and a string),
 //	            timestamp (nanoseconds), value (8 bytes, IEEE 754, little endian)
 //	kindDelete: client id; the client and all it held are gone
+//	kindBase:   client id, key, count, latest timestamp, then the exact
+//	            total (event.Sum's binary form): what a CUMULATIVE key
+//	            holds beyond its rows (snapshots only)
 const (
 	kindEvents byte = 1
 	kindDelete byte = 2
+	kindBase   byte = 3
 )
+
+// AppendBase appends the payload that records a store.Base.
+func AppendBase(buf []byte, b *store.Base) []byte {
+	buf = appendString(append(buf, kindBase), b.ClientID)
+	buf = appendString(buf, b.Key)
+	buf = binary.AppendUvarint(buf, uint64(b.Count))
+	buf = binary.AppendUvarint(buf, uint64(b.Last))
+	buf, _ = b.Total.AppendBinary(buf)
+	return buf
+}
+
+// DecodeBase decodes a payload made by AppendBase; ok is false for a
+// payload of another kind. Its strings point into payload.
+func DecodeBase(payload []byte) (b *store.Base, ok bool, err error) {
+	if len(payload) == 0 || payload[0] != kindBase {
+		return nil, false, nil
+	}
+	d := decoder{b: payload[1:]}
+	b = &store.Base{ClientID: d.string(), Key: d.string(), Count: int64(d.uvarint()), Last: event.Timestamp(d.uvarint())}
+	if d.err != nil || b.Total.UnmarshalBinary(d.b) != nil {
+		return nil, true, fmt.Errorf("%w: bad key total", errPayload)
+	}
+	return b, true, nil
+}
 
 // AppendDelete appends the payload that records the deletion of a client.
 func AppendDelete(buf []byte, clientID string) []byte {

@@ -1,0 +1,143 @@
+package store
+
+import (
+	"context"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// deadSeries marks the chunkRef of a chunk that retention dropped.
+const deadSeries = math.MaxUint32
+
+// Prune drops the events that retention no longer keeps at now: in each
+// series, the leading chunks of rows (up to 1,024 events each) whose every
+// event is older than now minus retention, with their ids. Views already
+// leave out every event older than that; a chunk goes once all its events
+// are. A CUMULATIVE key keeps its total and count. It holds one client's
+// lock at a time, for as long as that client's pruning takes, and returns
+// the number of events dropped.
+func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
+	cutoff := m.cutoff(now.UnixNano())
+	if cutoff == 0 {
+		return 0, nil
+	}
+	// Set first: a snapshot that reads it after any client was pruned
+	// must see it (see PruneCutoff).
+	for {
+		old := m.pruned.Load()
+		if int64(cutoff) <= old || m.pruned.CompareAndSwap(old, int64(cutoff)) {
+			break
+		}
+	}
+	var dropped int64
+	for _, c := range m.allClients() {
+		if err := ctx.Err(); err != nil {
+			return dropped, err
+		}
+		c.mu.Lock()
+		if !c.deleted {
+			n := c.prune(cutoff)
+			dropped += n
+			c.bytes -= n * eventBytes
+			m.bytes.Add(-n * eventBytes)
+		}
+		c.mu.Unlock()
+	}
+	return dropped, nil
+}
+
+// PruneCutoff returns the latest cutoff Prune was given: every event that
+// Prune dropped is older than it. A snapshot records it, so that a replay
+// of the log after the snapshot leaves out the events older than it: what
+// the snapshot holds of them is in the totals of their keys.
+func (m *Memory) PruneCutoff() event.Timestamp { return event.Timestamp(m.pruned.Load()) }
+
+// allClients returns every client in the shards.
+func (m *Memory) allClients() []*client {
+	var all []*client
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		for _, c := range s.clients {
+			all = append(all, c)
+		}
+		s.mu.RUnlock()
+	}
+	return all
+}
+
+// prune drops the leading chunks of c's series older than cutoff and
+// their ids, and returns the number of events dropped. The caller holds
+// c.mu.
+func (c *client) prune(cutoff event.Timestamp) int64 {
+	var dropped int64
+	for pos, s := range c.series {
+		first := s.rows.dropped
+		k := s.rows.dropBefore(cutoff, func(ch *chunk) {
+			if s.typ == event.Cumulative {
+				for _, v := range ch.values {
+					s.base.Include(v)
+				}
+				s.baseCount += int64(len(ch.values))
+			}
+			dropped += int64(len(ch.values))
+		})
+		if k == 0 {
+			continue
+		}
+		for i := range c.chunks {
+			if at := &c.chunks[i]; at.series == uint32(pos) && int(at.chunk) >= first && int(at.chunk) < first+k {
+				at.series = deadSeries
+			}
+		}
+		if s.typ == event.TimeSeries {
+			c.events -= int64(k * chunkRows)
+		}
+	}
+	if dropped > 0 {
+		c.ids.removeRows(func(r rowRef) bool { return c.chunks[r>>chunkShift].series == deadSeries })
+	}
+	return dropped
+}
+
+// A Base is what a CUMULATIVE key holds beyond its rows: the total, count
+// and latest timestamp of the events whose rows retention dropped.
+type Base struct {
+	ClientID, Key string
+	Total         event.Sum
+	Count         int64
+	Last          event.Timestamp
+}
+
+// LoadBase adds to its key's total and count what b holds, as if its
+// events had been applied and their rows dropped, making the client and
+// key if need be. It is for loading a snapshot.
+func (m *Memory) LoadBase(b *Base) error {
+	c := m.getOrCreate(b.ClientID)
+	if c == nil {
+		return &event.Error{Kind: event.ErrLimit, Message: "too many clients to load"}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pos, ok := c.keys[b.Key]
+	if !ok {
+		pos = len(c.series)
+		c.series = append(c.series, &series{key: strings.Clone(b.Key), typ: event.Cumulative, inOrder: true})
+		c.keys[c.series[pos].key] = pos
+	}
+	s := c.series[pos]
+	if s.typ != event.Cumulative {
+		return &event.Error{Kind: event.ErrConflict, Field: event.FieldKey, Message: "the total of key " + b.Key + " is for a TIME-SERIES key"}
+	}
+	s.total.AddSum(&b.Total)
+	s.base.AddSum(&b.Total)
+	s.count += b.Count
+	s.baseCount += b.Count
+	s.last = max(s.last, b.Last)
+	c.events += b.Count
+	c.lastSeen = time.Now().UnixNano()
+	return nil
+}
