@@ -116,12 +116,30 @@ func Replay(dir string, after uint64, fn func(payload []byte) error) (last uint6
 		if i != len(seqs)-1 {
 			return last, nil, &DamageError{File: file, Offset: valid, Reason: "cut short, and later segments follow"}
 		}
-		if err := os.Truncate(file, valid); err != nil {
+		if err := truncate(file, valid); err != nil {
 			return last, nil, fmt.Errorf("cut the torn tail off %s: %w", file, err)
 		}
 		torn = &Torn{File: file, Offset: valid, Bytes: int64(len(data)) - valid}
 	}
 	return last, torn, nil
+}
+
+// truncate cuts file to size and syncs it, so that the cut holds across a
+// crash: else the torn tail could come back in a segment that is no
+// longer the last.
+func truncate(file string, size int64) error {
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	err = f.Truncate(size)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Log appends records to segment files in a directory. It is safe for
@@ -138,6 +156,7 @@ type Log struct {
 	done     uint64    // bytes written (and synced, with SyncAlways)
 	err      error     // the first write or sync failure; the log takes nothing after it
 	closed   bool
+	closing  bool // Close was called
 	kick     chan struct{}
 	stop     chan struct{}
 	stopped  chan struct{}
@@ -152,6 +171,12 @@ type Log struct {
 // Open starts a log in dir, in a new segment numbered after every segment
 // there (and above after), and its background writer.
 func Open(dir string, after uint64, opts Options) (*Log, error) {
+	if opts.Sync == SyncInterval && opts.Interval <= 0 {
+		return nil, fmt.Errorf("write-ahead log: sync interval must be positive, not %s", opts.Interval)
+	}
+	if opts.SegmentBytes <= 0 {
+		return nil, fmt.Errorf("write-ahead log: segment size must be positive, not %d", opts.SegmentBytes)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
@@ -335,7 +360,7 @@ func (l *Log) write(data []byte, sync bool) error {
 		l.size += int64(len(data))
 	}
 	if sync {
-		return l.file.Sync()
+		return syncData(l.file)
 	}
 	return nil
 }
@@ -403,8 +428,16 @@ func (l *Log) RemoveThrough(seq uint64) error {
 }
 
 // Close writes and syncs what is buffered, stops the writer and closes the
-// segment. Waits after it get ErrClosed, or the log's error.
+// segment. Waits after it get ErrClosed, or the log's error. Closing a
+// closed log does nothing and returns ErrClosed.
 func (l *Log) Close() error {
+	l.mu.Lock()
+	closing := l.closing
+	l.closing = true
+	l.mu.Unlock()
+	if closing {
+		return ErrClosed
+	}
 	close(l.stop)
 	<-l.stopped
 	l.fmu.Lock()
