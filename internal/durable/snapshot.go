@@ -109,7 +109,7 @@ func writeSnapshot(ctx context.Context, dir string, seq uint64, mem *store.Memor
 		err = os.Rename(tmp, final)
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = wal.SyncDir(dir)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("write snapshot %s: %w", final, err)
@@ -169,18 +169,4 @@ func readSnapshot(file string, fn func([]event.Event) error, base func(*store.Ba
 		damage.Offset += int64(len(snapMagic))
 	}
 	return n, cutoff, err
-}
-
-// syncDir syncs a directory, so that files made, renamed or removed in it
-// stay so across a crash.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

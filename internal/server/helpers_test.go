@@ -65,7 +65,13 @@ type api struct {
 // newAPI starts an httptest server over a fresh store with cfg.
 func newAPI(t *testing.T, cfg server.Config) *api {
 	t.Helper()
-	srv, err := server.New(cfg, store.New(), discardLogger())
+	return newAPIWith(t, cfg, store.New())
+}
+
+// newAPIWith starts an httptest server over st with cfg.
+func newAPIWith(t *testing.T, cfg server.Config, st server.Store) *api {
+	t.Helper()
+	srv, err := server.New(cfg, st, discardLogger())
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

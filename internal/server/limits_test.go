@@ -2,11 +2,8 @@ package server_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"testing"
-	"time"
 
-	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 )
 
@@ -15,15 +12,7 @@ func newLimitedAPI(t *testing.T, l store.Limits) *api {
 	t.Helper()
 	m := store.New()
 	m.SetLimits(l)
-	srv, err := server.New(testConfig(), m, discardLogger())
-	if err != nil {
-		t.Fatalf("server.New: %v", err)
-	}
-	ts := httptest.NewServer(srv.Handler())
-	t.Cleanup(ts.Close)
-	client := ts.Client()
-	client.Timeout = 30 * time.Second
-	return &api{t: t, url: ts.URL, client: client}
+	return newAPIWith(t, testConfig(), m)
 }
 
 func TestLimitsAnswers(t *testing.T) {

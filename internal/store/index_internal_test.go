@@ -55,15 +55,7 @@ func TestIndexFindsEveryID(t *testing.T) {
 				if _, ok := find(h); ok {
 					t.Fatalf("hash %d found before it was inserted", i)
 				}
-				x.makeRoom(h, rehash)
-				tb := x.table(h)
-				mask := uint64(len(tb.slots) - 1)
-				j := tb.home(h)
-				for tb.slots[j] != 0 {
-					j = (j + 1) & mask
-				}
-				tb.slots[j] = makeSlot(h, false, rowRef(i))
-				tb.used++
+				insertEntry(&x, h, rowRef(i), rehash)
 			}
 			for i, h := range hashes {
 				if row, ok := find(h); !ok || row != rowRef(i) {
@@ -87,15 +79,7 @@ func TestIndexRemoveRows(t *testing.T) {
 	for i := range hashes {
 		h := rng.Uint64()
 		hashes[i] = h
-		x.makeRoom(h, rehash)
-		tb := x.table(h)
-		mask := uint64(len(tb.slots) - 1)
-		j := tb.home(h)
-		for tb.slots[j] != 0 {
-			j = (j + 1) & mask
-		}
-		tb.slots[j] = makeSlot(h, false, rowRef(i))
-		tb.used++
+		insertEntry(&x, h, rowRef(i), rehash)
 	}
 	gone := func(r rowRef) bool { return r%3 == 0 }
 	x.removeRows(gone)
@@ -122,4 +106,17 @@ func TestIndexRemoveRows(t *testing.T) {
 			t.Fatalf("entry %d: found %v after removing every third", i, found)
 		}
 	}
+}
+
+// insertEntry adds the entry of hash and row to x, as a client does.
+func insertEntry(x *index, h uint64, row rowRef, rehash func(uint64) uint64) {
+	x.makeRoom(h, rehash)
+	tb := x.table(h)
+	mask := uint64(len(tb.slots) - 1)
+	j := tb.home(h)
+	for tb.slots[j] != 0 {
+		j = (j + 1) & mask
+	}
+	tb.slots[j] = makeSlot(h, false, row)
+	tb.used++
 }

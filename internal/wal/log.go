@@ -212,7 +212,7 @@ func (l *Log) openSegment(seq uint64) error {
 	if err != nil {
 		return err
 	}
-	if err := syncDir(l.dir); err != nil {
+	if err := SyncDir(l.dir); err != nil {
 		f.Close()
 		return err
 	}
@@ -377,6 +377,16 @@ func (l *Log) rotate() error {
 	return l.openSegment(l.seq + 1)
 }
 
+// take takes the buffer for a write, with the position it reaches and the
+// log's error. The caller holds fmu.
+func (l *Log) take() (data []byte, target uint64, err error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	data, target, err = l.buf, l.appended, l.err
+	l.buf = nil
+	return data, target, err
+}
+
 // Rotate writes and syncs everything recorded so far, closes the segment
 // that holds it, and goes on in a new one. It returns the number of the
 // segment it closed: every record made before Rotate is in a segment up to
@@ -384,11 +394,7 @@ func (l *Log) rotate() error {
 func (l *Log) Rotate() (uint64, error) {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	l.mu.Lock()
-	data, target := l.buf, l.appended
-	l.buf = nil
-	err := l.err
-	l.mu.Unlock()
+	data, target, err := l.take()
 	if err != nil {
 		return 0, err
 	}
@@ -424,7 +430,7 @@ func (l *Log) RemoveThrough(seq uint64) error {
 			return err
 		}
 	}
-	return syncDir(l.dir)
+	return SyncDir(l.dir)
 }
 
 // Close writes and syncs what is buffered, stops the writer and closes the
@@ -442,11 +448,7 @@ func (l *Log) Close() error {
 	<-l.stopped
 	l.fmu.Lock()
 	defer l.fmu.Unlock()
-	l.mu.Lock()
-	data, target := l.buf, l.appended
-	l.buf = nil
-	err := l.err
-	l.mu.Unlock()
+	data, target, err := l.take()
 	if err == nil {
 		err = l.write(data, true)
 	}
@@ -465,9 +467,9 @@ func (l *Log) Close() error {
 	return err
 }
 
-// syncDir syncs a directory, so that files made, renamed or removed in it
+// SyncDir syncs a directory, so that files made, renamed or removed in it
 // stay so across a crash.
-func syncDir(dir string) error {
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err
