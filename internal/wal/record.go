@@ -18,9 +18,12 @@ import (
 // A payload is a kind byte and its fields. Numbers are unsigned varints
 // unless said otherwise; strings are a length and their bytes.
 //
-//	kindEvents: client id, count, then per event: key, type byte,
-//	            id (idUUID and 16 bytes, or idText and a string),
-//	            timestamp (nanoseconds), value (8 bytes, IEEE 754, little endian)
+//	kindEvents: client id, count, then per event: a flags byte, the key
+//	            unless flagSameKey, the id (16 bytes, or with flagTextID
+//	            a string), the timestamp in nanoseconds as a signed varint
+//	            of its difference from the event before's (from 0 for the
+//	            first), and the value (with flagWhole a signed varint, else
+//	            8 bytes, IEEE 754, little endian)
 //	kindDelete: client id; the client and all it held are gone
 //	kindBase:   client id, key, count, latest timestamp, then the exact
 //	            total (event.Sum's binary form): what a CUMULATIVE key
@@ -30,6 +33,19 @@ const (
 	kindDelete byte = 2
 	kindBase   byte = 3
 )
+
+// The flags of an event.
+const (
+	flagTimeSeries byte = 1 << iota // else CUMULATIVE
+	flagTextID                      // the id is not a UUID
+	flagSameKey                     // the key is the event before's
+	flagWhole                       // the value is a whole number below 2^53
+	flagsKnown     = flagTimeSeries | flagTextID | flagSameKey | flagWhole
+)
+
+// maxWhole bounds the whole values written as varints: every whole number
+// up to it is a float64.
+const maxWhole = 1 << 53
 
 // AppendBase appends the payload that records a store.Base.
 func AppendBase(buf []byte, b *store.Base) []byte {
@@ -92,27 +108,54 @@ func AppendEvents(buf []byte, clientID string, events []event.Event, results []e
 	if n == 0 {
 		return buf, 0
 	}
-	// Room for the usual event: key, type, id, timestamp and value.
-	buf = slices.Grow(buf, 1+binary.MaxVarintLen64+len(clientID)+n*(48+len(events[0].Key)))
+	// Room for the usual event: key, flags, id, timestamp and value.
+	buf = slices.Grow(buf, 1+binary.MaxVarintLen64+len(clientID)+n*(40+len(events[0].Key)))
 	buf = append(buf, kindEvents)
 	buf = appendString(buf, clientID)
 	buf = binary.AppendUvarint(buf, uint64(n))
+	var (
+		key     string
+		ts      event.Timestamp
+		written int
+	)
 	for i := range events {
 		if r := results[i]; r.Err != nil || r.Duplicate {
 			continue
 		}
 		e := &events[i]
-		buf = appendString(buf, e.Key)
-		buf = append(buf, byte(e.Type))
-		if u, ok := event.ParseUUID(e.ID); ok {
-			buf = append(buf, idUUID)
+		var flags byte
+		if e.Type == event.TimeSeries {
+			flags |= flagTimeSeries
+		}
+		u, uuid := event.ParseUUID(e.ID)
+		if !uuid {
+			flags |= flagTextID
+		}
+		if e.Key == key && written > 0 {
+			flags |= flagSameKey
+		}
+		written++
+		whole := math.Abs(e.Value) < maxWhole && e.Value == math.Trunc(e.Value) && !(e.Value == 0 && math.Signbit(e.Value))
+		if whole {
+			flags |= flagWhole
+		}
+		buf = append(buf, flags)
+		if flags&flagSameKey == 0 {
+			buf = appendString(buf, e.Key)
+			key = e.Key
+		}
+		if uuid {
 			buf = append(buf, u[:]...)
 		} else {
-			buf = append(buf, idText)
 			buf = appendString(buf, e.ID)
 		}
-		buf = binary.AppendUvarint(buf, uint64(e.Timestamp))
-		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(e.Value))
+		buf = binary.AppendVarint(buf, int64(e.Timestamp-ts))
+		ts = e.Timestamp
+		if whole {
+			buf = binary.AppendVarint(buf, int64(e.Value))
+		} else {
+			buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(e.Value))
+		}
 	}
 	return buf, n
 }
@@ -138,23 +181,40 @@ func DecodeEvents(into []event.Event, payload []byte) ([]event.Event, error) {
 	if d.err != nil || n > uint64(len(payload)) {
 		return into, fmt.Errorf("%w: bad header", errPayload)
 	}
-	var text [event.UUIDLen]byte
-	for range n {
-		e := event.Event{ClientID: client, Key: d.string(), Type: event.Type(d.byte())}
-		switch d.byte() {
-		case idUUID:
+	var (
+		text [event.UUIDLen]byte
+		key  string
+		ts   event.Timestamp
+	)
+	for i := range n {
+		flags := d.byte()
+		if flags&^flagsKnown != 0 || (flags&flagSameKey != 0 && i == 0) {
+			d.fail()
+		}
+		e := event.Event{ClientID: client, Type: event.Cumulative}
+		if flags&flagTimeSeries != 0 {
+			e.Type = event.TimeSeries
+		}
+		if flags&flagSameKey == 0 {
+			key = d.string()
+		}
+		e.Key = key
+		if flags&flagTextID != 0 {
+			e.ID = d.string()
+		} else {
 			var u [16]byte
 			copy(u[:], d.bytes(16))
 			e.ID = string(event.AppendUUID(text[:0], &u))
-		case idText:
-			e.ID = d.string()
-		default:
-			d.fail()
 		}
-		e.Timestamp = event.Timestamp(d.uvarint())
-		e.Value = math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8)))
+		ts += event.Timestamp(d.varint())
+		e.Timestamp = ts
+		if flags&flagWhole != 0 {
+			e.Value = float64(d.varint())
+		} else {
+			e.Value = math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8)))
+		}
 		if d.err != nil {
-			return into, fmt.Errorf("%w: event %d of %d", errPayload, len(into), n)
+			return into, fmt.Errorf("%w: event %d of %d", errPayload, i, n)
 		}
 		into = append(into, e)
 	}
@@ -183,6 +243,16 @@ func (d *decoder) byte() byte {
 	c := d.b[0]
 	d.b = d.b[1:]
 	return c
+}
+
+func (d *decoder) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
 }
 
 func (d *decoder) uvarint() uint64 {

@@ -295,11 +295,11 @@ func TestDecodeEventsErrors(t *testing.T) {
 	})
 
 	// The fields of valid(), in order: kind, client id (length 8),
-	// count, then the first event: key (length 3), type, id kind.
+	// count, then the first event: its flags, key, ...
 	const (
-		kindAt   = 0
-		countAt  = 1 + 1 + len("client-1")
-		idKindAt = countAt + 1 + 1 + len("cpu") + 1
+		kindAt  = 0
+		countAt = 1 + 1 + len("client-1")
+		flagsAt = countAt + 1
 	)
 	for _, tc := range []struct {
 		name   string
@@ -321,7 +321,8 @@ func TestDecodeEventsErrors(t *testing.T) {
 			return append(append(b[:countAt:countAt], 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01), b[countAt+1:]...)
 		}},
 		{"client id length past the end", func(b []byte) []byte { b[1] = 0x7f; return b }},
-		{"unknown id kind", func(b []byte) []byte { b[idKindAt] = 2; return b }},
+		{"unknown flag", func(b []byte) []byte { b[flagsAt] |= 0x80; return b }},
+		{"the first event's key said to be the one before", func(b []byte) []byte { b[flagsAt] |= 0x04; return b }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			payload := tc.damage(valid())
