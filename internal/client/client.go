@@ -72,8 +72,13 @@ func (e *Error) Error() string {
 // for "not_found", and so on), or nil.
 func (e *Error) Unwrap() error { return event.KindOf(e.Code) }
 
-// Temporary reports whether the same request may succeed later: a 429 or a 5xx.
+// Temporary reports whether the same request may succeed later: a 429 or a
+// 5xx, but not a 429 limit_exceeded, which says the server's limits on
+// clients or keys refuse the events until someone changes them.
 func (e *Error) Temporary() bool {
+	if e.Code == event.Code(event.ErrLimit) {
+		return false
+	}
 	return e.Status == http.StatusTooManyRequests || e.Status >= 500
 }
 

@@ -567,24 +567,27 @@ func TestErrorUnwrap(t *testing.T) {
 func TestErrorTemporary(t *testing.T) {
 	tests := []struct {
 		status int
+		code   string
 		want   bool
 	}{
-		{400, false},
-		{401, false},
-		{403, false},
-		{404, false},
-		{409, false},
-		{413, false},
-		{415, false},
-		{429, true},
-		{500, true},
-		{502, true},
-		{503, true},
-		{504, true},
+		{400, "", false},
+		{401, "", false},
+		{403, "", false},
+		{404, "", false},
+		{409, "", false},
+		{413, "", false},
+		{415, "", false},
+		{429, "", true},
+		{429, "limit_exceeded", false},
+		{500, "", true},
+		{502, "", true},
+		{503, "not_ready", true},
+		{504, "", true},
+		{507, "insufficient_storage", true},
 	}
 	for _, tt := range tests {
-		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
-			e := &client.Error{Status: tt.status}
+		t.Run(fmt.Sprint(tt.status, tt.code), func(t *testing.T) {
+			e := &client.Error{Status: tt.status, Code: tt.code}
 			if got := e.Temporary(); got != tt.want {
 				t.Errorf("Error{Status: %d}.Temporary() = %v, want %v", tt.status, got, tt.want)
 			}
