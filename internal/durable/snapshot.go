@@ -20,8 +20,8 @@ import (
 // A snapshot file is snapMagic, then frames in the log's format: one per
 // batch of one client's events, one per CUMULATIVE key with a total beyond
 // its rows (wal.AppendBase), and last an end frame, whose payload is
-// snapEnd, the number of events and the store's prune cutoff (varints), so
-// that a snapshot cut short is told from a whole one. It is named after the last log segment it
+// snapEnd and the number of events (a varint), so that a snapshot cut
+// short is told from a whole one. It is named after the last log segment it
 // holds: "snapshot-" and 16 hex digits, then ".snap".
 const (
 	snapMagic  = "montool snapshot 1\n"
@@ -90,10 +90,7 @@ func writeSnapshot(ctx context.Context, dir string, seq uint64, mem *store.Memor
 		return err
 	})
 	if err == nil {
-		// Read after every client: it covers whatever was pruned before
-		// the export read a client.
 		payload = binary.AppendUvarint(append(payload[:0], snapEnd), uint64(n))
-		payload = binary.AppendUvarint(payload, uint64(mem.PruneCutoff()))
 		_, err = w.Write(wal.AppendFrame(frame[:0], payload))
 	}
 	if err == nil {
@@ -119,15 +116,15 @@ func writeSnapshot(ctx context.Context, dir string, seq uint64, mem *store.Memor
 
 // readSnapshot calls fn with the events of the snapshot file, a batch at a
 // time, and base with its keys' totals beyond their rows, and returns the
-// number of events and the prune cutoff it records. A file that is not a
-// whole snapshot is a *wal.DamageError.
-func readSnapshot(file string, fn func([]event.Event) error, base func(*store.Base) error) (n int64, cutoff event.Timestamp, err error) {
+// number of events. A file that is not a whole snapshot is a
+// *wal.DamageError.
+func readSnapshot(file string, fn func([]event.Event) error, base func(*store.Base) error) (n int64, err error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return 0, 0, err
+		return 0, err
 	}
 	if !strings.HasPrefix(string(data[:min(len(data), len(snapMagic))]), snapMagic) {
-		return 0, 0, &wal.DamageError{File: file, Offset: 0, Reason: "not a montool snapshot (no header)"}
+		return 0, &wal.DamageError{File: file, Offset: 0, Reason: "not a montool snapshot (no header)"}
 	}
 	var (
 		end    = int64(-1)
@@ -141,11 +138,10 @@ func readSnapshot(file string, fn func([]event.Event) error, base func(*store.Ba
 		}
 		if payload[0] == snapEnd {
 			count, k := binary.Uvarint(payload[1:])
-			cut, k2 := binary.Uvarint(payload[1+max(k, 0):])
-			if k <= 0 || k2 <= 0 || 1+k+k2 != len(payload) || int64(count) != n {
+			if k <= 0 || 1+k != len(payload) || int64(count) != n {
 				return &wal.DamageError{File: file, Offset: off, Reason: fmt.Sprintf("end record says %d events, the snapshot holds %d", count, n)}
 			}
-			end, cutoff = off, event.Timestamp(cut)
+			end = off
 			return nil
 		}
 		if b, ok, err := wal.DecodeBase(payload); ok {
@@ -168,5 +164,5 @@ func readSnapshot(file string, fn func([]event.Event) error, base func(*store.Ba
 	if errors.As(err, &damage) {
 		damage.Offset += int64(len(snapMagic))
 	}
-	return n, cutoff, err
+	return n, err
 }

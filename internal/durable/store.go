@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -93,7 +92,6 @@ func (s *Store) Load(ctx context.Context) error {
 		return err
 	}
 	var fromSnap, fromLog int64
-	var cutoff event.Timestamp // events before it were pruned, their totals in the snapshot
 	apply := func(events []event.Event) error {
 		_, err := s.mem.Apply(ctx, events)
 		return err
@@ -101,7 +99,7 @@ func (s *Store) Load(ctx context.Context) error {
 	if len(snaps) > 0 {
 		s.lastSnap = snaps[len(snaps)-1]
 		file := filepath.Join(s.opts.Dir, snapshotName(s.lastSnap))
-		if fromSnap, cutoff, err = readSnapshot(file, apply, s.mem.LoadBase); err != nil {
+		if fromSnap, err = readSnapshot(file, apply, s.mem.LoadBase); err != nil {
 			return fmt.Errorf("load snapshot: %w", err)
 		}
 	}
@@ -120,9 +118,6 @@ func (s *Store) Load(ctx context.Context) error {
 		if events, err = wal.DecodeEvents(events[:0], payload); err != nil {
 			return err
 		}
-		// An event the snapshot's retention pruned is in its key's
-		// total there, or gone: it must not come back.
-		events = slices.DeleteFunc(events, func(e event.Event) bool { return e.Timestamp < cutoff })
 		fromLog += int64(len(events))
 		return apply(events)
 	})
@@ -222,12 +217,18 @@ func (s *Store) ExpireIdle(ctx context.Context, before time.Time) ([]store.Expir
 }
 
 // Prune drops the events that retention no longer keeps at now, as
-// store.Memory does. It writes nothing to the log: a replay leaves out what
-// the snapshot it starts from had pruned, and prunes the rest again.
+// store.Memory does. It writes nothing to the log, and never runs while a
+// snapshot is made: so every event a snapshot holds in a key's total
+// beyond its rows was logged before the snapshot began, in the segments
+// it replaces, and a replay of the log after it counts nothing twice.
+// What a replay brings back that retention would drop, the next Prune
+// drops again.
 func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 	if !s.Ready() {
 		return 0, ErrNotReady
 	}
+	s.snapMu.Lock()
+	defer s.snapMu.Unlock()
 	return s.mem.Prune(ctx, now)
 }
 

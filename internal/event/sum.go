@@ -42,13 +42,15 @@ func (s *Sum) Add(v float64) bool {
 			return true
 		}
 	}
-	if math.IsInf(approx, 0) || math.Abs(approx) > nearEdge {
+	if !(math.Abs(approx) <= nearEdge) { // near the edge, past it, or NaN
 		next := Sum{whole: s.whole, exp: s.exp}
 		next.coef.Set(&s.coef)
 		next.add(v)
-		if math.IsInf(next.Float64(), 0) {
+		f := next.Float64()
+		if math.IsInf(f, 0) {
 			return false
 		}
+		approx = f // exact, where the running estimate may have drifted off
 	}
 	s.add(v)
 	s.approx = approx
@@ -129,7 +131,9 @@ func (s *Sum) AddSum(o *Sum) {
 		s.addDecimal(big.NewInt(o.whole), 0)
 	}
 	s.addDecimal(&o.coef, o.exp)
-	s.approx += o.approx
+	if s.approx += o.approx; math.IsNaN(s.approx) { // +Inf and -Inf parts
+		s.approx = s.Float64()
+	}
 }
 
 // addDecimal adds c × 10^e to the decimal part of s.

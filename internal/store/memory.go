@@ -30,9 +30,8 @@ type Memory struct {
 	journal Journal // nil when the store is only in memory
 	limits  Limits
 	// retention is how long events are kept, by their timestamps; 0 for
-	// ever. pruned is the latest cutoff Prune was given.
+	// ever.
 	retention time.Duration
-	pruned    atomic.Int64
 	clients   atomic.Int64 // clients in the shards
 	bytes     atomic.Int64 // about how much memory the clients' data takes
 }

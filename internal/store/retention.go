@@ -24,14 +24,6 @@ func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
 	if cutoff == 0 {
 		return 0, nil
 	}
-	// Set first: a snapshot that reads it after any client was pruned
-	// must see it (see PruneCutoff).
-	for {
-		old := m.pruned.Load()
-		if int64(cutoff) <= old || m.pruned.CompareAndSwap(old, int64(cutoff)) {
-			break
-		}
-	}
 	var dropped int64
 	for _, c := range m.allClients() {
 		if err := ctx.Err(); err != nil {
@@ -48,12 +40,6 @@ func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
 	}
 	return dropped, nil
 }
-
-// PruneCutoff returns the latest cutoff Prune was given: every event that
-// Prune dropped is older than it. A snapshot records it, so that a replay
-// of the log after the snapshot leaves out the events older than it: what
-// the snapshot holds of them is in the totals of their keys.
-func (m *Memory) PruneCutoff() event.Timestamp { return event.Timestamp(m.pruned.Load()) }
 
 // allClients returns every client in the shards.
 func (m *Memory) allClients() []*client {
