@@ -90,11 +90,6 @@ func DecodeDelete(payload []byte) (clientID string, ok bool, err error) {
 	return clientID, true, nil
 }
 
-const (
-	idUUID byte = 0
-	idText byte = 1
-)
-
 // AppendEvents appends the payload that records the events of one client
 // whose results say they were accepted, and reports how many it recorded;
 // it appends nothing when none was.
