@@ -3,6 +3,7 @@ package server_test
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/montool/montool/internal/store"
 )
@@ -100,5 +101,23 @@ func TestLimitsAnswers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTooOld posts events past the store's retention: each is refused with
+// too_old, and the request is a 400 even when others were taken.
+func TestTooOld(t *testing.T) {
+	m := store.New()
+	m.SetRetention(time.Hour)
+	a := newAPIWith(t, testConfig(), m)
+	now := time.Now().Unix()
+	old := now - 2*3600
+	status, resp := a.post(batch(cum("agent-1", "e1", now, "requests", 1), cum("agent-1", "e2", old, "requests", 1)))
+	wantStatus(t, status, http.StatusBadRequest)
+	if resp.Accepted != 1 || resp.Rejected != 1 || len(resp.Errors) != 1 || resp.Errors[0].Code != "too_old" || resp.Errors[0].Index != 1 {
+		t.Errorf("answer %+v, want e1 accepted and e2 refused as too_old", resp)
+	}
+	if resp.Error == nil || resp.Error.Code != "too_old" {
+		t.Errorf("error = %+v, want code too_old", resp.Error)
 	}
 }
