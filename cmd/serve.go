@@ -66,12 +66,18 @@ What a crash can lose depends on --fsync:
   never     as interval, but syncing is left to the operating system, so
             a machine crash can lose more (tens of seconds on Linux)
 
+--retention drops events older than a window (and refuses them with 400
+too_old), --client-ttl forgets clients that went quiet, and --max-clients,
+--max-keys-per-client and --max-memory refuse new events past a limit (429
+or 507), so that a long-running server does not grow without bound.
+
 The server stops cleanly on SIGINT or SIGTERM: it stops accepting, lets the
-requests in flight finish, writes the snapshot, and exits 0.`,
+requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 		Example: `  montool serve
   montool serve --addr 127.0.0.1:9090
   montool serve --data-dir /var/lib/montool
   montool serve --data-dir ./data --fsync interval --fsync-interval 200ms
+  montool serve --retention 720h --client-ttl 24h --max-memory 4GiB
   MONTOOL_SERVE_ADDR=:9090 montool serve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
