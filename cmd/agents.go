@@ -21,6 +21,7 @@ import (
 // agentsOptions holds what `montool agents` runs with.
 type agentsOptions struct {
 	Server string
+	Token  string
 	Agents agent.Config
 	// Progress turns on the live progress line on ErrOut.
 	Progress bool
@@ -57,7 +58,7 @@ counters.`,
 			if err != nil {
 				return err
 			}
-			opts.Server = root.Server
+			opts.Server, opts.Token = root.Server, root.Token
 			opts.Agents.Keys = keys
 			opts.Agents.Gzip = gzip.or(opts.Agents.Batch > 1)
 			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -133,6 +134,7 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	if err != nil {
 		return err
 	}
+	c.SetToken(opts.Token)
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	err = c.Health(hctx)
 	cancel()

@@ -19,6 +19,7 @@ import (
 // dumpOptions holds what `montool dump` runs with.
 type dumpOptions struct {
 	Server   string
+	Token    string
 	ClientID string
 	// Output is "json" or "table".
 	Output string
@@ -45,7 +46,7 @@ the total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key).`,
 			if opts.Output != "json" && opts.Output != "table" {
 				return fmt.Errorf("-o %q: must be json or table", opts.Output)
 			}
-			opts.Server, opts.ClientID, opts.Out = root.Server, args[0], cmd.OutOrStdout()
+			opts.Server, opts.Token, opts.ClientID, opts.Out = root.Server, root.Token, args[0], cmd.OutOrStdout()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -61,6 +62,7 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 	if err != nil {
 		return err
 	}
+	c.SetToken(opts.Token)
 	raw, err := c.DumpRaw(ctx, opts.ClientID)
 	if err != nil {
 		var apiErr *client.Error

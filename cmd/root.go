@@ -26,8 +26,10 @@ const defaultServer = "http://127.0.0.1:8080"
 type rootOptions struct {
 	ConfigFile string
 	Server     string
-	LogLevel   string
-	LogFormat  string
+	// Token is the bearer token the client commands send; "" sends none.
+	Token     string
+	LogLevel  string
+	LogFormat string
 
 	// Config is the configuration of this run: file, environment and
 	// defaults. Flags are set from it before a command runs.
@@ -43,11 +45,12 @@ func NewRootCmd() *cobra.Command { return newRootCmd(runners{}) }
 // command line resolves to without running anything. A nil field runs the
 // real command.
 type runners struct {
-	serve  func(context.Context, *serveOptions) error
-	agents func(context.Context, *agentsOptions) error
-	send   func(context.Context, *sendOptions) error
-	dump   func(context.Context, *dumpOptions) error
-	bench  func(context.Context, *benchOptions) error
+	serve    func(context.Context, *serveOptions) error
+	agents   func(context.Context, *agentsOptions) error
+	send     func(context.Context, *sendOptions) error
+	dump     func(context.Context, *dumpOptions) error
+	bench    func(context.Context, *benchOptions) error
+	tokenNew func(context.Context, *tokenNewOptions) error
 }
 
 func newRootCmd(run runners) *cobra.Command {
@@ -70,9 +73,11 @@ config file, then defaults.`,
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&opts.ConfigFile, "config", "", "config file (default ./montool.yaml, else montool/montool.yaml in the user config dir)")
 	pf.StringVar(&opts.Server, "server", defaultServer, "URL of the montool server, for the client commands")
+	pf.StringVar(&opts.Token, "token", "", "bearer token the client commands send, from montool token new (for a server with tokens)")
 	pf.StringVar(&opts.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")
 	configKey(pf, "server", "server")
+	configKey(pf, "token", "token")
 	configKey(pf, "log-level", "log_level")
 	configKey(pf, "log-format", "log_format")
 
@@ -85,6 +90,7 @@ config file, then defaults.`,
 		newSendCmd(opts, run.send),
 		newDumpCmd(opts, run.dump),
 		newBenchCmd(opts, run.bench),
+		newTokenCmd(run.tokenNew),
 	)
 	return cmd
 }

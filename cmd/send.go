@@ -21,6 +21,7 @@ import (
 // sendOptions holds what `montool send` runs with.
 type sendOptions struct {
 	Server string
+	Token  string
 	Event  event.Event
 	Out    io.Writer
 }
@@ -58,7 +59,7 @@ or RFC 3339 text.`,
 			if err != nil {
 				return err
 			}
-			opts.Server, opts.Event, opts.Out = root.Server, ev, cmd.OutOrStdout()
+			opts.Server, opts.Token, opts.Event, opts.Out = root.Server, root.Token, ev, cmd.OutOrStdout()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -157,6 +158,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	if err != nil {
 		return err
 	}
+	c.SetToken(opts.Token)
 	sum, err := c.Send(ctx, opts.Event)
 	if sum != nil {
 		out, jerr := json.MarshalIndent(sum, "", "  ")

@@ -96,6 +96,11 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 			if opts.Retention < 0 {
 				return fmt.Errorf("--retention must not be negative, not %s", opts.Retention)
 			}
+			tokens, err := tokenSet(root.Config)
+			if err != nil {
+				return err
+			}
+			opts.Server.Tokens = tokens
 			opts.Limits.MaxBytes = int64(maxMemory)
 			if err := checkLimits(opts.Limits); err != nil {
 				return err
@@ -130,6 +135,8 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 	configKey(fs, "max-clients", "serve.max_clients")
 	configKey(fs, "max-keys-per-client", "serve.max_keys_per_client")
 	configKey(fs, "max-memory", "serve.max_memory")
+	fs.BoolVar(&opts.Server.InsecureOpen, "insecure-open", false, "with no tokens configured, take requests from any address instead of only this machine's: anyone who reaches the server may write and read everything")
+	configKey(fs, "insecure-open", "serve.insecure_open")
 	fs.DurationVar(&opts.ClientTTL, "client-ttl", 0, "forget a client, and all it sent, once it has sent nothing for this long (0: never)")
 	fs.DurationVar(&opts.Retention, "retention", 0, "keep events this long, by their timestamps: older ones are dropped and refused with 400 too_old (0: for ever)")
 	configKey(fs, "client-ttl", "serve.client_ttl")
@@ -204,6 +211,14 @@ func checkLimits(l store.Limits) error {
 }
 
 func runServe(ctx context.Context, opts *serveOptions) error {
+	switch {
+	case opts.Server.Tokens.Len() > 0:
+		opts.Log.Info("taking requests with a token", "tokens", opts.Server.Tokens.Len())
+	case opts.Server.InsecureOpen:
+		opts.Log.Warn("no tokens configured and --insecure-open: anyone who reaches the server may write and read everything")
+	default:
+		opts.Log.Warn("no tokens configured: taking requests only from this machine; add tokens to the config (montool token new) to take agents from elsewhere, or pass --insecure-open")
+	}
 	if opts.DataDir == "" {
 		mem := store.New()
 		mem.SetLimits(opts.Limits)

@@ -26,8 +26,9 @@ const maxResponseBytes = 256 << 20
 
 // Client talks to one montool server. It is safe for concurrent use.
 type Client struct {
-	base *url.URL
-	http *http.Client
+	base  *url.URL
+	http  *http.Client
+	token string // sent as a bearer token when not empty
 
 	gzipWriters sync.Pool // of *gzip.Writer, reused from one gzip body to the next
 }
@@ -45,6 +46,10 @@ func New(baseURL string, httpClient *http.Client) (*Client, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	return &Client{base: u, http: httpClient}, nil
 }
+
+// SetToken makes c send token as Authorization: Bearer with every
+// request; "" sends none. Call it before c is used.
+func (c *Client) SetToken(token string) { c.token = token }
 
 // URL returns the server's base URL.
 func (c *Client) URL() string { return c.base.String() }
@@ -223,6 +228,9 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body io.Re
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "montool")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
 	return req, nil
 }
 

@@ -236,6 +236,8 @@ var (
 	ErrStorageFull = errors.New("storage full")
 	// ErrTooOld: the event is older than the server keeps events.
 	ErrTooOld = errors.New("too old")
+	// ErrForbidden: the caller may not do this, or not for this client.
+	ErrForbidden = errors.New("forbidden")
 )
 
 // Error is a domain error: its kind (one of the Err sentinels), the event
@@ -274,11 +276,12 @@ var codes = []struct {
 	{ErrLimit, "limit_exceeded"},
 	{ErrStorageFull, "insufficient_storage"},
 	{ErrTooOld, "too_old"},
+	{ErrForbidden, "forbidden"},
 }
 
 // Code returns the API's name for the kind of err: "invalid", "conflict",
-// "not_found", "too_large", "limit_exceeded", "insufficient_storage" or
-// "too_old"; "internal" for any other error.
+// "not_found", "too_large", "limit_exceeded", "insufficient_storage",
+// "too_old" or "forbidden"; "internal" for any other error.
 func Code(err error) string {
 	for _, c := range codes {
 		if errors.Is(err, c.kind) {

@@ -16,6 +16,10 @@ var errUnsupportedMediaType = errors.New("unsupported media type")
 // yet.
 var errUnavailable = errors.New("unavailable")
 
+// errUnauthorized is the kind of error for a request without a token the
+// server takes.
+var errUnauthorized = errors.New("unauthorized")
+
 // statuses maps each kind of error to its HTTP status and API code. Any
 // other error is a 500 "internal".
 var statuses = []struct {
@@ -32,6 +36,8 @@ var statuses = []struct {
 	{event.ErrTooOld, http.StatusBadRequest, event.Code(event.ErrTooOld)},
 	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	{errUnavailable, http.StatusServiceUnavailable, "not_ready"},
+	{errUnauthorized, http.StatusUnauthorized, "unauthorized"},
+	{event.ErrForbidden, http.StatusForbidden, event.Code(event.ErrForbidden)},
 }
 
 // statusOf returns the HTTP status and API code of err.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -10,7 +11,12 @@ import (
 // as it is encoded.
 func (s *Server) handleDump() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		v, err := s.store.View(r.Context(), event.NormalizeID(r.PathValue("client_id")))
+		id := event.NormalizeID(r.PathValue("client_id"))
+		if !mayActFor(r.Context(), id) {
+			s.writeError(w, r, errNotGranted)
+			return
+		}
+		v, err := s.store.View(r.Context(), id)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -24,6 +30,10 @@ func (s *Server) handleDump() http.HandlerFunc {
 	}
 }
 
+// errNotGranted refuses to read or delete a client the request's token is
+// not granted. It is the same whether the client exists or not.
+var errNotGranted = &event.Error{Kind: event.ErrForbidden, Message: "this token is not granted this client"}
+
 // deleteResponse is the body of the answer to a deletion.
 type deleteResponse struct {
 	ClientID      string `json:"client_id"`
@@ -34,6 +44,10 @@ type deleteResponse struct {
 func (s *Server) handleDelete() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := event.NormalizeID(r.PathValue("client_id"))
+		if !mayActFor(r.Context(), id) {
+			s.writeError(w, r, errNotGranted)
+			return
+		}
 		n, err := s.store.Delete(r.Context(), id)
 		if err != nil {
 			s.writeError(w, r, err)
@@ -57,6 +71,7 @@ func (s *Server) handleClients() http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		clients = slices.DeleteFunc(clients, func(c event.ClientInfo) bool { return !mayActFor(r.Context(), c.ClientID) })
 		if clients == nil {
 			clients = []event.ClientInfo{}
 		}

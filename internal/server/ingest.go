@@ -62,6 +62,9 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 	items := b.items
 	b.valid, b.index = slices.Grow(b.valid, len(items)), slices.Grow(b.index, len(items))
 	for i, it := range items {
+		if it.Err == nil && !mayActFor(r.Context(), it.Event.ClientID) {
+			it.Err = errNotYourClient
+		}
 		if it.Err != nil {
 			sum.Errors = append(sum.Errors, itemError(i, it.RawID, it.Err))
 			continue
@@ -99,12 +102,17 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 	}
 }
 
+// errNotYourClient refuses an event of a client the request's token may
+// not write.
+var errNotYourClient = &event.Error{Kind: event.ErrForbidden, Field: event.FieldClientID, Message: "this token may not write events of this client"}
+
 // requestKind returns the kind of error of a request whose events were
-// rejected: storage full (507) if any event found the store full, else a
-// limit (429) if any went past one, else too old (400) if any was, else
-// conflict (409) if every one was a conflict, else invalid (400).
+// rejected: forbidden (403) if any event was of a client its token may not
+// write, else storage full (507) if any found the store full, else a limit
+// (429) if any went past one, else too old (400) if any was, else conflict
+// (409) if every one was a conflict, else invalid (400).
 func requestKind(errs []event.ItemError) error {
-	for _, kind := range []error{event.ErrStorageFull, event.ErrLimit, event.ErrTooOld} {
+	for _, kind := range []error{event.ErrForbidden, event.ErrStorageFull, event.ErrLimit, event.ErrTooOld} {
 		for _, e := range errs {
 			if e.Code == event.Code(kind) {
 				return kind

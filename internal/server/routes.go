@@ -1,15 +1,19 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/montool/montool/internal/auth"
+)
 
 // routes registers every route of the API in one place.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/events", s.whenReady(s.handleIngest()))
-	mux.Handle("GET /api/v1/clients", s.whenReady(s.handleClients()))
-	mux.Handle("GET /api/v1/clients/{client_id}/events", s.whenReady(s.handleDump()))
-	mux.Handle("DELETE /api/v1/clients/{client_id}", s.whenReady(s.handleDelete()))
-	mux.Handle("GET /api/v1/stats", s.whenReady(s.handleStats()))
+	mux.Handle("POST /api/v1/events", s.authorize(auth.RoleIngest, s.whenReady(s.handleIngest())))
+	mux.Handle("GET /api/v1/clients", s.authorize(auth.RoleRead, s.whenReady(s.handleClients())))
+	mux.Handle("GET /api/v1/clients/{client_id}/events", s.authorize(auth.RoleRead, s.whenReady(s.handleDump())))
+	mux.Handle("DELETE /api/v1/clients/{client_id}", s.authorize(auth.RoleAdmin, s.whenReady(s.handleDelete())))
+	mux.Handle("GET /api/v1/stats", s.authorize(auth.RoleAdmin, s.whenReady(s.handleStats())))
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", s.handleReady())
 	return s.recoverPanics(jsonMuxErrors(mux))

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/montool/montool/internal/auth"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -53,6 +54,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long a shutdown waits for requests in
 	// flight before it closes their connections.
 	ShutdownTimeout time.Duration
+	// Tokens are the bearer tokens the API takes. With none the server is
+	// in open mode: it takes requests without a token, but only from
+	// loopback addresses unless InsecureOpen.
+	Tokens       *auth.Set
+	InsecureOpen bool
 }
 
 // maxHeaderBytes bounds the size of request headers.

@@ -1,0 +1,78 @@
+package server
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+
+	"github.com/montool/montool/internal/auth"
+	"github.com/montool/montool/internal/event"
+)
+
+// tokenKey is the context key of the token a request came with.
+type tokenKey struct{}
+
+// tokenOf returns the token of the request, or nil in open mode.
+func tokenOf(ctx context.Context) *auth.Token {
+	t, _ := ctx.Value(tokenKey{}).(*auth.Token)
+	return t
+}
+
+// mayActFor reports whether the request may act for clientID: always in
+// open mode, else when its token allows the client.
+func mayActFor(ctx context.Context, clientID string) bool {
+	t := tokenOf(ctx)
+	return t == nil || t.Allows(clientID)
+}
+
+var errOpenMode = &event.Error{Kind: event.ErrForbidden, Message: "montool has no tokens configured and takes requests only from this machine: " +
+	"add tokens to the config (montool token new --help), or start serve with --insecure-open to take any request without one"}
+
+// authorize lets a request through to h when it may act as role: with a
+// token of the server's that has the role, or in open mode from a loopback
+// address (from anywhere with InsecureOpen). A request without a token the
+// server takes gets 401, one whose token lacks the role 403.
+func (s *Server) authorize(role auth.Role, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.Tokens.Len() == 0 {
+			if !s.cfg.InsecureOpen && !fromLoopback(r) {
+				s.writeError(w, r, errOpenMode)
+				return
+			}
+			h.ServeHTTP(w, r)
+			return
+		}
+		t := s.cfg.Tokens.Authenticate(bearer(r.Header.Get("Authorization")))
+		if t == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="montool"`)
+			s.writeError(w, r, &event.Error{Kind: errUnauthorized, Message: "send one of this server's tokens as Authorization: Bearer TOKEN (montool --token)"})
+			return
+		}
+		if !t.May(role) {
+			s.writeError(w, r, &event.Error{Kind: event.ErrForbidden, Message: "a token of role " + string(t.Role) + " may not do this; it takes role " + string(role)})
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
+	})
+}
+
+// bearer returns the token of an Authorization header, or "".
+func bearer(header string) string {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(token)
+}
+
+// fromLoopback reports whether the request came from a loopback address.
+func fromLoopback(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr, err := netip.ParseAddr(host)
+	return err == nil && addr.Unmap().IsLoopback()
+}
