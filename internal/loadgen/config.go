@@ -45,6 +45,8 @@ const (
 
 // Config describes one run of load.
 type Config struct {
+	// Token is a bearer token sent with every request; "" sends none.
+	Token string
 	// Clients is the number of client ids the events are spread over.
 	Clients int
 	// Keys is the number of keys each client reports.

@@ -698,7 +698,22 @@ func newHTTPClient(cfg Config) *http.Client {
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
 	}
+	if cfg.Token != "" {
+		return &http.Client{Transport: bearerTransport{base: transport, token: cfg.Token}, Timeout: cfg.RequestTimeout}
+	}
 	return &http.Client{Transport: transport, Timeout: cfg.RequestTimeout}
+}
+
+// bearerTransport sends a bearer token with every request.
+type bearerTransport struct {
+	base  http.RoundTripper
+	token string
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context()) // a RoundTripper must not change the request it is given
+	r.Header.Set("Authorization", "Bearer "+b.token)
+	return b.base.RoundTrip(r)
 }
 
 // checkReachable asks the server for /healthz and accepts any answer.

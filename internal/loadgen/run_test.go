@@ -405,3 +405,37 @@ func TestParseAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestRunSendsToken checks that every request carries the token, when one
+// is set, and none otherwise.
+func TestRunSendsToken(t *testing.T) {
+	for _, token := range []string{"", "mt_secret"} {
+		t.Run("token "+token, func(t *testing.T) {
+			var with, without atomic.Int64
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if got := r.Header.Get("Authorization"); got == "Bearer "+token && token != "" {
+					with.Add(1)
+				} else if got == "" {
+					without.Add(1)
+				} else {
+					t.Errorf("Authorization = %q, want %q", got, "Bearer "+token)
+				}
+				if r.Method == http.MethodPost {
+					w.WriteHeader(http.StatusAccepted)
+				}
+			}))
+			defer ts.Close()
+			cfg := smallConfig(30, 10)
+			cfg.Token = token
+			if _, err := Run(t.Context(), cfg, Target{Name: "server", URL: ts.URL}); err != nil {
+				t.Fatal(err)
+			}
+			if token != "" && (with.Load() == 0 || without.Load() != 0) {
+				t.Errorf("%d requests with the token, %d without; want all with it", with.Load(), without.Load())
+			}
+			if token == "" && (without.Load() == 0 || with.Load() != 0) {
+				t.Errorf("%d requests with a token, %d without; want none with one", with.Load(), without.Load())
+			}
+		})
+	}
+}
