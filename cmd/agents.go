@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 type agentsOptions struct {
 	Server string
 	Token  string
+	TLS    *tls.Config // nil for the defaults
 	Agents agent.Config
 	// Progress turns on the live progress line on ErrOut.
 	Progress bool
@@ -58,7 +60,11 @@ counters.`,
 			if err != nil {
 				return err
 			}
-			opts.Server, opts.Token = root.Server, root.Token
+			tlsCfg, err := root.tlsConfig()
+			if err != nil {
+				return err
+			}
+			opts.Server, opts.Token, opts.TLS = root.Server, root.Token, tlsCfg
 			opts.Agents.Keys = keys
 			opts.Agents.Gzip = gzip.or(opts.Agents.Batch > 1)
 			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -130,6 +136,7 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	}
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = opts.Agents.Count
+	transport.TLSClientConfig = opts.TLS
 	c, err := client.New(opts.Server, &http.Client{Transport: transport})
 	if err != nil {
 		return err

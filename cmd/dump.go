@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 type dumpOptions struct {
 	Server   string
 	Token    string
+	TLS      *tls.Config // nil for the defaults
 	ClientID string
 	// Output is "json" or "table".
 	Output string
@@ -46,7 +48,11 @@ the total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key).`,
 			if opts.Output != "json" && opts.Output != "table" {
 				return fmt.Errorf("-o %q: must be json or table", opts.Output)
 			}
-			opts.Server, opts.Token, opts.ClientID, opts.Out = root.Server, root.Token, args[0], cmd.OutOrStdout()
+			tlsCfg, err := root.tlsConfig()
+			if err != nil {
+				return err
+			}
+			opts.Server, opts.Token, opts.TLS, opts.ClientID, opts.Out = root.Server, root.Token, tlsCfg, args[0], cmd.OutOrStdout()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -58,7 +64,7 @@ the total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key).`,
 }
 
 func runDump(ctx context.Context, opts *dumpOptions) error {
-	c, err := client.New(opts.Server, nil)
+	c, err := client.New(opts.Server, httpClient(opts.TLS))
 	if err != nil {
 		return err
 	}

@@ -5,13 +5,17 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -27,9 +31,14 @@ type rootOptions struct {
 	ConfigFile string
 	Server     string
 	// Token is the bearer token the client commands send; "" sends none.
-	Token     string
-	LogLevel  string
-	LogFormat string
+	Token string
+	// CACert is a PEM file of the certificate authorities the client
+	// commands trust for https:// servers, besides the system's;
+	// InsecureSkipVerify trusts any certificate.
+	CACert             string
+	InsecureSkipVerify bool
+	LogLevel           string
+	LogFormat          string
 
 	// Config is the configuration of this run: file, environment and
 	// defaults. Flags are set from it before a command runs.
@@ -74,10 +83,14 @@ config file, then defaults.`,
 	pf.StringVar(&opts.ConfigFile, "config", "", "config file (default ./montool.yaml, else montool/montool.yaml in the user config dir)")
 	pf.StringVar(&opts.Server, "server", defaultServer, "URL of the montool server, for the client commands")
 	pf.StringVar(&opts.Token, "token", "", "bearer token the client commands send, from montool token new (for a server with tokens)")
+	pf.StringVar(&opts.CACert, "ca-cert", "", "PEM file of certificate authorities to trust for an https:// server, besides the system's (client commands)")
+	pf.BoolVar(&opts.InsecureSkipVerify, "insecure-skip-verify", false, "trust any certificate of an https:// server: for tests only, it lets anyone in the middle read and change the traffic (client commands)")
 	pf.StringVar(&opts.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")
 	configKey(pf, "server", "server")
 	configKey(pf, "token", "token")
+	configKey(pf, "ca-cert", "ca_cert")
+	configKey(pf, "insecure-skip-verify", "insecure_skip_verify")
 	configKey(pf, "log-level", "log_level")
 	configKey(pf, "log-format", "log_format")
 
@@ -184,4 +197,39 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// tlsConfig returns the TLS settings of the client commands, or nil for the
+// defaults (the system's certificate authorities).
+func (o *rootOptions) tlsConfig() (*tls.Config, error) {
+	if o.CACert == "" && !o.InsecureSkipVerify {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify}
+	if o.CACert != "" {
+		pem, err := os.ReadFile(o.CACert)
+		if err != nil {
+			return nil, fmt.Errorf("--ca-cert: %w", err)
+		}
+		pool, err := x509.SystemCertPool()
+		if err != nil {
+			pool = x509.NewCertPool()
+		}
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--ca-cert %s: no PEM certificate in it", o.CACert)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// httpClient returns the HTTP client of a client command that sends with
+// tlsCfg: nil, for the client package's default, when tlsCfg is nil.
+func httpClient(tlsCfg *tls.Config) *http.Client {
+	if tlsCfg == nil {
+		return nil
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = tlsCfg
+	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }

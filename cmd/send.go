@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 type sendOptions struct {
 	Server string
 	Token  string
+	TLS    *tls.Config // nil for the defaults
 	Event  event.Event
 	Out    io.Writer
 }
@@ -59,7 +61,11 @@ or RFC 3339 text.`,
 			if err != nil {
 				return err
 			}
-			opts.Server, opts.Token, opts.Event, opts.Out = root.Server, root.Token, ev, cmd.OutOrStdout()
+			tlsCfg, err := root.tlsConfig()
+			if err != nil {
+				return err
+			}
+			opts.Server, opts.Token, opts.TLS, opts.Event, opts.Out = root.Server, root.Token, tlsCfg, ev, cmd.OutOrStdout()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -154,7 +160,7 @@ func parseTimestampFlag(s string) (event.Timestamp, error) {
 }
 
 func runSend(ctx context.Context, opts *sendOptions) error {
-	c, err := client.New(opts.Server, nil)
+	c, err := client.New(opts.Server, httpClient(opts.TLS))
 	if err != nil {
 		return err
 	}

@@ -697,6 +697,7 @@ func newHTTPClient(cfg Config) *http.Client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
+		TLSClientConfig:     cfg.TLS,
 	}
 	if cfg.Token != "" {
 		return &http.Client{Transport: bearerTransport{base: transport, token: cfg.Token}, Timeout: cfg.RequestTimeout}

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,6 +60,9 @@ type Config struct {
 	// loopback addresses unless InsecureOpen.
 	Tokens       *auth.Set
 	InsecureOpen bool
+	// TLSCert and TLSKey are the files of the certificate (PEM, with its
+	// chain) and private key to serve HTTPS with; both empty for HTTP.
+	TLSCert, TLSKey string
 }
 
 // maxHeaderBytes bounds the size of request headers.
@@ -91,6 +95,8 @@ func (c Config) Validate() error {
 		return errors.New("read-header, read, write and idle timeouts must be positive")
 	case c.ShutdownTimeout < 0:
 		return fmt.Errorf("shutdown timeout must not be negative, not %s", c.ShutdownTimeout)
+	case (c.TLSCert == "") != (c.TLSKey == ""):
+		return errors.New("TLS needs both a certificate file and a key file")
 	}
 	return nil
 }
@@ -101,6 +107,7 @@ type Server struct {
 	store   Store
 	log     *slog.Logger
 	handler http.Handler
+	tls     *tls.Config // nil for HTTP
 }
 
 // New returns a server over st, or an error when cfg is not valid.
@@ -109,6 +116,13 @@ func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
 	s := &Server{cfg: cfg, store: st, log: log}
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("TLS certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
+		}
+		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -137,8 +151,13 @@ func (s *Server) Run(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       s.cfg.IdleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		TLSConfig:         s.tls,
 	}
-	s.log.Info("montool listening", "addr", ln.Addr().String())
+	scheme := "http"
+	if s.tls != nil {
+		ln, scheme = tls.NewListener(ln, s.tls), "https"
+	}
+	s.log.Info("montool listening", "addr", ln.Addr().String(), "scheme", scheme)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
