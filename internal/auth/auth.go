@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/montool/montool/internal/event"
 )
 
 // Role is what a token may do.
@@ -41,8 +43,9 @@ type Token struct {
 	Name string
 	Hash [sha256.Size]byte
 	Role Role
-	// Clients are the client ids the token may act for: exact ids,
-	// "prefix*" patterns, or "*" for all.
+	// Clients are the client ids the token may act for: exact ids (a UUID
+	// in any letter case), "prefix*" patterns, matched against ids as the
+	// server keeps them (UUIDs in lower case), or "*" for all.
 	Clients []string
 }
 
@@ -86,7 +89,19 @@ func NewSet(tokens []Token) (*Set, error) {
 			}
 		}
 	}
-	return &Set{tokens: slices.Clone(tokens)}, nil
+	set := &Set{tokens: slices.Clone(tokens)}
+	for i := range set.tokens {
+		t := &set.tokens[i]
+		t.Clients = slices.Clone(t.Clients)
+		for j, c := range t.Clients {
+			if !strings.HasSuffix(c, "*") {
+				// A UUID client id is kept in lower case; a prefix is
+				// matched against the id as kept.
+				t.Clients[j] = event.NormalizeID(c)
+			}
+		}
+	}
+	return set, nil
 }
 
 // Len returns the number of tokens.

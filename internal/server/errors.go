@@ -20,6 +20,14 @@ var errUnavailable = errors.New("unavailable")
 // server takes.
 var errUnauthorized = errors.New("unauthorized")
 
+// errRateLimited and errOverloaded are the kinds of error for a request
+// refused whole, before it applied anything: a client over its rate, and
+// too many requests in flight.
+var (
+	errRateLimited = errors.New("rate limited")
+	errOverloaded  = errors.New("overloaded")
+)
+
 // statuses maps each kind of error to its HTTP status and API code. Any
 // other error is a 500 "internal".
 var statuses = []struct {
@@ -37,6 +45,8 @@ var statuses = []struct {
 	{errUnsupportedMediaType, http.StatusUnsupportedMediaType, "unsupported_media_type"},
 	{errUnavailable, http.StatusServiceUnavailable, "not_ready"},
 	{errUnauthorized, http.StatusUnauthorized, "unauthorized"},
+	{errRateLimited, http.StatusTooManyRequests, "rate_limited"},
+	{errOverloaded, http.StatusServiceUnavailable, "overloaded"},
 	{event.ErrForbidden, http.StatusForbidden, event.Code(event.ErrForbidden)},
 }
 

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -73,6 +75,18 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 		b.index = append(b.index, i)
 	}
 	valid, index := b.valid, b.index
+	if s.limiter != nil && len(valid) > 0 {
+		counts := make(map[string]int)
+		for i := range valid {
+			counts[valid[i].ClientID]++
+		}
+		if ok, wait := s.limiter.take(counts, time.Now()); !ok {
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+			s.writeIngestError(w, r, event.Summary{}, &event.Error{Kind: errRateLimited, Message: fmt.Sprintf(
+				"a client of this request sends more than %g events a second: nothing was applied; send it again after %s", s.limiter.rate, wait.Round(time.Millisecond))})
+			return
+		}
+	}
 	results, err := s.store.Apply(r.Context(), valid)
 	if err != nil {
 		s.writeIngestError(w, r, event.Summary{}, fmt.Errorf("apply %d events: %w", len(valid), err))

@@ -9,7 +9,7 @@ import (
 // routes registers every route of the API in one place.
 func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("POST /api/v1/events", s.authorize(auth.RoleIngest, s.whenReady(s.handleIngest())))
+	mux.Handle("POST /api/v1/events", s.limitInFlight(s.authorize(auth.RoleIngest, s.whenReady(s.handleIngest()))))
 	mux.Handle("GET /api/v1/clients", s.authorize(auth.RoleRead, s.whenReady(s.handleClients())))
 	mux.Handle("GET /api/v1/clients/{client_id}/events", s.authorize(auth.RoleRead, s.whenReady(s.handleDump())))
 	mux.Handle("DELETE /api/v1/clients/{client_id}", s.authorize(auth.RoleAdmin, s.whenReady(s.handleDelete())))

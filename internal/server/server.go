@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"time"
@@ -63,6 +64,15 @@ type Config struct {
 	// TLSCert and TLSKey are the files of the certificate (PEM, with its
 	// chain) and private key to serve HTTPS with; both empty for HTTP.
 	TLSCert, TLSKey string
+	// RateLimit is how many events a second each client may send, with
+	// RateBurst more at once (0: RateLimit's worth of a second, at least
+	// one); 0 for no limit. Over it a request gets 429 and applies
+	// nothing.
+	RateLimit float64
+	RateBurst int
+	// MaxInFlight bounds the event requests handled at once; over it a
+	// request gets 503 at once. 0 for no bound.
+	MaxInFlight int
 }
 
 // maxHeaderBytes bounds the size of request headers.
@@ -97,6 +107,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("shutdown timeout must not be negative, not %s", c.ShutdownTimeout)
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("TLS needs both a certificate file and a key file")
+	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
+		return fmt.Errorf("rate limit must be a number of events a second from 0, not %v", c.RateLimit)
+	case c.RateBurst < 0:
+		return fmt.Errorf("rate burst must not be negative, not %d", c.RateBurst)
+	case c.MaxInFlight < 0:
+		return fmt.Errorf("max in-flight requests must not be negative, not %d", c.MaxInFlight)
 	}
 	return nil
 }
@@ -108,6 +124,9 @@ type Server struct {
 	log     *slog.Logger
 	handler http.Handler
 	tls     *tls.Config // nil for HTTP
+
+	limiter  *limiter      // nil without a rate limit
+	inFlight chan struct{} // a slot per request in flight; nil without a bound
 }
 
 // New returns a server over st, or an error when cfg is not valid.
@@ -122,6 +141,16 @@ func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
 			return nil, fmt.Errorf("TLS certificate %s and key %s: %w", cfg.TLSCert, cfg.TLSKey, err)
 		}
 		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+	if cfg.RateLimit > 0 {
+		burst := cfg.RateBurst
+		if burst == 0 {
+			burst = max(1, int(cfg.RateLimit))
+		}
+		s.limiter = newLimiter(cfg.RateLimit, burst)
+	}
+	if cfg.MaxInFlight > 0 {
+		s.inFlight = make(chan struct{}, cfg.MaxInFlight)
 	}
 	s.handler = s.routes()
 	return s, nil
