@@ -77,12 +77,14 @@ counters.`,
 	}
 	fs := cmd.Flags()
 	fs.IntVar(&opts.Agents.Count, "count", opts.Agents.Count, "number of agents")
+	fs.StringVar(&opts.Agents.ClientPrefix, "client-prefix", "", "start each agent's client id (a random UUID) with this, such as lab-: for a token granted lab-*")
 	fs.Float64Var(&opts.Agents.Rate, "rate", opts.Agents.Rate, "events per second sent by each agent")
 	fs.DurationVar(&opts.Agents.Duration, "duration", opts.Agents.Duration, "how long to run, such as 30s or 5m; 0 runs until Ctrl-C")
 	fs.IntVar(&opts.Agents.Batch, "batch", opts.Agents.Batch,
 		fmt.Sprintf("events per request, from 1 to %d; a batch that is not full is sent when its first event has waited %s", agent.MaxBatch, opts.Agents.FlushInterval))
 	fs.VarPF(&gzip, "gzip", "", "gzip-compress each request: true, false, or auto (on when --batch is more than 1)").NoOptDefVal = "true"
 	configKey(fs, "count", "agents.count")
+	configKey(fs, "client-prefix", "agents.client_prefix")
 	configKey(fs, "rate", "agents.rate")
 	configKey(fs, "duration", "agents.duration")
 	configKey(fs, "batch", "agents.batch")

@@ -37,6 +37,9 @@ const MaxBatch = 10000
 type Config struct {
 	// Count is the number of agents.
 	Count int
+	// ClientPrefix starts every agent's client id, before a random UUID:
+	// for a token granted "prefix*".
+	ClientPrefix string
 	// Rate is how many events each agent makes per second.
 	Rate float64
 	// Batch is how many events an agent sends in one request: 1 sends each
@@ -90,6 +93,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("backoff must be positive with max (%s) no less than min (%s) and at most 1h", c.MaxBackoff, c.MinBackoff)
 	case c.AttemptTimeout <= 0:
 		return fmt.Errorf("attempt timeout must be positive, not %s", c.AttemptTimeout)
+	case len(c.ClientPrefix)+36 > event.MaxIDLen:
+		return fmt.Errorf("client prefix must be at most %d bytes, not %d", event.MaxIDLen-36, len(c.ClientPrefix))
 	}
 	seen := make(map[string]bool, len(c.Keys))
 	for _, k := range c.Keys {
@@ -156,7 +161,8 @@ type Fleet struct {
 	agents []*Agent
 }
 
-// NewFleet makes cfg.Count agents, each with a new random client id.
+// NewFleet makes cfg.Count agents, each with a new random client id after
+// cfg.ClientPrefix.
 func NewFleet(cfg Config, sender Sender) (*Fleet, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("agents config: %w", err)
@@ -164,7 +170,7 @@ func NewFleet(cfg Config, sender Sender) (*Fleet, error) {
 	f := &Fleet{cfg: cfg}
 	for range cfg.Count {
 		rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
-		a := &Agent{clientID: uuid.NewString(), cfg: &f.cfg, sender: sender, rng: rng}
+		a := &Agent{clientID: cfg.ClientPrefix + uuid.NewString(), cfg: &f.cfg, sender: sender, rng: rng}
 		for _, k := range cfg.Keys {
 			a.gens = append(a.gens, newGenerator(k, rng))
 		}

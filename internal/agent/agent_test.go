@@ -348,6 +348,7 @@ func TestConfigValidateRejects(t *testing.T) {
 		{"NaN rate", func(c *agent.Config) { c.Rate = math.NaN() }, "rate"},
 		{"infinite rate", func(c *agent.Config) { c.Rate = math.Inf(1) }, "rate"},
 		{"negative duration", func(c *agent.Config) { c.Duration = -time.Second }, "duration"},
+		{"client prefix too long", func(c *agent.Config) { c.ClientPrefix = strings.Repeat("p", 93) }, "client prefix must be at most 92 bytes, not 93"},
 		{"no keys", func(c *agent.Config) { c.Keys = nil }, "key"},
 		{"empty key list", func(c *agent.Config) { c.Keys = []agent.KeySpec{} }, "key"},
 		{"duplicate key names", func(c *agent.Config) {
@@ -481,6 +482,17 @@ func TestDefaultKeys(t *testing.T) {
 	}
 	if got := len(agent.DefaultConfig().Keys); got != len(keys) {
 		t.Errorf("DefaultConfig has %d keys, want the %d of DefaultKeys", got, len(keys))
+	}
+}
+
+func TestNewFleetClientPrefix(t *testing.T) {
+	cfg := testConfig()
+	cfg.Count, cfg.ClientPrefix = 3, "lab-"
+	for i, a := range newFleet(t, cfg, "http://127.0.0.1:1").Agents() {
+		id, ok := strings.CutPrefix(a.ClientID(), "lab-")
+		if _, err := uuid.Parse(id); !ok || err != nil {
+			t.Errorf("agent %d: client id %q, want lab- and a UUID", i, a.ClientID())
+		}
 	}
 }
 
