@@ -104,6 +104,24 @@ var settings = []setting{
 		def: "0s", file: "720h0m0s", env: "2h0m0s", flagVal: "48h0m0s",
 	},
 	{
+		name: "serve.rate_limit", cmdArgs: []string{"serve"}, flag: []string{"--rate-limit", "0.5"},
+		envName: "MONTOOL_SERVE_RATE_LIMIT", envVal: "20",
+		get: func(c *captured) string { return strconv.FormatFloat(c.serve.Server.RateLimit, 'g', -1, 64) },
+		def: "0", file: "50", env: "20", flagVal: "0.5",
+	},
+	{
+		name: "serve.rate_burst", cmdArgs: []string{"serve"}, flag: []string{"--rate-burst", "7"},
+		envName: "MONTOOL_SERVE_RATE_BURST", envVal: "9",
+		get: func(c *captured) string { return strconv.Itoa(c.serve.Server.RateBurst) },
+		def: "0", file: "500", env: "9", flagVal: "7",
+	},
+	{
+		name: "serve.max_in_flight", cmdArgs: []string{"serve"}, flag: []string{"--max-in-flight", "3"},
+		envName: "MONTOOL_SERVE_MAX_IN_FLIGHT", envVal: "16",
+		get: func(c *captured) string { return strconv.Itoa(c.serve.Server.MaxInFlight) },
+		def: "0", file: "64", env: "16", flagVal: "3",
+	},
+	{
 		name: "server (dump)", cmdArgs: []string{"dump", "c1"}, flag: []string{"--server", "http://127.0.0.1:9301"},
 		envName: "MONTOOL_SERVER", envVal: "http://127.0.0.1:9201",
 		get: func(c *captured) string { return c.dump.Server },

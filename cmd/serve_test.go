@@ -150,6 +150,10 @@ func TestServeErrors(t *testing.T) {
 		{name: "max memory not a size", args: []string{"--addr", "127.0.0.1:0", "--max-memory", "lots"}, wantErr: `"lots" is not a size`},
 		{name: "negative client ttl", args: []string{"--addr", "127.0.0.1:0", "--client-ttl", "-1h"}, wantErr: "--client-ttl must not be negative, not -1h0m0s"},
 		{name: "negative retention", args: []string{"--addr", "127.0.0.1:0", "--retention", "-24h"}, wantErr: "--retention must not be negative, not -24h0m0s"},
+		{name: "negative rate limit", args: []string{"--addr", "127.0.0.1:0", "--rate-limit", "-1"}, wantErr: "rate limit must be a number of events a second from 0, not -1"},
+		{name: "negative rate burst", args: []string{"--addr", "127.0.0.1:0", "--rate-burst", "-1"}, wantErr: "rate burst must not be negative, not -1"},
+		{name: "negative max in flight", args: []string{"--addr", "127.0.0.1:0", "--max-in-flight", "-1"}, wantErr: "max in-flight requests must not be negative, not -1"},
+		{name: "TLS certificate without key", args: []string{"--addr", "127.0.0.1:0", "--tls-cert", notADir}, wantErr: "TLS needs both a certificate file and a key file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
