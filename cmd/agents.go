@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -34,6 +35,7 @@ type agentsOptions struct {
 func newAgentsCmd(root *rootOptions, runF func(context.Context, *agentsOptions) error) *cobra.Command {
 	opts := &agentsOptions{Agents: agent.DefaultConfig()}
 	var gzip autoBool
+	var identities string
 	cmd := &cobra.Command{
 		Use:   "agents",
 		Short: "Run simulated agents that send random events to the server",
@@ -66,6 +68,16 @@ counters.`,
 			}
 			opts.Server, opts.Token, opts.TLS = root.Server, root.Token, tlsCfg
 			opts.Agents.Keys = keys
+			if identities != "" {
+				ids, err := readIdentities(identities)
+				if err != nil {
+					return err
+				}
+				if cmd.Flags().Changed("count") && opts.Agents.Count != len(ids) {
+					return fmt.Errorf("--count %d, but %s has %d agents: give one or the other", opts.Agents.Count, identities, len(ids))
+				}
+				opts.Agents.Identities, opts.Agents.Count = ids, len(ids)
+			}
 			opts.Agents.Gzip = gzip.or(opts.Agents.Batch > 1)
 			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.Progress = isTerminal(opts.ErrOut)
@@ -78,6 +90,7 @@ counters.`,
 	fs := cmd.Flags()
 	fs.IntVar(&opts.Agents.Count, "count", opts.Agents.Count, "number of agents")
 	fs.StringVar(&opts.Agents.ClientPrefix, "client-prefix", "", "start each agent's client id (a random UUID) with this, such as lab-: for a token granted lab-*")
+	fs.StringVar(&identities, "identities", "", "file of one agent a line, its client id and its token (\"web-01 mt_...\"): one agent for each, instead of --count agents with random ids")
 	fs.Float64Var(&opts.Agents.Rate, "rate", opts.Agents.Rate, "events per second sent by each agent")
 	fs.DurationVar(&opts.Agents.Duration, "duration", opts.Agents.Duration, "how long to run, such as 30s or 5m; 0 runs until Ctrl-C")
 	fs.IntVar(&opts.Agents.Batch, "batch", opts.Agents.Batch,
@@ -85,6 +98,7 @@ counters.`,
 	fs.VarPF(&gzip, "gzip", "", "gzip-compress each request: true, false, or auto (on when --batch is more than 1)").NoOptDefVal = "true"
 	configKey(fs, "count", "agents.count")
 	configKey(fs, "client-prefix", "agents.client_prefix")
+	configKey(fs, "identities", "agents.identities")
 	configKey(fs, "rate", "agents.rate")
 	configKey(fs, "duration", "agents.duration")
 	configKey(fs, "batch", "agents.batch")
@@ -226,4 +240,33 @@ func printSummary(w io.Writer, fleet *agent.Fleet, elapsed time.Duration) {
 	}
 	row("total", total(fleet))
 	tw.Flush()
+}
+
+// readIdentities reads a file of agents, one a line: a client id, then a
+// token or nothing (the fleet's token, --token). Blank lines and lines
+// starting with # are left out.
+func readIdentities(file string) ([]agent.Identity, error) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("--identities: %w", err)
+	}
+	var ids []agent.Identity
+	for n, line := range strings.Split(string(data), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
+			continue
+		}
+		if len(fields) > 2 {
+			return nil, fmt.Errorf("--identities %s:%d: want a client id and a token, found %d fields", file, n+1, len(fields))
+		}
+		id := agent.Identity{ClientID: fields[0]}
+		if len(fields) == 2 {
+			id.Token = fields[1]
+		}
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("--identities %s: no agent in it", file)
+	}
+	return ids, nil
 }

@@ -4,6 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"github.com/montool/montool/internal/auth"
+	"github.com/montool/montool/internal/server"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -460,5 +468,53 @@ func TestAgentsRunUntilCancelled(t *testing.T) {
 	}
 	if run := parseAgents(t, out.String()); len(run.rows) != 3 {
 		t.Errorf("summary has %d rows, want 2 agents and a total:\n%s", len(run.rows), out.String())
+	}
+}
+
+// TestAgentsIdentities runs two agents from an identities file, each with
+// its own client id and token, against a server whose tokens grant each
+// only its own client: both get their events in, and an agent whose token
+// grants another client gets none in.
+func TestAgentsIdentities(t *testing.T) {
+	isolate(t)
+	secrets := []string{auth.NewSecret(), auth.NewSecret(), auth.NewSecret()}
+	tokens, err := auth.NewSet([]auth.Token{
+		{Name: "a", Hash: auth.Hash(secrets[0]), Role: auth.RoleIngest, Clients: []string{"web-01"}},
+		{Name: "b", Hash: auth.Hash(secrets[1]), Role: auth.RoleIngest, Clients: []string{"web-02"}},
+		{Name: "c", Hash: auth.Hash(secrets[2]), Role: auth.RoleIngest, Clients: []string{"db-*"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := server.DefaultConfig()
+	cfg.Tokens = tokens
+	st := store.New()
+	srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	file := filepath.Join(t.TempDir(), "agents")
+	// web-03 has token c, which grants db-* only.
+	content := fmt.Sprintf("# id token\nweb-01 %s\nweb-02 %s\n\nweb-03 %s\n", secrets[0], secrets[1], secrets[2])
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := execute(t, runners{}, "agents", "--server", ts.URL, "--identities", file, "--rate", "20", "--duration", "500ms")
+	if err != nil {
+		t.Fatalf("agents: %v\n%s", err, stdout)
+	}
+	for _, id := range []string{"web-01", "web-02"} {
+		d, err := st.Dump(context.Background(), id)
+		if err != nil || eventCount(d) == 0 {
+			t.Errorf("the server holds no events of %s (%v):\n%s", id, err, stdout)
+		}
+	}
+	if _, err := st.Dump(context.Background(), "web-03"); err == nil {
+		t.Errorf("the server holds events of web-03, whose token does not grant it:\n%s", stdout)
+	}
+	if strings.Contains(stdout, secrets[0]) || strings.Contains(stdout, secrets[2]) {
+		t.Errorf("agents printed a token:\n%s", stdout)
 	}
 }

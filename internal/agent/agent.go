@@ -40,6 +40,9 @@ type Config struct {
 	// ClientPrefix starts every agent's client id, before a random UUID:
 	// for a token granted "prefix*".
 	ClientPrefix string
+	// Identities, when not empty, are the agents: one each, with its own
+	// client id and token. Count must then be their number.
+	Identities []Identity
 	// Rate is how many events each agent makes per second.
 	Rate float64
 	// Batch is how many events an agent sends in one request: 1 sends each
@@ -58,6 +61,12 @@ type Config struct {
 	MinBackoff, MaxBackoff time.Duration
 	// AttemptTimeout bounds one attempt to send a batch.
 	AttemptTimeout time.Duration
+}
+
+// Identity is who one agent is: its client id, and the token it sends
+// ("" for the fleet's).
+type Identity struct {
+	ClientID, Token string
 }
 
 // DefaultConfig returns the fleet `montool agents` starts with.
@@ -95,6 +104,18 @@ func (c Config) Validate() error {
 		return fmt.Errorf("attempt timeout must be positive, not %s", c.AttemptTimeout)
 	case len(c.ClientPrefix)+36 > event.MaxIDLen:
 		return fmt.Errorf("client prefix must be at most %d bytes, not %d", event.MaxIDLen-36, len(c.ClientPrefix))
+	case len(c.Identities) > 0 && len(c.Identities) != c.Count:
+		return fmt.Errorf("%d identities for %d agents: give one for each", len(c.Identities), c.Count)
+	}
+	seenIDs := make(map[string]bool, len(c.Identities))
+	for i, id := range c.Identities {
+		if err := event.CheckID(event.FieldClientID, id.ClientID); err != nil {
+			return fmt.Errorf("identity %d: %w", i+1, err)
+		}
+		if seenIDs[id.ClientID] {
+			return fmt.Errorf("identity %d: client id %q is another agent's too", i+1, id.ClientID)
+		}
+		seenIDs[id.ClientID] = true
 	}
 	seen := make(map[string]bool, len(c.Keys))
 	for _, k := range c.Keys {
@@ -127,6 +148,7 @@ type Stats struct {
 // Agent is one simulated agent.
 type Agent struct {
 	clientID string
+	token    string // sent instead of the fleet's when not empty
 	cfg      *Config
 	sender   Sender
 	rng      *rand.Rand // used by the agent's own goroutine only
@@ -168,9 +190,12 @@ func NewFleet(cfg Config, sender Sender) (*Fleet, error) {
 		return nil, fmt.Errorf("agents config: %w", err)
 	}
 	f := &Fleet{cfg: cfg}
-	for range cfg.Count {
+	for i := range cfg.Count {
 		rng := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 		a := &Agent{clientID: cfg.ClientPrefix + uuid.NewString(), cfg: &f.cfg, sender: sender, rng: rng}
+		if len(cfg.Identities) > 0 {
+			a.clientID, a.token = cfg.Identities[i].ClientID, cfg.Identities[i].Token
+		}
 		for _, k := range cfg.Keys {
 			a.gens = append(a.gens, newGenerator(k, rng))
 		}
@@ -282,7 +307,7 @@ func (a *Agent) next() event.Event {
 func (a *Agent) deliver(ctx context.Context, batch []event.Event) {
 	n := int64(len(batch))
 	a.sent.Add(n)
-	opts := client.SendOptions{Gzip: a.cfg.Gzip}
+	opts := client.SendOptions{Gzip: a.cfg.Gzip, Token: a.token}
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.AttemptTimeout)
 		sum, err := a.sender.SendBatch(actx, batch, opts)

@@ -349,6 +349,15 @@ func TestConfigValidateRejects(t *testing.T) {
 		{"infinite rate", func(c *agent.Config) { c.Rate = math.Inf(1) }, "rate"},
 		{"negative duration", func(c *agent.Config) { c.Duration = -time.Second }, "duration"},
 		{"client prefix too long", func(c *agent.Config) { c.ClientPrefix = strings.Repeat("p", 93) }, "client prefix must be at most 92 bytes, not 93"},
+		{"identities not one for each agent", func(c *agent.Config) {
+			c.Count, c.Identities = 2, []agent.Identity{{ClientID: "a"}}
+		}, "1 identities for 2 agents"},
+		{"identity with an empty client id", func(c *agent.Config) {
+			c.Count, c.Identities = 2, []agent.Identity{{ClientID: "a"}, {}}
+		}, "identity 2: client_id: must not be empty"},
+		{"two agents of one client id", func(c *agent.Config) {
+			c.Count, c.Identities = 2, []agent.Identity{{ClientID: "a"}, {ClientID: "a"}}
+		}, `identity 2: client id "a" is another agent's too`},
 		{"no keys", func(c *agent.Config) { c.Keys = nil }, "key"},
 		{"empty key list", func(c *agent.Config) { c.Keys = []agent.KeySpec{} }, "key"},
 		{"duplicate key names", func(c *agent.Config) {

@@ -92,6 +92,8 @@ type SendOptions struct {
 	// Gzip compresses the body with gzip and says so with
 	// Content-Encoding: gzip.
 	Gzip bool
+	// Token, when not empty, is sent instead of the client's token.
+	Token string
 }
 
 // Send posts events: one event as an object, more as a batch. It returns
@@ -118,6 +120,9 @@ func (c *Client) SendBatch(ctx context.Context, events []event.Event, opts SendO
 		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
+	if opts.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+opts.Token)
+	}
 	if opts.Gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}

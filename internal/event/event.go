@@ -181,6 +181,15 @@ var (
 	keyTooLong = "must be at most " + strconv.Itoa(MaxKeyLen) + " bytes"
 )
 
+// CheckID returns an *Error of kind ErrInvalid for field if s is not a
+// client or event id the server takes, else nil.
+func CheckID(field, s string) error {
+	if msg := checkID(s); msg != "" {
+		return invalidField(field, msg)
+	}
+	return nil
+}
+
 func checkID(s string) string {
 	switch {
 	case s == "":
