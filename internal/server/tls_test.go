@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/montool/montool/internal/auth"
 	"github.com/montool/montool/internal/server"
 )
 
@@ -138,6 +139,50 @@ func TestTLSConfigErrors(t *testing.T) {
 			_, err := server.New(cfg, nil, discardLogger())
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("New: %v, want an error containing %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestTokensOverTLS sends a token over HTTPS: the rules are the same as
+// over HTTP.
+func TestTokensOverTLS(t *testing.T) {
+	certFile, keyFile, cert := writeCert(t, t.TempDir())
+	secret := auth.NewSecret()
+	tokens, err := auth.NewSet([]auth.Token{{Name: "web", Hash: auth.Hash(secret), Role: auth.RoleIngest, Clients: []string{"web-*"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.TLSCert, cfg.TLSKey, cfg.Tokens = certFile, keyFile, tokens
+	r := startRun(t, cfg, discardLogger())
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	for _, tt := range []struct {
+		name, token, client string
+		want                int
+	}{
+		{"no token", "", "web-01", http.StatusUnauthorized},
+		{"its client", secret, "web-01", http.StatusAccepted},
+		{"another client", secret, "db-01", http.StatusForbidden},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, "https://"+r.addr+"/api/v1/events", strings.NewReader(cum(tt.client, "e1", ts0, "requests", 1)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", "application/json")
+			if tt.token != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.token)
+			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.want)
 			}
 		})
 	}
