@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/montool/montool/internal/event"
@@ -34,26 +32,7 @@ const (
 func snapshotName(seq uint64) string { return fmt.Sprintf("%s%016x%s", snapPrefix, seq, snapExt) }
 
 // snapshots returns the numbers of the snapshots in dir, in order.
-func snapshots(dir string) ([]uint64, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var seqs []uint64
-	for _, e := range entries {
-		name, ok := strings.CutPrefix(e.Name(), snapPrefix)
-		if !ok {
-			continue
-		}
-		if name, ok = strings.CutSuffix(name, snapExt); ok && len(name) == 16 {
-			if seq, err := strconv.ParseUint(name, 16, 64); err == nil {
-				seqs = append(seqs, seq)
-			}
-		}
-	}
-	slices.Sort(seqs)
-	return seqs, nil
-}
+func snapshots(dir string) ([]uint64, error) { return wal.Numbered(dir, snapPrefix, snapExt) }
 
 // writeSnapshot writes every event export gives to the snapshot seq of dir:
 // into a temporary file, synced, then renamed into place, and the directory

@@ -59,19 +59,25 @@ const segmentExt = ".wal"
 func segmentName(seq uint64) string { return fmt.Sprintf("%016x%s", seq, segmentExt) }
 
 // Segments returns the sequence numbers of the segments in dir, in order.
-func Segments(dir string) ([]uint64, error) {
+func Segments(dir string) ([]uint64, error) { return Numbered(dir, "", segmentExt) }
+
+// Numbered returns, in order, the numbers of the files in dir named prefix,
+// a number in 16 hex digits, then ext.
+func Numbered(dir, prefix, ext string) ([]uint64, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	var seqs []uint64
 	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), segmentExt)
-		if !ok || len(name) != 16 {
+		name, ok := strings.CutPrefix(e.Name(), prefix)
+		if !ok {
 			continue
 		}
-		if seq, err := strconv.ParseUint(name, 16, 64); err == nil {
-			seqs = append(seqs, seq)
+		if name, ok = strings.CutSuffix(name, ext); ok && len(name) == 16 {
+			if seq, err := strconv.ParseUint(name, 16, 64); err == nil {
+				seqs = append(seqs, seq)
+			}
 		}
 	}
 	slices.Sort(seqs)
