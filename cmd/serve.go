@@ -141,6 +141,8 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 	configKey(fs, "rate-limit", "serve.rate_limit")
 	configKey(fs, "rate-burst", "serve.rate_burst")
 	configKey(fs, "max-in-flight", "serve.max_in_flight")
+	fs.BoolVar(&opts.Server.MetricsPublic, "metrics-public", false, "serve /metrics to anyone, without a token; else it needs an admin token (or, with no tokens, a loopback address)")
+	configKey(fs, "metrics-public", "serve.metrics_public")
 	fs.StringVar(&opts.Server.TLSCert, "tls-cert", "", "PEM file of the certificate (with its chain) to serve HTTPS with; needs --tls-key")
 	fs.StringVar(&opts.Server.TLSKey, "tls-key", "", "PEM file of the private key of --tls-cert")
 	configKey(fs, "tls-cert", "serve.tls_cert")

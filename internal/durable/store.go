@@ -20,6 +20,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/wal"
@@ -60,6 +62,12 @@ type Store struct {
 	lastSnap uint64     // the number of the newest snapshot, 0 for none
 	stop     chan struct{}
 	stopped  chan struct{}
+
+	// For the metrics: the log's write and sync times, how long Load took,
+	// and when the last snapshot was written (Unix nanoseconds, 0 none).
+	logSeconds   *prometheus.HistogramVec
+	loadSeconds  atomic.Int64 // nanoseconds
+	snapshotTime atomic.Int64
 }
 
 // New returns a store over opts.Dir that holds nothing until Load.
@@ -70,7 +78,37 @@ func New(opts Options) *Store {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{opts: opts, mem: store.New(), stop: make(chan struct{}), stopped: make(chan struct{})}
+	return &Store{opts: opts, mem: store.New(), stop: make(chan struct{}), stopped: make(chan struct{}),
+		logSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "montool_wal_seconds",
+			Help:    "Time the write-ahead log took to write its buffer to the OS (op=write) and to sync it (op=sync).",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
+		}, []string{"op"}),
+	}
+}
+
+var (
+	loadDesc     = prometheus.NewDesc("montool_load_seconds", "Time the last start-up took to load the snapshot and replay the log.", nil, nil)
+	snapshotDesc = prometheus.NewDesc("montool_snapshot_age_seconds", "Time since the last snapshot was written (absent before the first).", nil, nil)
+)
+
+// Describe and Collect make the store a prometheus.Collector of its log's
+// times, its load time and the age of its last snapshot.
+func (s *Store) Describe(ch chan<- *prometheus.Desc) {
+	s.logSeconds.Describe(ch)
+	ch <- loadDesc
+	ch <- snapshotDesc
+}
+
+func (s *Store) Collect(ch chan<- prometheus.Metric) {
+	s.logSeconds.Collect(ch)
+	if !s.Ready() {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(loadDesc, prometheus.GaugeValue, time.Duration(s.loadSeconds.Load()).Seconds())
+	if t := s.snapshotTime.Load(); t != 0 {
+		ch <- prometheus.MustNewConstMetric(snapshotDesc, prometheus.GaugeValue, time.Since(time.Unix(0, t)).Seconds())
+	}
 }
 
 func (s *Store) walDir() string { return filepath.Join(s.opts.Dir, "wal") }
@@ -99,6 +137,9 @@ func (s *Store) Load(ctx context.Context) error {
 	if len(snaps) > 0 {
 		s.lastSnap = snaps[len(snaps)-1]
 		file := filepath.Join(s.opts.Dir, snapshotName(s.lastSnap))
+		if fi, err := os.Stat(file); err == nil {
+			s.snapshotTime.Store(fi.ModTime().UnixNano())
+		}
 		if fromSnap, err = readSnapshot(file, apply, s.mem.LoadBase); err != nil {
 			return fmt.Errorf("load snapshot: %w", err)
 		}
@@ -128,12 +169,14 @@ func (s *Store) Load(ctx context.Context) error {
 		s.opts.Log.Warn("cut a torn record off the end of the write-ahead log, left by a crash in the middle of a write; it was never acknowledged",
 			"file", torn.File, "offset", torn.Offset, "bytes", torn.Bytes)
 	}
-	if s.log, err = wal.Open(s.walDir(), last, wal.Options{Sync: s.opts.Sync, Interval: s.opts.SyncInterval, SegmentBytes: s.opts.SegmentBytes}); err != nil {
+	observe := func(op string, took time.Duration) { s.logSeconds.WithLabelValues(op).Observe(took.Seconds()) }
+	if s.log, err = wal.Open(s.walDir(), last, wal.Options{Sync: s.opts.Sync, Interval: s.opts.SyncInterval, SegmentBytes: s.opts.SegmentBytes, Observe: observe}); err != nil {
 		return err
 	}
 	s.mem.SetJournal(s.log)
 	s.mem.SetLimits(s.opts.Limits)
 	s.mem.SetRetention(s.opts.Retention)
+	s.loadSeconds.Store(int64(time.Since(start)))
 	s.opts.Log.Info("loaded the data directory", "dir", s.opts.Dir, "snapshot_events", fromSnap, "replayed_events", fromLog,
 		"took", time.Since(start).Round(time.Millisecond))
 	s.ready.Store(true)
@@ -290,6 +333,7 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	}
 	prev := s.lastSnap
 	s.lastSnap = seq
+	s.snapshotTime.Store(time.Now().UnixNano())
 	if err := s.log.RemoveThrough(prev); err != nil {
 		return fmt.Errorf("remove log segments the snapshots hold: %w", err)
 	}

@@ -69,6 +69,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 		}
 		if it.Err != nil {
 			sum.Errors = append(sum.Errors, itemError(i, it.RawID, it.Err))
+			s.metrics.rejected.WithLabelValues(event.Code(it.Err)).Inc()
 			continue
 		}
 		b.valid = append(b.valid, it.Event)
@@ -92,6 +93,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 		s.writeIngestError(w, r, event.Summary{}, fmt.Errorf("apply %d events: %w", len(valid), err))
 		return
 	}
+	s.metrics.countResults(valid, results)
 	for j, res := range results {
 		switch {
 		case res.Err != nil:

@@ -16,5 +16,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/stats", s.authorize(auth.RoleAdmin, s.whenReady(s.handleStats())))
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", s.handleReady())
-	return s.recoverPanics(jsonMuxErrors(mux))
+	if s.cfg.MetricsPublic {
+		mux.Handle("GET /metrics", s.metrics.handler())
+	} else {
+		mux.Handle("GET /metrics", s.authorize(auth.RoleAdmin, s.metrics.handler()))
+	}
+	return s.recoverPanics(s.metrics.instrument(jsonMuxErrors(mux)))
 }

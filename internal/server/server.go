@@ -73,6 +73,9 @@ type Config struct {
 	// MaxInFlight bounds the event requests handled at once; over it a
 	// request gets 503 at once. 0 for no bound.
 	MaxInFlight int
+	// MetricsPublic serves /metrics to anyone; else it takes what the
+	// stats take (an admin token, or in open mode a loopback address).
+	MetricsPublic bool
 }
 
 // maxHeaderBytes bounds the size of request headers.
@@ -127,6 +130,7 @@ type Server struct {
 
 	limiter  *limiter      // nil without a rate limit
 	inFlight chan struct{} // a slot per request in flight; nil without a bound
+	metrics  *metrics
 }
 
 // New returns a server over st, or an error when cfg is not valid.
@@ -152,6 +156,7 @@ func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
 	if cfg.MaxInFlight > 0 {
 		s.inFlight = make(chan struct{}, cfg.MaxInFlight)
 	}
+	s.metrics = newMetrics(st)
 	s.handler = s.routes()
 	return s, nil
 }

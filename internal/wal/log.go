@@ -51,6 +51,10 @@ type Options struct {
 	Interval time.Duration
 	// SegmentBytes is the size past which the log goes on in a new segment.
 	SegmentBytes int64
+	// Observe, when not nil, is told how long each write ("write") and
+	// each sync ("sync") of the log took. It is called by one goroutine at
+	// a time.
+	Observe func(op string, took time.Duration)
 }
 
 // segment file names: the sequence number in 16 hex digits, then ".wal".
@@ -360,13 +364,22 @@ func (l *Log) write(data []byte, sync bool) error {
 		}
 	}
 	if len(data) > 0 {
+		start := time.Now()
 		if _, err := l.file.Write(data); err != nil {
 			return err
 		}
 		l.size += int64(len(data))
+		if l.opts.Observe != nil {
+			l.opts.Observe("write", time.Since(start))
+		}
 	}
 	if sync {
-		return syncData(l.file)
+		start := time.Now()
+		err := syncData(l.file)
+		if err == nil && l.opts.Observe != nil {
+			l.opts.Observe("sync", time.Since(start))
+		}
+		return err
 	}
 	return nil
 }

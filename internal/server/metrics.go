@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// metrics are the server's own Prometheus metrics, in a registry of its
+// own (so that servers in one process, as in tests, do not share them).
+type metrics struct {
+	registry *prometheus.Registry
+	events   *prometheus.CounterVec   // by type and outcome
+	rejected *prometheus.CounterVec   // by reason (the error code)
+	requests *prometheus.HistogramVec // by route and status
+	inFlight prometheus.Gauge
+}
+
+func newMetrics(st Store) *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		events: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "montool_events_total",
+			Help: "Events received, by type and outcome (accepted, duplicate).",
+		}, []string{"type", "outcome"}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "montool_events_rejected_total",
+			Help: "Events refused, by reason: the API's error code.",
+		}, []string{"reason"}),
+		requests: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "montool_http_request_duration_seconds",
+			Help:    "Time to answer HTTP requests, by route and status.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "status"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "montool_http_requests_in_flight",
+			Help: "HTTP requests being answered.",
+		}),
+	}
+	m.registry.MustRegister(m.events, m.rejected, m.requests, m.inFlight,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		storeCollector{st})
+	if c, ok := st.(prometheus.Collector); ok {
+		m.registry.MustRegister(c) // the store's own, such as a durable store's log
+	}
+	return m
+}
+
+// countResults counts what became of the events of a request.
+func (m *metrics) countResults(valid []event.Event, results []event.Result) {
+	for i, r := range results {
+		switch {
+		case r.Err != nil:
+			m.rejected.WithLabelValues(event.Code(r.Err)).Inc()
+		case r.Duplicate:
+			m.events.WithLabelValues(valid[i].Type.String(), "duplicate").Inc()
+		default:
+			m.events.WithLabelValues(valid[i].Type.String(), "accepted").Inc()
+		}
+	}
+}
+
+// instrument times every request and counts those in flight. The route is
+// the pattern the mux matched ("none" for a request it did not route).
+func (m *metrics) instrument(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m.inFlight.Inc()
+		defer m.inFlight.Dec()
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(sw, r)
+		route := r.Pattern
+		if route == "" {
+			route = "none"
+		}
+		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+// handler serves the metrics in the Prometheus exposition format.
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// statusWriter remembers the status of an answer.
+type statusWriter struct {
+	http.ResponseWriter
+	status  int
+	written bool
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if !w.written {
+		w.status, w.written = status, true
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.written = true
+	return w.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the writer underneath.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// storeCollector reports the size of the store at each scrape.
+type storeCollector struct{ st Store }
+
+var (
+	clientsDesc = prometheus.NewDesc("montool_store_clients", "Clients the store holds.", nil, nil)
+	eventsDesc  = prometheus.NewDesc("montool_store_events", "Events the store holds.", nil, nil)
+	bytesDesc   = prometheus.NewDesc("montool_store_bytes", "About how much memory the stored events take, as counted against max_memory.", nil, nil)
+)
+
+func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- clientsDesc
+	ch <- eventsDesc
+	ch <- bytesDesc
+}
+
+func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
+	if r, ok := c.st.(Readiness); ok && !r.Ready() {
+		return // nothing to tell while loading
+	}
+	clients, err := c.st.Clients(context.Background())
+	if err != nil {
+		return
+	}
+	var events int64
+	for _, ci := range clients {
+		events += ci.Events
+	}
+	ch <- prometheus.MustNewConstMetric(clientsDesc, prometheus.GaugeValue, float64(len(clients)))
+	ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.GaugeValue, float64(events))
+	if b, ok := c.st.(interface{ Bytes() int64 }); ok {
+		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(b.Bytes()))
+	}
+}
