@@ -60,6 +60,7 @@ type runners struct {
 	dump     func(context.Context, *dumpOptions) error
 	bench    func(context.Context, *benchOptions) error
 	tokenNew func(context.Context, *tokenNewOptions) error
+	clients  func(context.Context, *clientsOptions) error
 }
 
 func newRootCmd(run runners) *cobra.Command {
@@ -104,6 +105,8 @@ config file, then defaults.`,
 		newDumpCmd(opts, run.dump),
 		newBenchCmd(opts, run.bench),
 		newTokenCmd(run.tokenNew),
+		newVersionCmd(),
+		newClientsCmd(opts, run.clients),
 	)
 	return cmd
 }

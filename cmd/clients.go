@@ -1,0 +1,88 @@
+package cmd
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/montool/montool/internal/client"
+)
+
+// clientsOptions holds what `montool clients` runs with.
+type clientsOptions struct {
+	Server string
+	Token  string
+	TLS    *tls.Config // nil for the defaults
+	// Output is "table" or "json".
+	Output string
+	Out    io.Writer
+}
+
+func newClientsCmd(root *rootOptions, runF func(context.Context, *clientsOptions) error) *cobra.Command {
+	opts := &clientsOptions{Output: "table"}
+	cmd := &cobra.Command{
+		Use:   "clients",
+		Short: "List the clients a server holds, with their event counts",
+		Long: `List the clients the server at --server holds (those its token may read),
+with the number of events each holds: a table for people, or with -o json
+the API's answer.`,
+		Example: `  montool clients
+  montool clients -o json --server http://monitor.example.com:8080 --token mt_...`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Output != "json" && opts.Output != "table" {
+				return fmt.Errorf("-o %q: must be table or json", opts.Output)
+			}
+			tlsCfg, err := root.tlsConfig()
+			if err != nil {
+				return err
+			}
+			opts.Server, opts.Token, opts.TLS, opts.Out = root.Server, root.Token, tlsCfg, cmd.OutOrStdout()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runClients(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", opts.Output, "output format: table or json")
+	return cmd
+}
+
+func runClients(ctx context.Context, opts *clientsOptions) error {
+	c, err := client.New(opts.Server, httpClient(opts.TLS))
+	if err != nil {
+		return err
+	}
+	c.SetToken(opts.Token)
+	clients, err := c.Clients(ctx)
+	if err != nil {
+		var apiErr *client.Error
+		if !errors.As(err, &apiErr) {
+			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+		}
+		return err
+	}
+	if opts.Output == "json" {
+		enc := json.NewEncoder(opts.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"clients": clients})
+	}
+	tw := tabwriter.NewWriter(opts.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT_ID\tEVENTS")
+	var total int64
+	for _, ci := range clients {
+		fmt.Fprintf(tw, "%s\t%d\n", ci.ClientID, ci.Events)
+		total += ci.Events
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(opts.Out, "%d clients, %d events\n", len(clients), total)
+	return err
+}

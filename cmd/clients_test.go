@@ -1,0 +1,66 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/montool/montool/internal/event"
+)
+
+func TestClientsCommand(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	for _, c := range []string{"web-02", "web-01", "db-1"} {
+		if _, err := st.Apply(context.Background(), []event.Event{{ClientID: c, ID: "e1", Timestamp: 1, Type: event.Cumulative, Key: "k", Value: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, _, err := execute(t, runners{}, "clients", "--server", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{{"CLIENT_ID", "EVENTS"}, {"db-1", "1"}, {"web-01", "1"}, {"web-02", "1"}, {"3", "clients,", "3", "events"}}
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Fatalf("clients printed %q, want %d lines", stdout, len(want))
+	}
+	for i, w := range want {
+		if got := strings.Fields(lines[i]); strings.Join(got, " ") != strings.Join(w, " ") {
+			t.Errorf("line %d = %q, want the fields %q", i, lines[i], w)
+		}
+	}
+	if strings.Index(lines[0], "EVENTS") != strings.LastIndex(lines[1], "1") {
+		t.Errorf("columns not aligned:\n%s", stdout)
+	}
+
+	stdout, _, err = execute(t, runners{}, "clients", "--server", url, "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Clients []event.ClientInfo `json:"clients"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil || len(got.Clients) != 3 || got.Clients[0].ClientID != "db-1" {
+		t.Errorf("clients -o json printed %q (%v), want the 3 clients in order", stdout, err)
+	}
+}
+
+func TestClientsCommandErrors(t *testing.T) {
+	isolate(t)
+	for _, tt := range []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"bad output", []string{"clients", "-o", "xml"}, `-o "xml": must be table or json`},
+		{"no server", []string{"clients", "--server", closedServerURL(t)}, "cannot reach the montool server"},
+		{"an argument", []string{"clients", "web-01"}, `unknown command "web-01"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := execute(t, runners{}, tt.args...)
+			checkErr(t, err, tt.wantErr)
+		})
+	}
+}
