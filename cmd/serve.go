@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -40,6 +43,8 @@ type serveOptions struct {
 	// Retention is how long events are kept, by their timestamps; 0 for
 	// ever.
 	Retention time.Duration
+	// DebugAddr is where net/http/pprof is served; "" for nowhere.
+	DebugAddr string
 	Log       *slog.Logger
 }
 
@@ -141,6 +146,8 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 	configKey(fs, "rate-limit", "serve.rate_limit")
 	configKey(fs, "rate-burst", "serve.rate_burst")
 	configKey(fs, "max-in-flight", "serve.max_in_flight")
+	fs.StringVar(&opts.DebugAddr, "debug-addr", "", "address to serve Go's profiler (net/http/pprof) on, apart from the API, such as 127.0.0.1:6060; it shows the server's internals, so keep it on loopback (empty: off)")
+	configKey(fs, "debug-addr", "serve.debug_addr")
 	fs.BoolVar(&opts.Server.MetricsPublic, "metrics-public", false, "serve /metrics to anyone, without a token; else it needs an admin token (or, with no tokens, a loopback address)")
 	configKey(fs, "metrics-public", "serve.metrics_public")
 	fs.StringVar(&opts.Server.TLSCert, "tls-cert", "", "PEM file of the certificate (with its chain) to serve HTTPS with; needs --tls-key")
@@ -223,6 +230,13 @@ func checkLimits(l store.Limits) error {
 }
 
 func runServe(ctx context.Context, opts *serveOptions) error {
+	if opts.DebugAddr != "" {
+		stop, err := serveDebug(opts.DebugAddr, opts.Log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	switch {
 	case opts.Server.Tokens.Len() > 0:
 		opts.Log.Info("taking requests with a token", "tokens", opts.Server.Tokens.Len())
@@ -288,4 +302,22 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		return errors.Join(runErr, fmt.Errorf("close the data directory: %w", err))
 	}
 	return runErr
+}
+
+// serveDebug serves net/http/pprof on addr until stop is called.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go hs.Serve(ln)
+	log.Info("profiler listening", "addr", ln.Addr().String(), "path", "/debug/pprof/")
+	return func() { hs.Close() }, nil
 }

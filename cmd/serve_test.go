@@ -150,6 +150,7 @@ func TestServeErrors(t *testing.T) {
 		{name: "max memory not a size", args: []string{"--addr", "127.0.0.1:0", "--max-memory", "lots"}, wantErr: `"lots" is not a size`},
 		{name: "negative client ttl", args: []string{"--addr", "127.0.0.1:0", "--client-ttl", "-1h"}, wantErr: "--client-ttl must not be negative, not -1h0m0s"},
 		{name: "negative retention", args: []string{"--addr", "127.0.0.1:0", "--retention", "-24h"}, wantErr: "--retention must not be negative, not -24h0m0s"},
+		{name: "debug address in use", args: []string{"--addr", "127.0.0.1:0", "--debug-addr", busyAddr}, wantErr: "--debug-addr"},
 		{name: "negative rate limit", args: []string{"--addr", "127.0.0.1:0", "--rate-limit", "-1"}, wantErr: "rate limit must be a number of events a second from 0, not -1"},
 		{name: "negative rate burst", args: []string{"--addr", "127.0.0.1:0", "--rate-burst", "-1"}, wantErr: "rate burst must not be negative, not -1"},
 		{name: "negative max in flight", args: []string{"--addr", "127.0.0.1:0", "--max-in-flight", "-1"}, wantErr: "max in-flight requests must not be negative, not -1"},
@@ -219,5 +220,32 @@ func TestServeForgetsIdleClients(t *testing.T) {
 			}
 			stderr.waitFor(t, regexp.MustCompile(`forgot an idle client.*client_id=idle`), 5*time.Second)
 		})
+	}
+}
+
+// TestServeDebugAddr serves the profiler apart from the API, and only
+// with --debug-addr.
+func TestServeDebugAddr(t *testing.T) {
+	isolate(t)
+	stderr, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0")
+	debug := stderr.waitFor(t, regexp.MustCompile(`profiler listening.*addr=(\S+)`), 10*time.Second)[1]
+	api := stderr.waitFor(t, listeningRE, 10*time.Second)[1]
+	client := &http.Client{Timeout: 5 * time.Second}
+	for _, tt := range []struct {
+		url  string
+		want int
+	}{
+		{"http://" + debug + "/debug/pprof/", http.StatusOK},
+		{"http://" + debug + "/debug/pprof/goroutine?debug=1", http.StatusOK},
+		{"http://" + api + "/debug/pprof/", http.StatusNotFound},
+	} {
+		resp, err := client.Get(tt.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("GET %s: status %d, want %d", tt.url, resp.StatusCode, tt.want)
+		}
 	}
 }

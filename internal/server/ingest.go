@@ -76,6 +76,14 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 		b.index = append(b.index, i)
 	}
 	valid, index := b.valid, b.index
+	if ri := infoOf(r.Context()); ri.id != "" {
+		ri.events = len(items)
+		for i := range valid { // runs of a client, as agents send them
+			if i == 0 || valid[i].ClientID != valid[i-1].ClientID {
+				ri.clients++
+			}
+		}
+	}
 	if s.limiter != nil && len(valid) > 0 {
 		counts := make(map[string]int)
 		for i := range valid {

@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -88,21 +92,62 @@ func (m *metrics) countResults(valid []event.Event, results []event.Result) {
 	}
 }
 
-// instrument times every request and counts those in flight. The route is
-// the pattern the mux matched ("none" for a request it did not route).
-func (m *metrics) instrument(h http.Handler) http.Handler {
+// requestInfo is what a handler tells the request log of its request.
+type requestInfo struct {
+	id              string
+	events, clients int
+}
+
+type requestInfoKey struct{}
+
+// infoOf returns the request's requestInfo, or a throwaway one.
+func infoOf(ctx context.Context) *requestInfo {
+	if ri, ok := ctx.Value(requestInfoKey{}).(*requestInfo); ok {
+		return ri
+	}
+	return &requestInfo{}
+}
+
+// observe gives every request an id (its X-Request-Id when it has a
+// sensible one, else a new one), echoed in the answer's X-Request-Id;
+// times it and counts those in flight for the metrics; and logs it at
+// debug level. The route is the pattern the mux matched ("none" for a
+// request it did not route).
+func (s *Server) observe(h http.Handler) http.Handler {
+	m := s.metrics
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m.inFlight.Inc()
 		defer m.inFlight.Dec()
 		start := time.Now()
+		ri := &requestInfo{id: requestID(r.Header.Get("X-Request-Id"))}
+		w.Header().Set("X-Request-Id", ri.id)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
-		h.ServeHTTP(sw, r)
+		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))
+		h.ServeHTTP(sw, r) // the mux sets r.Pattern
+		took := time.Since(start)
 		route := r.Pattern
 		if route == "" {
 			route = "none"
 		}
-		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Observe(time.Since(start).Seconds())
+		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Observe(took.Seconds())
+		if s.log.Enabled(r.Context(), slog.LevelDebug) {
+			s.log.Debug("request", "id", ri.id, "method", r.Method, "route", route, "status", sw.status,
+				"took", took, "events", ri.events, "clients", ri.clients, "remote", r.RemoteAddr)
+		}
 	})
+}
+
+// requestID returns the id a client gave, when it is 1 to 64 letters,
+// digits, '-', '_' or '.', else a new random one.
+func requestID(given string) string {
+	if len(given) > 0 && len(given) <= 64 && strings.IndexFunc(given, func(c rune) bool {
+		return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
+	}) < 0 {
+		return given
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }
 
 // handler serves the metrics in the Prometheus exposition format.

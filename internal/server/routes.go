@@ -21,5 +21,5 @@ func (s *Server) routes() http.Handler {
 	} else {
 		mux.Handle("GET /metrics", s.authorize(auth.RoleAdmin, s.metrics.handler()))
 	}
-	return s.recoverPanics(s.metrics.instrument(jsonMuxErrors(mux)))
+	return s.recoverPanics(s.observe(jsonMuxErrors(mux)))
 }
