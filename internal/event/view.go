@@ -3,7 +3,6 @@ package event
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 )
 
@@ -82,17 +81,7 @@ func (v *View) WriteJSON(w io.Writer) error {
 		b = append(b, ':')
 		switch s.Type {
 		case Cumulative:
-			b = append(b, `{"client_id":`...)
-			b = appendString(b, v.ClientID)
-			b = append(b, `,"event_type":"CUMULATIVE","event_key":`...)
-			b = appendString(b, s.Key)
-			b = append(b, `,"event_value":`...)
-			b = AppendFloat(b, s.Total)
-			b = append(b, `,"event_count":`...)
-			b = strconv.AppendInt(b, s.Count, 10)
-			b = append(b, `,"event_timestamp":`...)
-			b = s.Last.AppendJSON(b)
-			b = append(b, '}')
+			b = v.appendTotal(b, s)
 		case TimeSeries:
 			head = append(head[:0], `{"client_id":`...)
 			head = appendString(head, v.ClientID)

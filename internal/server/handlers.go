@@ -1,8 +1,10 @@
 package server
 
 import (
+	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -16,17 +18,127 @@ func (s *Server) handleDump() http.HandlerFunc {
 			s.writeError(w, r, errNotGranted)
 			return
 		}
+		q, format, err := parseDumpQuery(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		v, err := s.store.View(r.Context(), id)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		if err := v.WriteJSON(w); err != nil {
+		v.Narrow(q)
+		switch format {
+		case "ndjson":
+			w.Header().Set("Content-Type", mediaNDJSON)
+			err = v.WriteNDJSON(w)
+		case "csv":
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			err = v.WriteCSV(w)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			if err = v.WriteJSON(w); err == nil {
+				_, err = w.Write([]byte{'\n'})
+			}
+		}
+		if err != nil { // the client went away
 			s.log.Debug("dump cut short", "client_id", v.ClientID, "err", err)
+		}
+	}
+}
+
+// dumpFormats are the formats a dump is written in.
+var dumpFormats = []string{"json", "ndjson", "csv"}
+
+// parseDumpQuery reads the query parameters of a dump: key (repeated), from
+// and to (timestamps as events take them), limit and format.
+func parseDumpQuery(r *http.Request) (event.Query, string, error) {
+	params := r.URL.Query()
+	q := event.Query{Keys: params["key"]}
+	for _, p := range []struct {
+		name string
+		ts   *event.Timestamp
+		has  *bool
+	}{{"from", &q.From, &q.HasFrom}, {"to", &q.To, &q.HasTo}} {
+		if v := params.Get(p.name); v != "" {
+			ts, err := event.ParseTimestamp(v)
+			if err != nil {
+				msg := err.Error()
+				var e *event.Error
+				if errors.As(err, &e) {
+					msg = e.Message // without the event field's name
+				}
+				return q, "", &event.Error{Kind: event.ErrInvalid, Field: p.name, Message: msg}
+			}
+			*p.ts, *p.has = ts, true
+		}
+	}
+	if v := params.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return q, "", &event.Error{Kind: event.ErrInvalid, Field: "limit", Message: "must be a whole number from 1, not " + strconv.Quote(v)}
+		}
+		q.Limit = n
+	}
+	format := params.Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if !slices.Contains(dumpFormats, format) {
+		return q, "", &event.Error{Kind: event.ErrInvalid, Field: "format", Message: "must be json, ndjson or csv, not " + strconv.Quote(format)}
+	}
+	return q, format, nil
+}
+
+// keySummary is what the client summary says of one key.
+type keySummary struct {
+	Key   string          `json:"event_key"`
+	Type  string          `json:"event_type"`
+	Count int64           `json:"event_count"`
+	First event.Timestamp `json:"first_timestamp,omitzero"`
+	Last  event.Timestamp `json:"last_timestamp"`
+	Total *float64        `json:"event_value,omitempty"`
+}
+
+// clientSummary is the body of GET /api/v1/clients/{client_id}.
+type clientSummary struct {
+	ClientID string       `json:"client_id"`
+	Events   int64        `json:"event_count"`
+	Keys     []keySummary `json:"keys"`
+}
+
+// handleClient answers with a summary of one client: its keys, their
+// types and counts, the timestamps of their first and last events (a
+// CUMULATIVE key keeps only its latest) and the totals of CUMULATIVE keys.
+func (s *Server) handleClient() http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id := event.NormalizeID(r.PathValue("client_id"))
+		if !mayActFor(r.Context(), id) {
+			s.writeError(w, r, errNotGranted)
 			return
 		}
-		w.Write([]byte{'\n'}) // an error here means the client went away
+		v, err := s.store.View(r.Context(), id)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		sum := clientSummary{ClientID: v.ClientID, Keys: make([]keySummary, 0, len(v.Series))}
+		for _, sv := range v.Series {
+			k := keySummary{Key: sv.Key, Type: sv.Type.String(), Count: sv.Count, Last: sv.Last}
+			if sv.Samples != nil {
+				k.Count = int64(sv.Samples.Len())
+				if k.Count > 0 {
+					k.First, k.Last = sv.Samples.At(0).Timestamp, sv.Samples.At(int(k.Count)-1).Timestamp
+				}
+			} else {
+				total := sv.Total
+				k.Total = &total
+			}
+			sum.Events += k.Count
+			sum.Keys = append(sum.Keys, k)
+		}
+		writeJSON(w, http.StatusOK, sum)
 	}
 }
 

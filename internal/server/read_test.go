@@ -468,7 +468,7 @@ func TestRoutingErrors(t *testing.T) {
 		{"unknown path", http.MethodGet, "/nope", http.StatusNotFound, "not_found", nil},
 		{"root", http.MethodGet, "/", http.StatusNotFound, "not_found", nil},
 		{"unknown API version", http.MethodPost, "/api/v2/events", http.StatusNotFound, "not_found", nil},
-		{"GET on a client, which takes only DELETE", http.MethodGet, "/api/v1/clients/agent-1", http.StatusMethodNotAllowed, "method_not_allowed", []string{"DELETE"}},
+		{"POST on a client, which takes GET and DELETE", http.MethodPost, "/api/v1/clients/agent-1", http.StatusMethodNotAllowed, "method_not_allowed", []string{"GET", "DELETE"}},
 		{"events below a client, extra segment", http.MethodGet, "/api/v1/clients/agent-1/events/x", http.StatusNotFound, "not_found", nil},
 		{"GET on the events endpoint", http.MethodGet, "/api/v1/events", http.StatusMethodNotAllowed, "method_not_allowed", []string{"POST"}},
 		{"PUT on the events endpoint", http.MethodPut, "/api/v1/events", http.StatusMethodNotAllowed, "method_not_allowed", []string{"POST"}},

@@ -12,6 +12,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("POST /api/v1/events", s.limitInFlight(s.authorize(auth.RoleIngest, s.whenReady(s.handleIngest()))))
 	mux.Handle("GET /api/v1/clients", s.authorize(auth.RoleRead, s.whenReady(s.handleClients())))
 	mux.Handle("GET /api/v1/clients/{client_id}/events", s.authorize(auth.RoleRead, s.whenReady(s.handleDump())))
+	mux.Handle("GET /api/v1/clients/{client_id}", s.authorize(auth.RoleRead, s.whenReady(s.handleClient())))
 	mux.Handle("DELETE /api/v1/clients/{client_id}", s.authorize(auth.RoleAdmin, s.whenReady(s.handleDelete())))
 	mux.Handle("GET /api/v1/stats", s.authorize(auth.RoleAdmin, s.whenReady(s.handleStats())))
 	mux.Handle("GET /healthz", handleHealth())
