@@ -8,6 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"slices"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -23,21 +26,37 @@ type dumpOptions struct {
 	Token    string
 	TLS      *tls.Config // nil for the defaults
 	ClientID string
-	// Output is "json" or "table".
+	// Output is "json", "table", "ndjson" or "csv".
 	Output string
-	Out    io.Writer
+	// Keys, From, To and Limit narrow the dump, as the endpoint's query
+	// parameters do; empty or 0 for all.
+	Keys     []string
+	From, To string
+	Limit    int
+	Out      io.Writer
 }
+
+// dumpOutputs are the formats of montool dump.
+var dumpOutputs = []string{"json", "table", "ndjson", "csv"}
 
 func newDumpCmd(root *rootOptions, runF func(context.Context, *dumpOptions) error) *cobra.Command {
 	opts := &dumpOptions{}
 	cmd := &cobra.Command{
 		Use:   "dump CLIENT_ID",
 		Short: "Print one client's data",
-		Long: `Print everything the server holds for one client, grouped by key: pretty
-JSON by default, or with -o table one row per key for people (type, count, and
-the total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key).`,
+		Long: `Print what the server holds for one client, grouped by key: pretty JSON by
+default; with -o table one row per key for people (type, count, and the
+total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key);
+with -o ndjson an event a line; with -o csv a header and an event a row.
+
+--key (repeated) keeps some keys; --from and --to (timestamps as events
+take them: Unix seconds, milliseconds, ...) keep the TIME-SERIES events in
+a range, both ends included; --limit N keeps the latest N of each key.
+CUMULATIVE keys keep their totals.`,
 		Example: `  montool dump 3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11
-  montool dump 3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11 -o table`,
+  montool dump 3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11 -o table
+  montool dump web-01 --key cpu_usage_percent --limit 10
+  montool dump web-01 --from 1763850000 --to 1763853600 -o csv > web-01.csv`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) != 1 {
 				return fmt.Errorf("dump takes exactly one argument, the client id; got %d", len(args))
@@ -45,8 +64,11 @@ the total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key).`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if opts.Output != "json" && opts.Output != "table" {
-				return fmt.Errorf("-o %q: must be json or table", opts.Output)
+			if !slices.Contains(dumpOutputs, opts.Output) {
+				return fmt.Errorf("-o %q: must be json, table, ndjson or csv", opts.Output)
+			}
+			if opts.Limit < 0 {
+				return fmt.Errorf("--limit must not be negative, not %d", opts.Limit)
 			}
 			tlsCfg, err := root.tlsConfig()
 			if err != nil {
@@ -59,7 +81,12 @@ the total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key).`,
 			return runDump(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVarP(&opts.Output, "output", "o", "json", "output format: json or table")
+	fs := cmd.Flags()
+	fs.StringVarP(&opts.Output, "output", "o", "json", "output format: json, table, ndjson or csv")
+	fs.StringArrayVar(&opts.Keys, "key", nil, "keep this key; repeat for more (default: every key)")
+	fs.StringVar(&opts.From, "from", "", "keep the TIME-SERIES events from this timestamp on (Unix seconds, ms, ...)")
+	fs.StringVar(&opts.To, "to", "", "keep the TIME-SERIES events up to this timestamp")
+	fs.IntVar(&opts.Limit, "limit", 0, "keep the latest N TIME-SERIES events of each key (0: all)")
 	return cmd
 }
 
@@ -69,12 +96,31 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 		return err
 	}
 	c.SetToken(opts.Token)
-	raw, err := c.DumpRaw(ctx, opts.ClientID)
+	query := url.Values{}
+	for _, k := range opts.Keys {
+		query.Add("key", k)
+	}
+	for name, v := range map[string]string{"from": opts.From, "to": opts.To} {
+		if v != "" {
+			query.Set(name, v)
+		}
+	}
+	if opts.Limit > 0 {
+		query.Set("limit", strconv.Itoa(opts.Limit))
+	}
+	if opts.Output == "ndjson" || opts.Output == "csv" {
+		query.Set("format", opts.Output)
+	}
+	raw, err := c.DumpQuery(ctx, opts.ClientID, query)
 	if err != nil {
 		var apiErr *client.Error
 		if !errors.As(err, &apiErr) {
 			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
 		}
+		return err
+	}
+	if opts.Output == "ndjson" || opts.Output == "csv" {
+		_, err := opts.Out.Write(raw)
 		return err
 	}
 	if opts.Output == "json" {

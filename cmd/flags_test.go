@@ -282,8 +282,11 @@ func TestDumpFlags(t *testing.T) {
 		{name: "client id kept as given", args: []string{"dump", "web-01"}, wantServer: "http://127.0.0.1:8080", wantClientID: "web-01", wantOutput: "json"},
 		{name: "no client id", args: []string{"dump"}, wantErr: "arg|0"},
 		{name: "two client ids", args: []string{"dump", "c1", "c2"}, wantErr: "arg|2"},
-		{name: "bad output format", args: []string{"dump", "c1", "-o", "bad"}, wantErr: `"bad"|json or table`},
-		{name: "empty output format", args: []string{"dump", "c1", "-o", ""}, wantErr: "json or table"},
+		{name: "bad output format", args: []string{"dump", "c1", "-o", "bad"}, wantErr: `"bad"|json, table, ndjson or csv`},
+		{name: "empty output format", args: []string{"dump", "c1", "-o", ""}, wantErr: "json, table, ndjson or csv"},
+		{name: "ndjson output", args: []string{"dump", "c1", "-o", "ndjson"}, wantServer: "http://127.0.0.1:8080", wantClientID: "c1", wantOutput: "ndjson"},
+		{name: "csv output", args: []string{"dump", "c1", "-o", "csv"}, wantServer: "http://127.0.0.1:8080", wantClientID: "c1", wantOutput: "csv"},
+		{name: "negative limit", args: []string{"dump", "c1", "--limit", "-1"}, wantErr: "--limit must not be negative, not -1"},
 		{name: "unknown flag", args: []string{"dump", "c1", "--format", "table"}, wantErr: "unknown flag: --format|montool dump --help"},
 	}
 	for _, tt := range tests {

@@ -518,3 +518,62 @@ func TestAgentsIdentities(t *testing.T) {
 		t.Errorf("agents printed a token:\n%s", stdout)
 	}
 }
+
+// TestDumpQuery checks that dump's --key, --from, --to and --limit reach
+// the server, and the ndjson and csv outputs.
+func TestDumpQuery(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	var events []event.Event
+	for i := range 5 {
+		events = append(events, event.Event{ClientID: "web-01", ID: fmt.Sprintf("c%d", i), Timestamp: event.Timestamp(1763850000+60*int64(i)) * 1_000_000_000,
+			Type: event.TimeSeries, Key: "cpu", Value: float64(i)})
+	}
+	events = append(events, event.Event{ClientID: "web-01", ID: "r1", Timestamp: 1763850000_000_000_000, Type: event.Cumulative, Key: "requests", Value: 3})
+	if _, err := st.Apply(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		want []string // the ids, or "requests" for the total, in order
+	}{
+		{"limit", []string{"--key", "cpu", "--limit", "2"}, []string{"c3", "c4"}},
+		{"range", []string{"--key", "cpu", "--from", "1763850060", "--to", "1763850120000"}, []string{"c1", "c2"}},
+		{"all keys", []string{"--limit", "1"}, []string{"c4", "requests"}},
+	}
+	for _, tt := range tests {
+		for _, format := range []string{"ndjson", "csv"} {
+			t.Run(tt.name+" "+format, func(t *testing.T) {
+				stdout, _, err := execute(t, runners{}, append([]string{"dump", "--server", url, "web-01", "-o", format}, tt.args...)...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []string
+				lines := strings.Split(strings.TrimSpace(stdout), "\n")
+				if format == "csv" {
+					lines = lines[1:] // the header
+				}
+				for _, l := range lines {
+					switch {
+					case strings.Contains(l, "CUMULATIVE"):
+						got = append(got, "requests")
+					case format == "csv":
+						got = append(got, strings.Split(l, ",")[3])
+					default:
+						var e struct {
+							ID string `json:"event_id"`
+						}
+						if err := json.Unmarshal([]byte(l), &e); err != nil {
+							t.Fatalf("line %q: %v", l, err)
+						}
+						got = append(got, e.ID)
+					}
+				}
+				if strings.Join(got, " ") != strings.Join(tt.want, " ") {
+					t.Errorf("dump %v -o %s gave %v, want %v:\n%s", tt.args, format, got, tt.want, stdout)
+				}
+			})
+		}
+	}
+}

@@ -190,7 +190,17 @@ func (c *Client) Dump(ctx context.Context, clientID string) (*event.Dump, error)
 
 // DumpRaw returns the dump of one client as the server wrote it.
 func (c *Client) DumpRaw(ctx context.Context, clientID string) ([]byte, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, "/api/v1/clients/"+url.PathEscape(clientID)+"/events", nil)
+	return c.DumpQuery(ctx, clientID, nil)
+}
+
+// DumpQuery returns the dump of one client as the server wrote it, with
+// the query parameters of the dump endpoint (key, from, to, limit, format).
+func (c *Client) DumpQuery(ctx context.Context, clientID string, query url.Values) ([]byte, error) {
+	path := "/api/v1/clients/" + url.PathEscape(clientID) + "/events"
+	if len(query) > 0 {
+		path += "?" + query.Encode()
+	}
+	req, err := c.newRequest(ctx, http.MethodGet, path, nil)
 	if err != nil {
 		return nil, err
 	}
