@@ -93,12 +93,12 @@ func parseDumpQuery(r *http.Request) (event.Query, string, error) {
 
 // keySummary is what the client summary says of one key.
 type keySummary struct {
-	Key   string          `json:"event_key"`
-	Type  string          `json:"event_type"`
-	Count int64           `json:"event_count"`
-	First event.Timestamp `json:"first_timestamp,omitzero"`
-	Last  event.Timestamp `json:"last_timestamp"`
-	Total *float64        `json:"event_value,omitempty"`
+	Key   string           `json:"event_key"`
+	Type  string           `json:"event_type"`
+	Count int64            `json:"event_count"`
+	First *event.Timestamp `json:"first_timestamp,omitempty"` // TIME-SERIES only
+	Last  event.Timestamp  `json:"last_timestamp"`
+	Total *float64         `json:"event_value,omitempty"`
 }
 
 // clientSummary is the body of GET /api/v1/clients/{client_id}.
@@ -129,7 +129,8 @@ func (s *Server) handleClient() http.HandlerFunc {
 			if sv.Samples != nil {
 				k.Count = int64(sv.Samples.Len())
 				if k.Count > 0 {
-					k.First, k.Last = sv.Samples.At(0).Timestamp, sv.Samples.At(int(k.Count)-1).Timestamp
+					first := sv.Samples.At(0).Timestamp
+					k.First, k.Last = &first, sv.Samples.At(int(k.Count)-1).Timestamp
 				}
 			} else {
 				total := sv.Total
