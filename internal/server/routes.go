@@ -15,6 +15,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /api/v1/clients/{client_id}", s.authorize(auth.RoleRead, s.whenReady(s.handleClient())))
 	mux.Handle("DELETE /api/v1/clients/{client_id}", s.authorize(auth.RoleAdmin, s.whenReady(s.handleDelete())))
 	mux.Handle("GET /api/v1/stats", s.authorize(auth.RoleAdmin, s.whenReady(s.handleStats())))
+	mux.Handle("GET /api/v1/export/prometheus", s.authorize(auth.RoleRead, s.whenReady(s.handleExportPrometheus())))
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("GET /readyz", s.handleReady())
 	if s.cfg.MetricsPublic {
