@@ -8,11 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/url"
 	"slices"
 	"strconv"
-	"text/tabwriter"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -33,6 +35,9 @@ type dumpOptions struct {
 	Keys     []string
 	From, To string
 	Limit    int
+	// Watch fetches and shows the dump again every Interval.
+	Watch    bool
+	Interval time.Duration
 	Out      io.Writer
 }
 
@@ -70,6 +75,9 @@ CUMULATIVE keys keep their totals.`,
 			if opts.Limit < 0 {
 				return fmt.Errorf("--limit must not be negative, not %d", opts.Limit)
 			}
+			if opts.Watch && opts.Interval < 100*time.Millisecond {
+				return fmt.Errorf("--interval must be at least 100ms, not %s", opts.Interval)
+			}
 			tlsCfg, err := root.tlsConfig()
 			if err != nil {
 				return err
@@ -87,6 +95,8 @@ CUMULATIVE keys keep their totals.`,
 	fs.StringVar(&opts.From, "from", "", "keep the TIME-SERIES events from this timestamp on (Unix seconds, ms, ...)")
 	fs.StringVar(&opts.To, "to", "", "keep the TIME-SERIES events up to this timestamp")
 	fs.IntVar(&opts.Limit, "limit", 0, "keep the latest N TIME-SERIES events of each key (0: all)")
+	fs.BoolVar(&opts.Watch, "watch", false, "show the dump again every --interval, in place on a terminal, until Ctrl-C")
+	fs.DurationVar(&opts.Interval, "interval", 2*time.Second, "with --watch, how often the dump is fetched")
 	return cmd
 }
 
@@ -96,6 +106,39 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 		return err
 	}
 	c.SetToken(opts.Token)
+	if !opts.Watch {
+		return dumpOnce(ctx, c, opts, opts.Out)
+	}
+	// Watch: the dump again every interval, in place on a terminal, until
+	// the context ends (Ctrl-C); a failed fetch is shown and tried again.
+	inPlace := isTerminal(opts.Out)
+	t := time.NewTicker(opts.Interval)
+	defer t.Stop()
+	for {
+		var b bytes.Buffer
+		if inPlace {
+			b.WriteString("\033[H\033[2J")
+		}
+		if err := dumpOnce(ctx, c, opts, &b); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			fmt.Fprintf(&b, "montool: %v\n", err)
+		}
+		fmt.Fprintf(&b, "\n(every %s, Ctrl-C to stop; %s)\n", opts.Interval, time.Now().Format(time.TimeOnly))
+		if _, err := b.WriteTo(opts.Out); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// dumpOnce fetches the dump once and writes it to w as opts say.
+func dumpOnce(ctx context.Context, c *client.Client, opts *dumpOptions, w io.Writer) error {
 	query := url.Values{}
 	for _, k := range opts.Keys {
 		query.Add("key", k)
@@ -120,7 +163,7 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 		return err
 	}
 	if opts.Output == "ndjson" || opts.Output == "csv" {
-		_, err := opts.Out.Write(raw)
+		_, err := w.Write(raw)
 		return err
 	}
 	if opts.Output == "json" {
@@ -129,29 +172,29 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 			return fmt.Errorf("the server's answer is not JSON: %w", err)
 		}
 		buf.WriteByte('\n')
-		_, err := buf.WriteTo(opts.Out)
+		_, err := buf.WriteTo(w)
 		return err
 	}
 	var d event.Dump
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return fmt.Errorf("read the dump of client %q: %w", opts.ClientID, err)
 	}
-	return writeTable(opts.Out, &d)
+	return writeTable(w, &d)
 }
 
-// writeTable writes one row per key: its type, its count, and its total or
-// its last, min and max values.
+// writeTable writes one row per key: its type, its count, its total or its
+// last, min and max values, the time of its latest event, and for a
+// TIME-SERIES key a sparkline of its latest values. Numbers are aligned
+// right.
 func writeTable(w io.Writer, d *event.Dump) error {
-	fmt.Fprintf(w, "client %s\n\n", d.ClientID)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tTYPE\tCOUNT\tTOTAL\tLAST\tMIN\tMAX\tLATEST")
+	rows := [][]string{{"KEY", "TYPE", "COUNT", "TOTAL", "LAST", "MIN", "MAX", "LATEST", "TREND"}}
 	for _, s := range d.Series {
 		switch s.Type {
 		case event.Cumulative:
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t-\t-\t-\t%s\n", s.Key, s.Type, s.Count, number(s.Total), when(s.Last))
+			rows = append(rows, []string{s.Key, s.Type.String(), strconv.FormatInt(s.Count, 10), number(s.Total), "-", "-", "-", when(s.Last), "-"})
 		case event.TimeSeries:
 			if len(s.Samples) == 0 {
-				fmt.Fprintf(tw, "%s\t%s\t0\t-\t-\t-\t-\t-\n", s.Key, s.Type)
+				rows = append(rows, []string{s.Key, s.Type.String(), "0", "-", "-", "-", "-", "-", "-"})
 				continue
 			}
 			last := s.Samples[len(s.Samples)-1]
@@ -159,10 +202,61 @@ func writeTable(w io.Writer, d *event.Dump) error {
 			for _, smp := range s.Samples {
 				lo, hi = min(lo, smp.Value), max(hi, smp.Value)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t-\t%s\t%s\t%s\t%s\n", s.Key, s.Type, len(s.Samples), number(last.Value), number(lo), number(hi), when(last.Timestamp))
+			rows = append(rows, []string{s.Key, s.Type.String(), strconv.Itoa(len(s.Samples)), "-", number(last.Value), number(lo), number(hi),
+				when(last.Timestamp), sparkline(s.Samples[max(0, len(s.Samples)-sparkWidth):])})
 		}
 	}
-	return tw.Flush()
+	right := []bool{false, false, true, true, true, true, true, false, false}
+	widths := make([]int, len(right))
+	for _, row := range rows {
+		for i, cell := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "client %s\n\n", d.ClientID)
+	for _, row := range rows {
+		for i, cell := range row {
+			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))
+			if i > 0 {
+				b.WriteString("  ")
+			}
+			switch {
+			case right[i]:
+				b.WriteString(pad + cell)
+			case i == len(row)-1:
+				b.WriteString(cell) // no trailing blanks
+			default:
+				b.WriteString(cell + pad)
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// sparkWidth is the number of latest values a sparkline draws.
+const sparkWidth = 24
+
+// sparkline draws samples as bars of eight heights, from the lowest value
+// among them to the highest.
+func sparkline(samples []event.Sample) string {
+	const bars = "▁▂▃▄▅▆▇█"
+	levels := []rune(bars)
+	lo, hi := samples[0].Value, samples[0].Value
+	for _, smp := range samples {
+		lo, hi = min(lo, smp.Value), max(hi, smp.Value)
+	}
+	out := make([]rune, len(samples))
+	for i, smp := range samples {
+		level := 0
+		if hi > lo {
+			level = int(math.Round((smp.Value - lo) / (hi - lo) * float64(len(levels)-1)))
+		}
+		out[i] = levels[level]
+	}
+	return string(out)
 }
 
 func number(f float64) string { return string(event.AppendFloat(nil, f)) }

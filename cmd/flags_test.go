@@ -287,6 +287,7 @@ func TestDumpFlags(t *testing.T) {
 		{name: "ndjson output", args: []string{"dump", "c1", "-o", "ndjson"}, wantServer: "http://127.0.0.1:8080", wantClientID: "c1", wantOutput: "ndjson"},
 		{name: "csv output", args: []string{"dump", "c1", "-o", "csv"}, wantServer: "http://127.0.0.1:8080", wantClientID: "c1", wantOutput: "csv"},
 		{name: "negative limit", args: []string{"dump", "c1", "--limit", "-1"}, wantErr: "--limit must not be negative, not -1"},
+		{name: "watch too often", args: []string{"dump", "c1", "--watch", "--interval", "10ms"}, wantErr: "--interval must be at least 100ms, not 10ms"},
 		{name: "unknown flag", args: []string{"dump", "c1", "--format", "table"}, wantErr: "unknown flag: --format|montool dump --help"},
 	}
 	for _, tt := range tests {

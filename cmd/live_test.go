@@ -194,10 +194,11 @@ func TestDumpTable(t *testing.T) {
 	if header < 0 {
 		t.Fatalf("no header row in:\n%s", stdout)
 	}
+	// g's values in time order are 5, 9, 1: a middle, a top and a bottom bar.
 	want := [][]string{
-		{"KEY", "TYPE", "COUNT", "TOTAL", "LAST", "MIN", "MAX", "LATEST"},
-		{"g", "TIME-SERIES", "3", "-", "1", "1", "9", "2025-11-22T22:25:00Z"},
-		{"k", "CUMULATIVE", "2", "7.5", "-", "-", "-", "2025-11-22T22:21:00Z"},
+		{"KEY", "TYPE", "COUNT", "TOTAL", "LAST", "MIN", "MAX", "LATEST", "TREND"},
+		{"g", "TIME-SERIES", "3", "-", "1", "1", "9", "2025-11-22T22:25:00Z", "▅█▁"},
+		{"k", "CUMULATIVE", "2", "7.5", "-", "-", "-", "2025-11-22T22:21:00Z", "-"},
 	}
 	rows := lines[header:]
 	if len(rows) != len(want) {
@@ -206,6 +207,15 @@ func TestDumpTable(t *testing.T) {
 	for i, w := range want {
 		if got := strings.Fields(rows[i]); !reflect.DeepEqual(got, w) {
 			t.Errorf("row %d = %q, want %q", i, got, w)
+		}
+	}
+	// Numbers end where their headers end.
+	for _, col := range []string{"COUNT", "TOTAL", "MAX"} {
+		end := strings.Index(rows[0], col) + len(col)
+		for _, row := range rows[1:] {
+			if end > len(row) || row[end-1] == ' ' || (end < len(row) && row[end] != ' ') {
+				t.Errorf("column %s is not aligned right in %q", col, row)
+			}
 		}
 	}
 	if !strings.Contains(strings.Join(lines[:header], "\n"), "c1") {
@@ -575,5 +585,29 @@ func TestDumpQuery(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestDumpWatch runs dump --watch until its context ends: the table comes
+// again every interval, then the command ends without an error.
+func TestDumpWatch(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	seed(t, st)
+	cmd := newRootCmd(runners{})
+	var out strings.Builder
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"dump", "c1", "-o", "table", "--watch", "--interval", "100ms", "--server", url})
+	ctx, cancel := context.WithTimeout(context.Background(), 450*time.Millisecond)
+	defer cancel()
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatalf("dump --watch: %v", err)
+	}
+	if n := strings.Count(out.String(), "client c1"); n < 2 {
+		t.Errorf("dump --watch showed the table %d times in 450ms at 100ms, want several:\n%s", n, out.String())
+	}
+	if !strings.Contains(out.String(), "(every 100ms, Ctrl-C to stop;") {
+		t.Errorf("no footer in:\n%s", out.String())
 	}
 }
