@@ -17,7 +17,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/agent"
-	"github.com/montool/montool/internal/client"
 )
 
 // agentsOptions holds what `montool agents` runs with.
@@ -153,11 +152,10 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.MaxIdleConnsPerHost = opts.Agents.Count
 	transport.TLSClientConfig = opts.TLS
-	c, err := client.New(opts.Server, &http.Client{Transport: transport})
+	c, err := newAPIClient(opts.Server, opts.Token, &http.Client{Transport: transport})
 	if err != nil {
 		return err
 	}
-	c.SetToken(opts.Token)
 	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	err = c.Health(hctx)
 	cancel()

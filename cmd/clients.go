@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
-
-	"github.com/montool/montool/internal/client"
 )
 
 // clientsOptions holds what `montool clients` runs with.
@@ -55,18 +52,13 @@ the API's answer.`,
 }
 
 func runClients(ctx context.Context, opts *clientsOptions) error {
-	c, err := client.New(opts.Server, httpClient(opts.TLS))
+	c, err := newAPIClient(opts.Server, opts.Token, httpClient(opts.TLS))
 	if err != nil {
 		return err
 	}
-	c.SetToken(opts.Token)
 	clients, err := c.Clients(ctx)
 	if err != nil {
-		var apiErr *client.Error
-		if !errors.As(err, &apiErr) {
-			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
-		}
-		return err
+		return reachError(c, err)
 	}
 	if opts.Output == "json" {
 		enc := json.NewEncoder(opts.Out)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -101,11 +100,10 @@ CUMULATIVE keys keep their totals.`,
 }
 
 func runDump(ctx context.Context, opts *dumpOptions) error {
-	c, err := client.New(opts.Server, httpClient(opts.TLS))
+	c, err := newAPIClient(opts.Server, opts.Token, httpClient(opts.TLS))
 	if err != nil {
 		return err
 	}
-	c.SetToken(opts.Token)
 	if !opts.Watch {
 		return dumpOnce(ctx, c, opts, opts.Out)
 	}
@@ -156,11 +154,7 @@ func dumpOnce(ctx context.Context, c *client.Client, opts *dumpOptions, w io.Wri
 	}
 	raw, err := c.DumpQuery(ctx, opts.ClientID, query)
 	if err != nil {
-		var apiErr *client.Error
-		if !errors.As(err, &apiErr) {
-			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
-		}
-		return err
+		return reachError(c, err)
 	}
 	if opts.Output == "ndjson" || opts.Output == "csv" {
 		_, err := w.Write(raw)

@@ -20,6 +20,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/montool/montool/internal/client"
 )
 
 // defaultServer is the server the client commands talk to when none is set.
@@ -235,4 +237,25 @@ func httpClient(tlsCfg *tls.Config) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = tlsCfg
 	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+}
+
+// newAPIClient returns a client of the server at url that sends token
+// ("" for none), over hc (nil for the client package's default).
+func newAPIClient(url, token string, hc *http.Client) (*client.Client, error) {
+	c, err := client.New(url, hc)
+	if err != nil {
+		return nil, err
+	}
+	c.SetToken(token)
+	return c, nil
+}
+
+// reachError words an error of c that is not an answer of the server as
+// the server being out of reach; the server's answers pass as they are.
+func reachError(c *client.Client, err error) error {
+	var apiErr *client.Error
+	if err == nil || errors.As(err, &apiErr) {
+		return err
+	}
+	return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
 }

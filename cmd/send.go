@@ -160,11 +160,10 @@ func parseTimestampFlag(s string) (event.Timestamp, error) {
 }
 
 func runSend(ctx context.Context, opts *sendOptions) error {
-	c, err := client.New(opts.Server, httpClient(opts.TLS))
+	c, err := newAPIClient(opts.Server, opts.Token, httpClient(opts.TLS))
 	if err != nil {
 		return err
 	}
-	c.SetToken(opts.Token)
 	sum, err := c.Send(ctx, opts.Event)
 	if sum != nil {
 		out, jerr := json.MarshalIndent(sum, "", "  ")
@@ -175,7 +174,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	}
 	var apiErr *client.Error
 	if err != nil && !errors.As(err, &apiErr) {
-		return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+		return reachError(c, err)
 	}
 	return err
 }
