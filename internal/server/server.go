@@ -131,6 +131,7 @@ type Server struct {
 	limiter  *limiter      // nil without a rate limit
 	inFlight chan struct{} // a slot per request in flight; nil without a bound
 	metrics  *metrics
+	patterns []string // the routes, as registered
 }
 
 // New returns a server over st, or an error when cfg is not valid.
