@@ -109,6 +109,7 @@ config file, then defaults.`,
 		newTokenCmd(run.tokenNew),
 		newVersionCmd(),
 		newClientsCmd(opts, run.clients),
+		newDocsCmd(),
 	)
 	return cmd
 }
