@@ -275,6 +275,9 @@ func (s *Store) Prune(ctx context.Context, now time.Time) (int64, error) {
 	return s.mem.Prune(ctx, now)
 }
 
+// Keys returns the number of keys of all clients.
+func (s *Store) Keys() int { return s.mem.Keys() }
+
 // Bytes returns about how much memory the stored events take.
 func (s *Store) Bytes() int64 { return s.mem.Bytes() }
 

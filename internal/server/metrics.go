@@ -184,12 +184,14 @@ var (
 	clientsDesc = prometheus.NewDesc("montool_store_clients", "Clients the store holds.", nil, nil)
 	eventsDesc  = prometheus.NewDesc("montool_store_events", "Events the store holds.", nil, nil)
 	bytesDesc   = prometheus.NewDesc("montool_store_bytes", "About how much memory the stored events take, as counted against max_memory.", nil, nil)
+	keysDesc    = prometheus.NewDesc("montool_store_keys", "Keys the store holds, over all clients.", nil, nil)
 )
 
 func (c storeCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- clientsDesc
 	ch <- eventsDesc
 	ch <- bytesDesc
+	ch <- keysDesc
 }
 
 func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
@@ -208,5 +210,8 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.GaugeValue, float64(events))
 	if b, ok := c.st.(interface{ Bytes() int64 }); ok {
 		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(b.Bytes()))
+	}
+	if k, ok := c.st.(interface{ Keys() int }); ok {
+		ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(k.Keys()))
 	}
 }

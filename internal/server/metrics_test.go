@@ -54,6 +54,7 @@ func TestMetrics(t *testing.T) {
 		`montool_events_rejected_total{reason="invalid"}`:                                       1,
 		`montool_store_clients`:                                                                 1,
 		`montool_store_events`:                                                                  2,
+		`montool_store_keys`:                                                                    1,
 		`montool_http_request_duration_seconds_count{route="POST /api/v1/events",status="202"}`: 1,
 		`montool_http_request_duration_seconds_count{route="POST /api/v1/events",status="200"}`: 1,
 		`montool_http_request_duration_seconds_count{route="POST /api/v1/events",status="409"}`: 1,

@@ -68,6 +68,17 @@ func (m *Memory) cutoff(now int64) event.Timestamp {
 // SetLimits sets the limits of m. Call it before m is used concurrently.
 func (m *Memory) SetLimits(l Limits) { m.limits = l }
 
+// Keys returns the number of keys of all clients.
+func (m *Memory) Keys() int {
+	n := 0
+	for _, c := range m.allClients() {
+		c.mu.Lock()
+		n += len(c.series)
+		c.mu.Unlock()
+	}
+	return n
+}
+
 // Bytes returns about how much memory the stored events take, as counted
 // against Limits.MaxBytes.
 func (m *Memory) Bytes() int64 { return m.bytes.Load() }
