@@ -220,7 +220,9 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		if m.journal != nil {
 			m.journal.Record(c.id, events[start:end], results[start:end])
 		}
-		m.bytes.Add(c.bytes - bytes)
+		if grown := c.bytes - bytes; grown != 0 { // not for a run of duplicates
+			m.bytes.Add(grown)
+		}
 		c.mu.Unlock()
 	}
 	return results
