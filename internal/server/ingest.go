@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"mime"
 	"net/http"
@@ -76,7 +77,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 		b.index = append(b.index, i)
 	}
 	valid, index := b.valid, b.index
-	if ri := infoOf(r.Context()); ri.id != "" {
+	if ri := infoOf(r.Context()); s.log.Enabled(r.Context(), slog.LevelDebug) { // only the debug line tells them
 		ri.events = len(items)
 		for i := range valid { // runs of a client, as agents send them
 			if i == 0 || valid[i].ClientID != valid[i-1].ClientID {
