@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -130,40 +129,43 @@ func (c *client) rehash(h *hasher, s uint64) uint64 {
 // of a run of events overlap instead of coming one after the other. The
 // caller holds c.mu.
 func (c *client) prefetch(refs []idRef) {
+	if c.ids.dir == nil {
+		return
+	}
 	for i := range refs {
 		t := c.ids.table(refs[i].hash)
 		c.sink ^= t.slots[t.home(refs[i].hash)]
 	}
 }
 
+// find returns the row that holds the id of ref, if c has it. The caller
+// holds c.mu.
+func (c *client) find(ref *idRef) (s *series, ch *chunk, off int, found bool) {
+	if c.ids.dir == nil {
+		return nil, nil, 0, false
+	}
+	t := c.ids.table(ref.hash)
+	mask, named := uint64(len(t.slots)-1), ref.name != ""
+	for i := t.home(ref.hash); t.slots[i] != 0; i = (i + 1) & mask {
+		slot := t.slots[i]
+		if !tagMatches(slot, ref.hash) || slotNamedID(slot) != named {
+			continue
+		}
+		if s, ch, off = c.row(slotRow(slot)); ch.sameID(off, &ref.uuid, ref.name) {
+			return s, ch, off, true
+		}
+	}
+	return nil, nil, 0, false
+}
+
 // apply applies e, whose id is ref, to c: the dedupe check, the record of
 // the id and the change happen together, under c.mu, which the caller holds.
 //
-// full says the store holds as much as it may: an event that is not a
-// duplicate is refused.
-//
-// An event older than cutoff (when not 0) is refused as too old, before
-// anything else: retention may have dropped the id it would duplicate.
-func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full bool, cutoff event.Timestamp) event.Result {
-	if e.Timestamp < cutoff {
-		return event.Result{Err: &event.Error{Kind: event.ErrTooOld, Field: event.FieldTimestamp,
-			Message: "older than the server keeps events (retention " + m.retention.String() + "): the oldest it takes now is " + cutoff.String() + " (" + cutoff.Time().Format(time.RFC3339) + ")"}}
-	}
-	h := &m.hasher
-	hash, named := ref.hash, ref.name != ""
-	c.ids.makeRoom(hash, func(s uint64) uint64 { return c.rehash(h, s) })
-	t := c.ids.table(hash)
-	mask := uint64(len(t.slots) - 1)
-	i := t.home(hash)
-	for ; t.slots[i] != 0; i = (i + 1) & mask {
-		s := t.slots[i]
-		if !tagMatches(s, hash) || slotNamedID(s) != named {
-			continue
-		}
-		old, ch, off := c.row(slotRow(s))
-		if !ch.sameID(off, &ref.uuid, ref.name) {
-			continue
-		}
+// full, when not nil, says the store holds as much as it may: an event
+// that is not a duplicate is refused with it. A refused event changes
+// nothing.
+func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full error) event.Result {
+	if old, ch, off, found := c.find(ref); found {
 		if old.key == e.Key && old.typ == e.Type && ch.timestamps[off] == e.Timestamp && ch.values[off] == e.Value {
 			return event.Result{Duplicate: true}
 		}
@@ -171,46 +173,50 @@ func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full bool, cutoff 
 			Message: "already used by this client for an event with other content"}}
 	}
 
-	if full {
-		return event.Result{Err: &event.Error{Kind: event.ErrStorageFull,
-			Message: "the server holds as much as its max_memory lets it (about " + strconv.FormatInt(m.limits.MaxBytes, 10) + " bytes)"}}
+	// Nothing of the client changes before every check has passed: a
+	// refused event makes no key, no row and no room in the index.
+	if full != nil {
+		return event.Result{Err: full}
 	}
 	pos, ok := c.keys[e.Key]
-	if !ok {
-		if len(c.series) == maxSeries {
-			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldKey,
-				Message: "this client already has " + strconv.Itoa(maxSeries) + " keys, the most one client may have"}}
+	var s *series
+	if ok {
+		s = c.series[pos]
+		if s.typ != e.Type {
+			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldType,
+				Message: "key " + strconv.Quote(e.Key) + " is " + s.typ.String() + " for this client, not " + e.Type.String()}}
 		}
-		if limit := m.limits.MaxKeysPerClient; limit > 0 && len(c.series) >= limit {
-			return event.Result{Err: &event.Error{Kind: event.ErrLimit, Field: event.FieldKey,
-				Message: "this client already has " + strconv.Itoa(len(c.series)) + " keys, the most the server's max_keys_per_client lets it have"}}
-		}
-		pos = len(c.series)
-		c.series = append(c.series, &series{key: strings.Clone(e.Key), typ: e.Type, inOrder: true})
-		c.keys[c.series[pos].key] = pos
-		c.bytes += seriesBytes + int64(len(e.Key))
+	} else if limit := m.limits.MaxKeysPerClient; len(c.series) >= maxSeries || limit > 0 && len(c.series) >= limit {
+		return event.Result{Err: &event.Error{Kind: event.ErrLimit, Field: event.FieldKey,
+			Message: "this client already has " + strconv.Itoa(len(c.series)) + " keys, " + keysLimitOf(limit)}}
 	}
-	s := c.series[pos]
-	if s.typ != e.Type {
-		return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldType,
-			Message: "key " + strconv.Quote(e.Key) + " is " + s.typ.String() + " for this client, not " + e.Type.String()}}
-	}
-	newChunk := s.rows.n&(chunkRows-1) == 0
+	newChunk := s == nil || s.rows.n&(chunkRows-1) == 0
 	if newChunk && len(c.chunks) == maxChunks {
-		return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldClientID,
-			Message: "this client already holds as many events as one client may"}}
+		return event.Result{Err: &event.Error{Kind: event.ErrLimit, Field: event.FieldClientID,
+			Message: "this client already holds as many events as one client may (about 4 billion): delete it to start again"}}
 	}
-	if s.typ == event.Cumulative {
+	if s != nil && s.typ == event.Cumulative {
 		if !s.total.Add(e.Value) {
 			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldValue,
 				Message: "adding this value would take the total of key " + strconv.Quote(e.Key) + " past the largest number montool holds"}}
 		}
+	}
+	if s == nil {
+		pos = len(c.series)
+		s = &series{key: strings.Clone(e.Key), typ: e.Type, inOrder: true}
+		if s.typ == event.Cumulative {
+			s.total.Add(e.Value) // a first value always fits
+		}
+		c.series = append(c.series, s)
+		c.keys[s.key] = pos
+		c.bytes += seriesBytes + int64(len(e.Key))
 	}
 	// While the rows are in order, the latest is the last row's.
 	if s.rows.n > 0 && e.Timestamp < s.last {
 		s.inOrder = false
 	}
 	s.last = max(s.last, e.Timestamp)
+	named := ref.name != ""
 	row := s.rows.add(&ref.uuid, strings.Clone(ref.name), e.Timestamp, e.Value)
 	c.bytes += eventBytes
 	if named {
@@ -220,8 +226,7 @@ func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full bool, cutoff 
 		s.tail = uint32(len(c.chunks))
 		c.chunks = append(c.chunks, chunkRef{series: uint32(pos), chunk: row >> chunkShift})
 	}
-	t.slots[i] = makeSlot(hash, named, rowRef(s.tail<<chunkShift|row&(chunkRows-1)))
-	t.used++
+	c.ids.add(ref.hash, makeSlot(ref.hash, named, rowRef(s.tail<<chunkShift|row&(chunkRows-1))), func(s uint64) uint64 { return c.rehash(&m.hasher, s) })
 	c.events++
 	s.count++
 	return event.Result{}
@@ -243,4 +248,13 @@ func (c *client) view() (*event.View, []*samples, []bool) {
 		v.Series[i] = sv
 	}
 	return v, readers, inOrder
+}
+
+// keysLimitOf says what bounds the keys of a client: the server's
+// max_keys_per_client when it is set, else what one client can hold.
+func keysLimitOf(limit int) string {
+	if limit > 0 {
+		return "the most the server's max_keys_per_client lets it have"
+	}
+	return "the most one client can have"
 }

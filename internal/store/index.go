@@ -99,6 +99,13 @@ func (t *table) home(hash uint64) uint64 { return hash & uint64(len(t.slots)-1) 
 // quarters.
 func (t *table) needsGrowth() bool { return (t.used+1)*4 > len(t.slots)*3 }
 
+// add adds slot, of an id of hash that the index does not have, making
+// room for it first (see makeRoom).
+func (x *index) add(hash, slot uint64, rehash func(slot uint64) uint64) {
+	x.makeRoom(hash, rehash)
+	x.table(hash).insert(hash, slot)
+}
+
 // makeRoom grows or splits the table of hash until it can take one more id;
 // rehash returns the hash of the id a slot refers to, read from its row,
 // for the splits that need more bits than a slot keeps.

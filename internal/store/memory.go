@@ -188,6 +188,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 	}
 	now := time.Now().UnixNano()
 	cutoff := m.cutoff(now)
+	var tooOld, full error // made once, for every event they refuse
 	for i := 0; i < len(events); {
 		id := events[i].ClientID
 		end := i + 1
@@ -212,16 +213,36 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 			c.prefetch(refs[i:end])
 		}
 		c.lastSeen = now
-		full := m.limits.MaxBytes > 0 && m.bytes.Load() >= m.limits.MaxBytes
+		var runFull error
+		if m.limits.MaxBytes > 0 && m.bytes.Load() >= m.limits.MaxBytes {
+			if full == nil {
+				full = &event.Error{Kind: event.ErrStorageFull,
+					Message: "the server holds as much as its max_memory lets it (about " + strconv.FormatInt(m.limits.MaxBytes, 10) + " bytes)"}
+			}
+			runFull = full
+		}
 		start, bytes := i, c.bytes
 		for ; i < end; i++ {
-			results[i] = c.apply(m, &events[i], &refs[i], full, cutoff)
+			// An event older than the cutoff is refused before anything
+			// else: retention may have dropped the id it would duplicate.
+			if events[i].Timestamp < cutoff {
+				if tooOld == nil {
+					tooOld = &event.Error{Kind: event.ErrTooOld, Field: event.FieldTimestamp,
+						Message: "older than the server keeps events (retention " + m.retention.String() + "): the oldest it takes now is " + cutoff.String() + " (" + cutoff.Time().Format(time.RFC3339) + ")"}
+				}
+				results[i] = event.Result{Err: tooOld}
+				continue
+			}
+			results[i] = c.apply(m, &events[i], &refs[i], runFull)
 		}
 		if m.journal != nil {
 			m.journal.Record(c.id, events[start:end], results[start:end])
 		}
 		if grown := c.bytes - bytes; grown != 0 { // not for a run of duplicates
 			m.bytes.Add(grown)
+		}
+		if c.events == 0 && len(c.series) == 0 { // every event of the run was refused
+			m.remove(c, false) // nothing of it was journalled
 		}
 		c.mu.Unlock()
 	}
@@ -278,17 +299,21 @@ func (m *Memory) Delete(ctx context.Context, clientID string) (int64, error) {
 	return c.events, nil
 }
 
-// deleteLocked deletes c, whose lock the caller holds. It takes the
-// shard's lock too, so that no new client of the id is made before the
-// journal has the deletion.
-func (m *Memory) deleteLocked(c *client) {
+// deleteLocked deletes c, whose lock the caller holds, and journals it.
+func (m *Memory) deleteLocked(c *client) { m.remove(c, m.journal != nil) }
+
+// remove takes c, whose lock the caller holds, out of its shard; a client
+// that only ever sent refused events leaves no trace this way too. It
+// takes the shard's lock, so that no new client of the id is made before
+// the journal has the deletion.
+func (m *Memory) remove(c *client, journal bool) {
 	s := m.shard(c.id)
 	s.mu.Lock()
 	delete(s.clients, c.id)
 	c.deleted = true
 	m.clients.Add(-1)
 	m.bytes.Add(-c.bytes)
-	if m.journal != nil {
+	if journal {
 		m.journal.Delete(c.id)
 	}
 	s.mu.Unlock()
