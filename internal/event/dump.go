@@ -124,10 +124,13 @@ type Result struct {
 
 // Summary is the answer to a POST of events: what became of each.
 type Summary struct {
-	Accepted   int         `json:"accepted"`
-	Duplicates int         `json:"duplicates"`
-	Rejected   int         `json:"rejected"`
-	Errors     []ItemError `json:"errors"`
+	Accepted   int `json:"accepted"`
+	Duplicates int `json:"duplicates"`
+	Rejected   int `json:"rejected"`
+	// Errors lists the rejected events, the first of them when there are
+	// many; ErrorsOmitted is how many more were rejected.
+	Errors        []ItemError `json:"errors"`
+	ErrorsOmitted int         `json:"errors_omitted,omitempty"`
 }
 
 // ItemError names one rejected event of a request and why it was rejected.

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
@@ -26,6 +27,7 @@ func newBenchHandler(b *testing.B) http.Handler {
 func serveIngest(h http.Handler, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(http.MethodPost, "/api/v1/events", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
+	req.RemoteAddr = "127.0.0.1:1234" // open mode takes requests from loopback only
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
@@ -95,4 +97,57 @@ func BenchmarkIngestBatch1000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "events/s")
+}
+
+// BenchmarkIngestBatch1000Refused posts batches of 1,000 events that are
+// all refused, for each kind of refusal: a refused event should cost no
+// more than an accepted one (BenchmarkIngestBatch1000).
+func BenchmarkIngestBatch1000Refused(b *testing.B) {
+	const perBatch = 1000
+	old := time.Now().Add(-2 * time.Hour).Unix()
+	for _, bc := range []struct {
+		name   string
+		limits store.Limits
+		ts     int64
+		value  string
+		status int
+	}{
+		{name: "invalid", ts: ts0, value: `"lots"`, status: http.StatusBadRequest},
+		{name: "too_old", ts: old, value: "1.5", status: http.StatusBadRequest},
+		{name: "storage_full", limits: store.Limits{MaxBytes: 1}, ts: ts0, value: "1.5", status: http.StatusInsufficientStorage},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			m := store.New()
+			m.SetLimits(bc.limits)
+			m.SetRetention(time.Hour)
+			if bc.ts != old {
+				m.SetRetention(0)
+			}
+			srv, err := server.New(testConfig(), m, discardLogger())
+			if err != nil {
+				b.Fatalf("server.New: %v", err)
+			}
+			h := srv.Handler()
+			var sb strings.Builder
+			sb.WriteByte('[')
+			for j := range perBatch {
+				if j > 0 {
+					sb.WriteByte(',')
+				}
+				fmt.Fprintf(&sb, `{"client_id":"agent-%d","event_id":"e%d","event_timestamp":%d,"event_type":"TIME-SERIES","event_key":"key_%d","event_value":%s}`,
+					j/10, j, bc.ts, j%5, bc.value)
+			}
+			sb.WriteByte(']')
+			body := []byte(sb.String())
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if rec := serveIngest(h, body); rec.Code != bc.status {
+					b.Fatalf("request %d: status %d, want %d: %.300s", i, rec.Code, bc.status, rec.Body)
+				}
+			}
+			b.ReportMetric(float64(b.N*perBatch)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
 }

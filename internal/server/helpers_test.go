@@ -215,6 +215,7 @@ type ingestResponse struct {
 	Duplicates int         `json:"duplicates"`
 	Rejected   int         `json:"rejected"`
 	Errors     []itemError `json:"errors"`
+	Omitted    int         `json:"errors_omitted"`
 	Error      *apiError   `json:"error"`
 }
 

@@ -61,7 +61,6 @@ func (s *Server) handleIngest() http.HandlerFunc {
 
 // apply applies the valid items of b and answers with what became of each.
 func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
-	var sum event.Summary
 	items := b.items
 	b.valid, b.index = slices.Grow(b.valid, len(items)), slices.Grow(b.index, len(items))
 	for i, it := range items {
@@ -69,8 +68,7 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 			it.Err = errNotYourClient
 		}
 		if it.Err != nil {
-			sum.Errors = append(sum.Errors, itemError(i, it.RawID, it.Err))
-			s.metrics.rejected.WithLabelValues(event.Code(it.Err)).Inc()
+			b.refused = append(b.refused, refusal{index: i, id: it.RawID, err: it.Err})
 			continue
 		}
 		b.valid = append(b.valid, it.Event)
@@ -85,46 +83,76 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 			}
 		}
 	}
+	var made []string // the clients the limiter made buckets for
 	if s.limiter != nil && len(valid) > 0 {
 		counts := make(map[string]int)
 		for i := range valid {
 			counts[valid[i].ClientID]++
 		}
-		if ok, wait := s.limiter.take(counts, time.Now()); !ok {
+		ok, wait, fresh := s.limiter.take(counts, time.Now())
+		if !ok {
+			s.metrics.countRefused(b.refused)
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 			s.writeIngestError(w, r, event.Summary{}, &event.Error{Kind: errRateLimited, Message: fmt.Sprintf(
 				"a client of this request sends more than %g events a second: nothing was applied; send it again after %s", s.limiter.rate, wait.Round(time.Millisecond))})
 			return
 		}
+		made = fresh
 	}
 	results, err := s.store.Apply(r.Context(), valid)
+	if s.limiter != nil {
+		s.limiter.settle(made, valid, results)
+	}
 	if err != nil {
+		s.metrics.countRefused(b.refused)
 		s.writeIngestError(w, r, event.Summary{}, fmt.Errorf("apply %d events: %w", len(valid), err))
 		return
 	}
 	s.metrics.countResults(valid, results)
+	var sum event.Summary
+	decoded := len(b.refused) // refused before the store, in order
 	for j, res := range results {
 		switch {
 		case res.Err != nil:
-			sum.Errors = append(sum.Errors, itemError(index[j], valid[j].ID, res.Err))
+			b.refused = append(b.refused, refusal{index: index[j], id: valid[j].ID, err: res.Err})
 		case res.Duplicate:
 			sum.Duplicates++
 		default:
 			sum.Accepted++
 		}
 	}
-	sum.Rejected = len(sum.Errors)
-	slices.SortFunc(sum.Errors, func(a, b event.ItemError) int { return a.Index - b.Index })
+	if decoded > 0 && len(b.refused) > decoded {
+		slices.SortFunc(b.refused, func(a, b refusal) int { return a.index - b.index })
+	}
+	codes := s.metrics.countRefused(b.refused)
+	sum.Rejected = len(b.refused)
+	sum.Errors = make([]event.ItemError, min(len(b.refused), maxListedErrors))
+	for i := range sum.Errors {
+		sum.Errors[i] = itemError(b.refused[i])
+	}
+	sum.ErrorsOmitted = sum.Rejected - len(sum.Errors)
 
 	switch {
 	case sum.Rejected > 0:
-		kind := requestKind(sum.Errors)
-		s.writeIngestError(w, r, sum, &event.Error{Kind: kind, Message: rejectedMessage(sum, len(items))})
+		s.writeIngestError(w, r, sum, &event.Error{Kind: requestKind(codes), Message: rejectedMessage(sum, len(items))})
 	case sum.Accepted > 0:
-		writeJSON(w, http.StatusAccepted, ingestResponse{Summary: withErrors(sum)})
+		writeJSON(w, http.StatusAccepted, ingestResponse{Summary: sum})
 	default:
-		writeJSON(w, http.StatusOK, ingestResponse{Summary: withErrors(sum)})
+		writeJSON(w, http.StatusOK, ingestResponse{Summary: sum})
 	}
+}
+
+// maxListedErrors is the most rejected events an answer lists; the
+// summary counts the others, so that a body of bad events costs no more
+// to answer than its size.
+const maxListedErrors = 100
+
+// refusal is a rejected event of a request: its place in the request, its
+// id as sent (which may point into the body) and why.
+type refusal struct {
+	index int
+	id    string
+	err   error
 }
 
 // errNotYourClient refuses an event of a client the request's token may
@@ -132,24 +160,21 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 var errNotYourClient = &event.Error{Kind: event.ErrForbidden, Field: event.FieldClientID, Message: "this token may not write events of this client"}
 
 // requestKind returns the kind of error of a request whose events were
-// rejected: forbidden (403) if any event was of a client its token may not
-// write, else storage full (507) if any found the store full, else a limit
-// (429) if any went past one, else too old (400) if any was, else conflict
-// (409) if every one was a conflict, else invalid (400).
-func requestKind(errs []event.ItemError) error {
+// rejected, from the number of them by code: forbidden (403) if any event
+// was of a client its token may not write, else storage full (507) if any
+// found the store full, else a limit (429) if any went past one, else too
+// old (400) if any was, else conflict (409) if every one was a conflict,
+// else invalid (400).
+func requestKind(codes map[string]int) error {
 	for _, kind := range []error{event.ErrForbidden, event.ErrStorageFull, event.ErrLimit, event.ErrTooOld} {
-		for _, e := range errs {
-			if e.Code == event.Code(kind) {
-				return kind
-			}
+		if codes[event.Code(kind)] > 0 {
+			return kind
 		}
 	}
-	for _, e := range errs {
-		if e.Code != event.Code(event.ErrConflict) {
-			return event.ErrInvalid
-		}
+	if len(codes) == 1 && codes[event.Code(event.ErrConflict)] > 0 {
+		return event.ErrConflict
 	}
-	return event.ErrConflict
+	return event.ErrInvalid
 }
 
 // readBody reads the request body into buf, decompressing it when it is
@@ -199,10 +224,10 @@ func withErrors(sum event.Summary) event.Summary {
 	return sum
 }
 
-func itemError(index int, eventID string, err error) event.ItemError {
-	ie := event.ItemError{Index: index, EventID: strings.Clone(eventID), Code: event.Code(err), Message: err.Error()}
+func itemError(r refusal) event.ItemError {
+	ie := event.ItemError{Index: r.index, EventID: strings.Clone(r.id), Code: event.Code(r.err), Message: r.err.Error()}
 	var e *event.Error
-	if errors.As(err, &e) {
+	if errors.As(r.err, &e) {
 		ie.Field, ie.Message = e.Field, e.Message
 	}
 	return ie
@@ -258,6 +283,8 @@ type batch struct {
 	items []event.Item
 	valid []event.Event
 	index []int // the position in the request of each valid event
+	// refused are the rejected events, by their place in the request.
+	refused []refusal
 }
 
 // maxPooledBody is the largest body buffer kept for reuse.
@@ -277,7 +304,8 @@ func putBatch(b *batch) {
 	b.body.Reset()
 	clear(b.items)
 	clear(b.valid)
-	b.items, b.valid, b.index = b.items[:0], b.valid[:0], b.index[:0]
+	clear(b.refused)
+	b.items, b.valid, b.index, b.refused = b.items[:0], b.valid[:0], b.index[:0], b.refused[:0]
 	batches.Put(b)
 }
 

@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"fmt"
 	"net/http"
 	"testing"
 	"time"
@@ -119,5 +120,31 @@ func TestTooOld(t *testing.T) {
 	}
 	if resp.Error == nil || resp.Error.Code != "too_old" {
 		t.Errorf("error = %+v, want code too_old", resp.Error)
+	}
+}
+
+// TestBuiltInKeysLimit fills one client with as many keys as a client can
+// have: the next key is refused as a limit (429), like one past
+// max_keys_per_client, and nothing of it is kept.
+func TestBuiltInKeysLimit(t *testing.T) {
+	a := newDefaultAPI(t)
+	const perRequest = 8192
+	for first := 0; first < store.MaxKeysPerClient; first += perRequest {
+		events := make([]string, 0, perRequest)
+		for k := first; k < first+perRequest; k++ {
+			events = append(events, cum("agent-1", fmt.Sprint("e", k), ts0, fmt.Sprint("key-", k), 1))
+		}
+		if status, resp := a.post(batch(events...)); status != http.StatusAccepted || resp.Accepted != perRequest {
+			t.Fatalf("keys %d and on: status %d, %+v", first, status, resp)
+		}
+	}
+	status, resp := a.post(cum("agent-1", "one-more", ts0, "one-more-key", 1))
+	wantStatus(t, status, http.StatusTooManyRequests)
+	if resp.Error == nil || resp.Error.Code != "limit_exceeded" || len(resp.Errors) != 1 || resp.Errors[0].Field != "event_key" {
+		t.Errorf("answer %+v (%+v), want limit_exceeded on event_key", resp, resp.Error)
+	}
+	d, _ := a.dump("agent-1")
+	if n := len(keysOf(d)); n != store.MaxKeysPerClient {
+		t.Errorf("the client has %d keys, want %d", n, store.MaxKeysPerClient)
 	}
 }

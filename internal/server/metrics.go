@@ -61,18 +61,13 @@ func newMetrics(st Store) *metrics {
 // first so that a batch costs a few counter updates, not one an event.
 func (m *metrics) countResults(valid []event.Event, results []event.Result) {
 	var accepted, duplicates [2]int // by type: CUMULATIVE, TIME-SERIES
-	var rejected map[string]int
 	for i, r := range results {
 		t := 0
 		if valid[i].Type == event.TimeSeries {
 			t = 1
 		}
 		switch {
-		case r.Err != nil:
-			if rejected == nil {
-				rejected = make(map[string]int)
-			}
-			rejected[event.Code(r.Err)]++
+		case r.Err != nil: // counted by countRefused
 		case r.Duplicate:
 			duplicates[t]++
 		default:
@@ -87,9 +82,22 @@ func (m *metrics) countResults(valid []event.Event, results []event.Result) {
 			m.events.WithLabelValues(typ.String(), "duplicate").Add(float64(duplicates[t]))
 		}
 	}
-	for reason, n := range rejected {
+}
+
+// countRefused counts the rejected events of a request by their error
+// code, and returns the counts.
+func (m *metrics) countRefused(refused []refusal) map[string]int {
+	if len(refused) == 0 {
+		return nil
+	}
+	codes := make(map[string]int)
+	for _, r := range refused {
+		codes[event.Code(r.err)]++
+	}
+	for reason, n := range codes {
 		m.rejected.WithLabelValues(reason).Add(float64(n))
 	}
+	return codes
 }
 
 // requestInfo is what a handler tells the request log of its request.

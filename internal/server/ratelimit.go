@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,15 +15,23 @@ import (
 // limiter limits the events each client may send: a token bucket per
 // client, filled at rate events a second up to burst. A request is taken
 // whole or not at all.
+//
+// A full bucket is the same as none, so buckets are made only for the
+// clients of a request that the store took something of, and a bucket
+// that has been full for a while is dropped: clients that send nothing,
+// or only refused events, hold no memory here.
 type limiter struct {
 	rate, burst float64
-	seed        maphash.Seed
-	shards      [64]limiterShard
+	// sweepEvery is how often a shard drops its full buckets.
+	sweepEvery time.Duration
+	seed       maphash.Seed
+	shards     [64]limiterShard
 }
 
 type limiterShard struct {
-	mu      sync.Mutex
-	buckets map[string]*bucket
+	mu        sync.Mutex         // guards buckets and nextSweep
+	buckets   map[string]*bucket // by client id
+	nextSweep time.Time
 }
 
 // bucket is the tokens of one client: tokens at the time last.
@@ -31,42 +40,60 @@ type bucket struct {
 	last   time.Time
 }
 
+// minSweepEvery is the shortest time between two sweeps of a shard.
+const minSweepEvery = time.Minute
+
 func newLimiter(rate float64, burst int) *limiter {
-	l := &limiter{rate: rate, burst: float64(burst), seed: maphash.MakeSeed()}
+	refill := time.Duration(float64(burst) / rate * float64(time.Second))
+	l := &limiter{rate: rate, burst: float64(burst), sweepEvery: max(refill, minSweepEvery), seed: maphash.MakeSeed()}
 	for i := range l.shards {
 		l.shards[i].buckets = make(map[string]*bucket)
 	}
 	return l
 }
 
+func (l *limiter) shard(client string) *limiterShard {
+	return &l.shards[maphash.String(l.seed, client)%uint64(len(l.shards))]
+}
+
 // take takes counts[client] tokens from each client's bucket at now, or
 // none when any bucket is short, and then returns how long until the
 // request could be taken. A bucket that is full may go below zero for a
 // request larger than the burst, so that such a request is taken once the
-// client has waited for a full bucket.
-func (l *limiter) take(counts map[string]int, now time.Time) (ok bool, wait time.Duration) {
+// client has waited for a full bucket. made lists the clients whose
+// buckets take made: the caller passes them to settle once it knows what
+// the store took.
+func (l *limiter) take(counts map[string]int, now time.Time) (ok bool, wait time.Duration, made []string) {
 	taken := make([]string, 0, len(counts))
 	for client, n := range counts {
-		if w := l.takeOne(client, float64(n), now); w > 0 {
+		w, fresh := l.takeOne(client, float64(n), now)
+		if fresh {
+			made = append(made, client)
+		}
+		if w > 0 {
 			for _, c := range taken {
 				l.give(c, float64(counts[c]))
 			}
-			return false, w
+			l.drop(made) // they were full, and are again
+			return false, w, nil
 		}
 		taken = append(taken, client)
 	}
-	return true, 0
+	return true, 0, made
 }
 
 // takeOne takes n tokens from client's bucket, or returns how long until
-// it could.
-func (l *limiter) takeOne(client string, n float64, now time.Time) time.Duration {
-	s := &l.shards[maphash.String(l.seed, client)%uint64(len(l.shards))]
+// it could; fresh says the bucket was made for it.
+func (l *limiter) takeOne(client string, n float64, now time.Time) (wait time.Duration, fresh bool) {
+	s := l.shard(client)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if now.After(s.nextSweep) {
+		l.sweep(s, now)
+	}
 	b := s.buckets[client]
 	if b == nil {
-		b = &bucket{tokens: l.burst, last: now}
+		b, fresh = &bucket{tokens: l.burst, last: now}, true
 		s.buckets[strings.Clone(client)] = b // client may point into a request
 	}
 	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
@@ -75,20 +102,68 @@ func (l *limiter) takeOne(client string, n float64, now time.Time) time.Duration
 	}
 	need := math.Min(n, l.burst)
 	if b.tokens < need {
-		return time.Duration((need - b.tokens) / l.rate * float64(time.Second))
+		return time.Duration((need - b.tokens) / l.rate * float64(time.Second)), fresh
 	}
 	b.tokens -= n
-	return 0
+	return 0, fresh
+}
+
+// sweep drops the buckets of s that are full at now. The caller holds s.mu.
+func (l *limiter) sweep(s *limiterShard, now time.Time) {
+	for client, b := range s.buckets {
+		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
+			delete(s.buckets, client)
+		}
+	}
+	s.nextSweep = now.Add(l.sweepEvery)
 }
 
 // give gives back n tokens taken from client's bucket.
 func (l *limiter) give(client string, n float64) {
-	s := &l.shards[maphash.String(l.seed, client)%uint64(len(l.shards))]
+	s := l.shard(client)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b := s.buckets[client]; b != nil {
 		b.tokens = math.Min(l.burst, b.tokens+n)
 	}
+}
+
+// settle drops the buckets take made for clients that the store took
+// nothing of: every event of theirs was refused, so they count as unseen.
+func (l *limiter) settle(made []string, events []event.Event, results []event.Result) {
+	if len(made) == 0 {
+		return
+	}
+	took := make(map[string]bool, len(made))
+	for i := range results {
+		if results[i].Err == nil {
+			took[events[i].ClientID] = true
+		}
+	}
+	made = slices.DeleteFunc(made, func(c string) bool { return took[c] })
+	l.drop(made)
+}
+
+// drop removes the buckets of clients.
+func (l *limiter) drop(clients []string) {
+	for _, c := range clients {
+		s := l.shard(c)
+		s.mu.Lock()
+		delete(s.buckets, c)
+		s.mu.Unlock()
+	}
+}
+
+// buckets returns how many buckets l holds.
+func (l *limiter) buckets() int {
+	n := 0
+	for i := range l.shards {
+		s := &l.shards[i]
+		s.mu.Lock()
+		n += len(s.buckets)
+		s.mu.Unlock()
+	}
+	return n
 }
 
 // limitInFlight answers 503 at once, with Retry-After, instead of h when

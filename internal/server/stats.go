@@ -16,9 +16,12 @@ type statsResponse struct {
 	Events  int64 `json:"events"`
 	// StoreBytes is about how much memory the stored events take, as the
 	// store counts it against its max_memory.
-	StoreBytes int64       `json:"store_bytes"`
-	Goroutines int         `json:"goroutines"`
-	Memory     memoryStats `json:"memory"`
+	StoreBytes int64 `json:"store_bytes"`
+	// RateLimitBuckets is the number of clients the rate limit tracks:
+	// those that sent events it took lately.
+	RateLimitBuckets int         `json:"rate_limit_buckets"`
+	Goroutines       int         `json:"goroutines"`
+	Memory           memoryStats `json:"memory"`
 }
 
 type memoryStats struct {
@@ -52,6 +55,9 @@ func (s *Server) handleStats() http.HandlerFunc {
 		resp := statsResponse{Clients: len(clients), Goroutines: runtime.NumGoroutine()}
 		if b, ok := s.store.(interface{ Bytes() int64 }); ok {
 			resp.StoreBytes = b.Bytes()
+		}
+		if s.limiter != nil {
+			resp.RateLimitBuckets = s.limiter.buckets()
 		}
 		for _, c := range clients {
 			resp.Events += c.Events
