@@ -349,6 +349,95 @@ func TestDecodeRejectsInvalidUTF8(t *testing.T) {
 	}
 }
 
+// TestDecodeRejectsLoneSurrogates sends \u escapes of one half of a UTF-16
+// surrogate pair, which stand for no character: encoding/json would read
+// each as U+FFFD, so that "x\ud800" and "x\ud801" would name one event.
+// They are refused as raw bytes that are not UTF-8 are.
+func TestDecodeRejectsLoneSurrogates(t *testing.T) {
+	tests := []struct {
+		name   string
+		field  string
+		value  string
+		escape string // the escape the message names
+	}{
+		{"client id with a high surrogate", event.FieldClientID, `"x\ud800"`, `\ud800`},
+		{"client id with another high surrogate", event.FieldClientID, `"x\ud801"`, `\ud801`},
+		{"event id with a high surrogate", event.FieldEventID, `"x\ud800"`, `\ud800`},
+		{"event id with another high surrogate", event.FieldEventID, `"x\ud801"`, `\ud801`},
+		{"event id with a low surrogate", event.FieldEventID, `"\udc00x"`, `\udc00`},
+		{"event id with upper-case hex", event.FieldEventID, `"x\uDBFF"`, `\uDBFF`},
+		{"event id with a high surrogate before a letter", event.FieldEventID, `"\ud83dx"`, `\ud83d`},
+		{"event id with a high surrogate before an escaped letter", event.FieldEventID, `"\ud83d\u0041"`, `\ud83d`},
+		{"event id with two high surrogates", event.FieldEventID, `"\ud800\ud800\udc00"`, `\ud800`},
+		{"event id with the halves the wrong way round", event.FieldEventID, `"\ude00\ud83d"`, `\ude00`},
+		{"key with a high surrogate", event.FieldKey, `"cpu\ud800"`, `\ud800`},
+		{"key with a low surrogate", event.FieldKey, `"cpu\udfff"`, `\udfff`},
+		{"type with a high surrogate", event.FieldType, `"CUMULATIVE\ud800"`, `\ud800`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it := decodeOne(t, eventJSON(tc.field, tc.value))
+			checkFieldErr(t, it.Err, tc.field)
+			var e *event.Error
+			if !errors.As(it.Err, &e) {
+				return
+			}
+			if !strings.HasPrefix(e.Message, "must be valid UTF-8") || !strings.Contains(e.Message, tc.escape) {
+				t.Errorf("message %q: want it to start with %q and name %s", e.Message, "must be valid UTF-8", tc.escape)
+			}
+		})
+	}
+}
+
+// TestDecodeLoneSurrogatesDoNotMerge sends two events whose ids differ only
+// in a lone surrogate, in a batch: neither may be taken.
+func TestDecodeLoneSurrogatesDoNotMerge(t *testing.T) {
+	for _, field := range []string{event.FieldClientID, event.FieldEventID, event.FieldKey} {
+		t.Run(field, func(t *testing.T) {
+			body := "[" + eventJSON(field, `"x\ud800"`) + "," + eventJSON(field, `"x\ud801"`) + "]"
+			items, err := event.Decode([]byte(body), 0)
+			if err != nil || len(items) != 2 {
+				t.Fatalf("Decode: %d items, error %v; want 2 items", len(items), err)
+			}
+			for i, it := range items {
+				if it.Err == nil {
+					t.Errorf("item %d: taken as %#v, want it refused", i, it.Event)
+					continue
+				}
+				checkFieldErr(t, it.Err, field)
+			}
+		})
+	}
+}
+
+// TestDecodeAcceptsSurrogatePairs sends characters outside the Basic
+// Multilingual Plane as \u escapes of both halves of their pair.
+func TestDecodeAcceptsSurrogatePairs(t *testing.T) {
+	tests := []struct {
+		name  string
+		field string
+		value string
+		want  string
+	}{
+		{"event id", event.FieldEventID, `"\ud83d\ude00"`, "😀"},
+		{"event id in upper-case hex", event.FieldEventID, `"x\uD83D\uDE00y"`, "x😀y"},
+		{"client id of the highest character", event.FieldClientID, `"\udbff\udfff"`, "\U0010ffff"},
+		{"key", event.FieldKey, `"cpu \ud83d\ude00"`, "cpu 😀"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			it := decodeOne(t, eventJSON(tc.field, tc.value))
+			if it.Err != nil {
+				t.Fatalf("Err: got %v, want nil", it.Err)
+			}
+			got := map[string]string{event.FieldClientID: it.Event.ClientID, event.FieldEventID: it.Event.ID, event.FieldKey: it.Event.Key}[tc.field]
+			if got != tc.want {
+				t.Errorf("%s: got %q, want %q", tc.field, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestDecodeReportsFirstFaultyField(t *testing.T) {
 	allBad := []string{
 		"client_id", `""`, "event_id", `""`, "event_timestamp", `-1`,
