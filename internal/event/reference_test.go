@@ -121,13 +121,13 @@ func referenceFromFields(f map[string]json.RawMessage) (Event, string, error) {
 	rawID, _ := referenceStringField(f, FieldEventID)
 	var msg string
 	if e.ClientID, msg = referenceStringField(f, FieldClientID); msg == "" {
-		msg = checkID(e.ClientID)
+		msg = referenceCheckID(e.ClientID)
 	}
 	if msg != "" {
 		return e, rawID, invalidField(FieldClientID, msg)
 	}
 	if e.ID, msg = referenceStringField(f, FieldEventID); msg == "" {
-		msg = checkID(e.ID)
+		msg = referenceCheckID(e.ID)
 	}
 	if msg != "" {
 		return e, rawID, invalidField(FieldEventID, msg)
@@ -255,6 +255,22 @@ func referenceNormalizeID(s string) string {
 		return s
 	}
 	return u.String()
+}
+
+// referenceCheckID is checkID: the rules of referenceCheckKey, with ids'
+// own limit.
+func referenceCheckID(s string) string {
+	switch {
+	case s == "":
+		return "must not be empty"
+	case len(s) > MaxIDLen:
+		return "must be at most " + strconv.Itoa(MaxIDLen) + " bytes"
+	case !utf8.ValidString(s):
+		return "must be valid UTF-8"
+	case strings.IndexFunc(s, unicode.IsControl) >= 0:
+		return "must not contain control characters"
+	}
+	return ""
 }
 
 // referenceCheckKey is checkKey as it was.

@@ -94,13 +94,13 @@ func (f *fields) event() (Event, string, error) {
 	rawID := id // "" when event_id is not a string
 	var msg string
 	if e.ClientID, msg = f[fClientID].str(); msg == "" {
-		msg = checkIDDecoded(e.ClientID)
+		msg = checkText(e.ClientID, MaxIDLen, idTooLong, f[fClientID].plain())
 	}
 	if msg != "" {
 		return e, rawID, invalidField(FieldClientID, msg)
 	}
 	if e.ID, msg = id, idMsg; msg == "" {
-		msg = checkIDDecoded(e.ID)
+		msg = checkText(e.ID, MaxIDLen, idTooLong, f[fEventID].plain())
 	}
 	if msg != "" {
 		return e, rawID, invalidField(FieldEventID, msg)
@@ -124,7 +124,7 @@ func (f *fields) event() (Event, string, error) {
 		return e, rawID, invalidField(FieldType, msg)
 	}
 	if e.Key, msg = f[fKey].str(); msg == "" {
-		msg = checkKeyDecoded(e.Key, f[fKey].plain())
+		msg = checkText(e.Key, MaxKeyLen, keyTooLong, f[fKey].plain())
 	}
 	if msg != "" {
 		return e, rawID, invalidField(FieldKey, msg)
@@ -136,32 +136,6 @@ func (f *fields) event() (Event, string, error) {
 		return e, rawID, invalidField(FieldValue, msg)
 	}
 	return e, rawID, nil
-}
-
-// checkIDDecoded is checkID for a string str returned: such a string is
-// valid UTF-8, so only its length is left to check.
-func checkIDDecoded(s string) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case len(s) > MaxIDLen:
-		return idTooLong
-	}
-	return ""
-}
-
-// checkKeyDecoded is checkKey for a string str returned, which is valid
-// UTF-8, and free of control characters when plain.
-func checkKeyDecoded(s string, plain bool) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case len(s) > MaxKeyLen:
-		return keyTooLong
-	case !plain && hasControl(s):
-		return "must not contain control characters"
-	}
-	return ""
 }
 
 // plain reports whether v, a string, holds only bytes from 0x20 to 0x7e,

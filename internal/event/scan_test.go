@@ -128,6 +128,9 @@ func matchSeeds() []string {
 		jsonEvent(FieldEventID, `"\ud83d\ude00 \ud83d \ude00 \ud83d\u0041 \udbff\udfff \ud800\ud800\udc00"`),
 		jsonEvent(FieldEventID, `"\ud83d\ude00 \udbff\udfff \uD800\uDC00 \ufffd \\ud800 \\\ud83d\ude00"`, FieldKey, "\"\xef\xbf\xbd\""),
 		jsonEvent(FieldClientID, `"x\ud800"`, FieldEventID, `"x\ud801"`),
+		jsonEvent(FieldClientID, `"c\u001b[31m"`, FieldEventID, "\"e\x7f\""),
+		jsonEvent(FieldEventID, `"e\u009b"`, FieldClientID, "\"c\u0085\""),
+		jsonEvent(FieldEventID, "\"e\u0085\"", FieldKey, `"\u001b"`),
 		jsonEvent(FieldEventID, `"x\ud801"`, FieldKey, `"\udc00"`),
 		jsonEvent(FieldKey, `"k\ud83d"`, FieldType, `"\ud83dCUMULATIVE"`),
 		jsonEvent(FieldType, `"\ud83dCUMULATIVE"`, FieldTimestamp, `"1\ud800"`),
@@ -339,6 +342,9 @@ func TestHasControlMatchesUnicode(t *testing.T) {
 		}
 		if got, want := checkKey(s), referenceCheckKey(s); got != want {
 			t.Errorf("checkKey(%q): got %q, want %q", s, got, want)
+		}
+		if got, want := checkID(s), referenceCheckID(s); got != want {
+			t.Errorf("checkID(%q): got %q, want %q", s, got, want)
 		}
 	}
 }
