@@ -168,7 +168,7 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 		return err
 	}
 	for i, a := range fleet.Agents() {
-		fmt.Fprintf(opts.Out, "agent %d started: client_id %s\n", i+1, a.ClientID())
+		fmt.Fprintf(opts.Out, "agent %d started: client_id %s\n", i+1, printable(a.ClientID()))
 	}
 
 	start := time.Now()
@@ -231,7 +231,7 @@ func printSummary(w io.Writer, fleet *agent.Fleet, elapsed time.Duration) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "AGENT\tCLIENT_ID\tSENT\tACCEPTED\tDUPLICATES\tREJECTED\tERRORS\tRETRIES")
 	row := func(name string, s agent.Stats) {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", name, s.ClientID, s.Sent, s.Accepted, s.Duplicates, s.Rejected, s.Errors, s.Retries)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", name, printable(s.ClientID), s.Sent, s.Accepted, s.Duplicates, s.Rejected, s.Errors, s.Retries)
 	}
 	for i, a := range fleet.Agents() {
 		row(fmt.Sprint(i+1), a.Stats())

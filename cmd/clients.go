@@ -69,7 +69,7 @@ func runClients(ctx context.Context, opts *clientsOptions) error {
 	fmt.Fprintln(tw, "CLIENT_ID\tEVENTS")
 	var total int64
 	for _, ci := range clients {
-		fmt.Fprintf(tw, "%s\t%d\n", ci.ClientID, ci.Events)
+		fmt.Fprintf(tw, "%s\t%d\n", printable(ci.ClientID), ci.Events)
 		total += ci.Events
 	}
 	if err := tw.Flush(); err != nil {

@@ -64,3 +64,34 @@ func TestClientsCommandErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestClientsTableEscapesIDs lists clients whose ids a terminal would act
+// on: held from before ids had to be free of control characters, or with
+// format characters ids may hold. The table shows them quoted, with escapes.
+func TestClientsTableEscapesIDs(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	for _, c := range []string{"web-01", "web\x1b[31m-02", "\x1b]0;owned\x07", "db\u009b2J", "rtl\u202e10-bew", "tab\there", `"quoted"`} {
+		if _, err := st.Apply(context.Background(), []event.Event{{ClientID: c, ID: "e1", Timestamp: 1, Type: event.Cumulative, Key: "k", Value: 1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stdout, _, err := execute(t, runners{}, "clients", "--server", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShowsNoControls(t, stdout)
+	for _, want := range []string{"\nweb-01 ", `"web\x1b[31m-02"`, `"\x1b]0;owned\a"`, `"db\u009b2J"`, `"rtl\u202e10-bew"`, `"tab\there"`, `"\"quoted\""`, "7 clients, 7 events"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("clients printed no %s:\n%s", want, stdout)
+		}
+	}
+	// The quoted ids take their width in the columns.
+	lines := strings.Split(strings.TrimRight(stdout, "\n"), "\n")
+	col := strings.Index(lines[0], "EVENTS")
+	for _, l := range lines[1 : len(lines)-1] {
+		if col >= len(l) || l[col] != '1' {
+			t.Errorf("the count of %q is not under EVENTS:\n%s", l, stdout)
+		}
+	}
+}

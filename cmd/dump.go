@@ -185,10 +185,10 @@ func writeTable(w io.Writer, d *event.Dump) error {
 	for _, s := range d.Series {
 		switch s.Type {
 		case event.Cumulative:
-			rows = append(rows, []string{s.Key, s.Type.String(), strconv.FormatInt(s.Count, 10), number(s.Total), "-", "-", "-", when(s.Last), "-"})
+			rows = append(rows, []string{printable(s.Key), s.Type.String(), strconv.FormatInt(s.Count, 10), number(s.Total), "-", "-", "-", when(s.Last), "-"})
 		case event.TimeSeries:
 			if len(s.Samples) == 0 {
-				rows = append(rows, []string{s.Key, s.Type.String(), "0", "-", "-", "-", "-", "-", "-"})
+				rows = append(rows, []string{printable(s.Key), s.Type.String(), "0", "-", "-", "-", "-", "-", "-"})
 				continue
 			}
 			last := s.Samples[len(s.Samples)-1]
@@ -196,7 +196,7 @@ func writeTable(w io.Writer, d *event.Dump) error {
 			for _, smp := range s.Samples {
 				lo, hi = min(lo, smp.Value), max(hi, smp.Value)
 			}
-			rows = append(rows, []string{s.Key, s.Type.String(), strconv.Itoa(len(s.Samples)), "-", number(last.Value), number(lo), number(hi),
+			rows = append(rows, []string{printable(s.Key), s.Type.String(), strconv.Itoa(len(s.Samples)), "-", number(last.Value), number(lo), number(hi),
 				when(last.Timestamp), sparkline(s.Samples[max(0, len(s.Samples)-sparkWidth):])})
 		}
 	}
@@ -208,7 +208,7 @@ func writeTable(w io.Writer, d *event.Dump) error {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "client %s\n\n", d.ClientID)
+	fmt.Fprintf(&b, "client %s\n\n", printable(d.ClientID))
 	for _, row := range rows {
 		for i, cell := range row {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))

@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
@@ -196,4 +198,20 @@ func (b *syncBuffer) waitFor(t *testing.T, re *regexp.Regexp, timeout time.Durat
 	}
 	t.Fatalf("nothing matching %q written after 100000 writes; got:\n%s", re, b.String())
 	return nil
+}
+
+// checkShowsNoControls fails t when out holds a rune a terminal may act on
+// or hide rather than show: anything not printable but a space and a line
+// feed, or bytes that are not UTF-8.
+func checkShowsNoControls(t *testing.T, out string) {
+	t.Helper()
+	for i, r := range out {
+		if r == '\n' || r == ' ' {
+			continue
+		}
+		if r == utf8.RuneError || !strconv.IsPrint(r) {
+			t.Errorf("output holds %+q at byte %d:\n%s", r, i, out)
+			return
+		}
+	}
 }

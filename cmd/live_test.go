@@ -18,6 +18,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
@@ -220,6 +221,58 @@ func TestDumpTable(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(lines[:header], "\n"), "c1") {
 		t.Errorf("the table does not name the client above its header:\n%s", stdout)
+	}
+}
+
+// TestDumpTableEscapesStrings dumps as a table a client whose id a terminal
+// would act on, held from before ids had to be free of control characters,
+// with keys of format characters: the table shows them quoted, with
+// escapes, and keeps its columns.
+func TestDumpTableEscapesStrings(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	const client = "c\x1b[2J\x1b[H"
+	events := []event.Event{
+		{ClientID: client, ID: "e\x1b[5m1", Timestamp: 1763850000_000000000, Type: event.TimeSeries, Key: "g\u202eevil", Value: 1},
+		{ClientID: client, ID: "e\u009b2", Timestamp: 1763850060_000000000, Type: event.TimeSeries, Key: "g\u202eevil", Value: 2},
+		{ClientID: client, ID: "e3", Timestamp: 1763850000_000000000, Type: event.Cumulative, Key: "k\u00a0\u200b", Value: 3},
+		{ClientID: client, ID: "e4", Timestamp: 1763850000_000000000, Type: event.Cumulative, Key: "température", Value: 4},
+	}
+	if _, err := st.Apply(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := execute(t, runners{}, "dump", client, "-o", "table", "--server", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkShowsNoControls(t, stdout)
+	if !strings.HasPrefix(stdout, `client "c\x1b[2J\x1b[H"`+"\n") {
+		t.Errorf("the table does not name the client quoted:\n%s", stdout)
+	}
+	// Each row starts with its key, and its type starts where TYPE does.
+	rows := map[string]string{}
+	typeCol := -1
+	for line := range strings.SplitSeq(stdout, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		col := utf8.RuneCountInString(line[:strings.Index(line, f[1])])
+		if f[0] == "KEY" {
+			typeCol = col
+			continue
+		}
+		if typeCol < 0 {
+			continue // above the header
+		}
+		rows[f[0]] = f[1]
+		if col != typeCol {
+			t.Errorf("the type of %s is in column %d, TYPE in %d:\n%s", f[0], col, typeCol, stdout)
+		}
+	}
+	want := map[string]string{`"g\u202eevil"`: "TIME-SERIES", `"k\u00a0\u200b"`: "CUMULATIVE", "température": "CUMULATIVE"}
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("rows (key: type) = %q, want %q:\n%s", rows, want, stdout)
 	}
 }
 
@@ -526,6 +579,33 @@ func TestAgentsIdentities(t *testing.T) {
 	}
 	if strings.Contains(stdout, secrets[0]) || strings.Contains(stdout, secrets[2]) {
 		t.Errorf("agents printed a token:\n%s", stdout)
+	}
+}
+
+// TestAgentsEscapeClientIDs runs an agent whose client id holds a format
+// character, which ids may hold: its lines and the summary show it quoted.
+func TestAgentsEscapeClientIDs(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	const id = "web\u202e10-bew"
+	file := filepath.Join(t.TempDir(), "agents")
+	if err := os.WriteFile(file, []byte(id+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := execute(t, runners{}, "agents", "--server", url, "--identities", file, "--rate", "20", "--duration", "300ms")
+	if err != nil {
+		t.Fatalf("agents: %v\n%s", err, stdout)
+	}
+	if _, err := st.Dump(context.Background(), id); err != nil {
+		t.Errorf("the server holds no events of %q (%v):\n%s", id, err, stdout)
+	}
+	checkShowsNoControls(t, stdout)
+	r := parseAgents(t, stdout)
+	if want := []string{`"web\u202e10-bew"`}; !reflect.DeepEqual(r.started, want) {
+		t.Errorf("started lines name %q, want %q:\n%s", r.started, want, stdout)
+	}
+	if _, ok := r.rows[`"web\u202e10-bew"`]; !ok {
+		t.Errorf("the summary has no row for the quoted id:\n%s", stdout)
 	}
 }
 

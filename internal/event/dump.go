@@ -93,14 +93,18 @@ func (d *Dump) UnmarshalJSON(b []byte) error {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
 		case len(raw) > 0 && raw[0] == '[':
-			var events []Event
+			var events []storedEvent
 			if err := json.Unmarshal(raw, &events); err != nil {
 				return fmt.Errorf("key %q: %w", key, err)
 			}
 			s.Type = TimeSeries
 			s.Samples = make([]Sample, len(events))
 			for i, e := range events {
-				s.Samples[i] = Sample{ID: e.ID, Timestamp: e.Timestamp, Value: e.Value}
+				smp, err := e.sample()
+				if err != nil {
+					return fmt.Errorf("key %q: %w", key, err)
+				}
+				s.Samples[i] = smp
 			}
 		default:
 			return fmt.Errorf("key %q: neither a total object nor an array of events", key)
@@ -110,6 +114,50 @@ func (d *Dump) UnmarshalJSON(b []byte) error {
 	sort.Slice(out.Series, func(i, j int) bool { return out.Series[i].Key < out.Series[j].Key })
 	*d = out
 	return nil
+}
+
+// storedEvent is a TIME-SERIES event of a dump. Its ids are read as the
+// server holds them, not under the rules for new events: a server may hold
+// ids from before a rule was added (control characters were once allowed),
+// and a client must still be able to show them.
+type storedEvent struct {
+	ClientID  *string     `json:"client_id"`
+	ID        *string     `json:"event_id"`
+	Timestamp json.Number `json:"event_timestamp"`
+	Type      *Type       `json:"event_type"`
+	Key       *string     `json:"event_key"`
+	Value     json.Number `json:"event_value"`
+}
+
+// sample returns the sample e describes, or what is wrong with e.
+func (e *storedEvent) sample() (Sample, error) {
+	var smp Sample
+	switch {
+	case e.ClientID == nil:
+		return smp, invalidField(FieldClientID, "is required")
+	case *e.ClientID == "":
+		return smp, invalidField(FieldClientID, "must not be empty")
+	case e.ID == nil:
+		return smp, invalidField(FieldEventID, "is required")
+	case *e.ID == "":
+		return smp, invalidField(FieldEventID, "must not be empty")
+	case e.Type == nil:
+		return smp, invalidField(FieldType, "is required")
+	case e.Key == nil:
+		return smp, invalidField(FieldKey, "is required")
+	}
+	if msg := checkKey(*e.Key); msg != "" {
+		return smp, invalidField(FieldKey, msg)
+	}
+	var err error
+	if smp.Timestamp, err = ParseTimestamp(e.Timestamp.String()); err != nil {
+		return smp, err
+	}
+	if smp.Value, err = ParseValue(e.Value.String()); err != nil {
+		return smp, err
+	}
+	smp.ID = *e.ID
+	return smp, nil
 }
 
 // Result is what became of one event the store was asked to apply.

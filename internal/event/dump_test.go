@@ -283,6 +283,51 @@ func TestDumpSpecialKeys(t *testing.T) {
 	}
 }
 
+// TestDumpReadsStoredIDs dumps ids a server may hold from before ids had to
+// be free of control characters: they are written as valid JSON that
+// encoding/json reads back to the same strings, and the dump reads back
+// whole, so that a client can still show what the server holds.
+func TestDumpReadsStoredIDs(t *testing.T) {
+	const clientID = "web\x1b[31m-01\x7f"
+	ids := []string{"a\x00\x01\x1f\t\n\r\x7f\u0085b", "\x1b]0;title\x07", "\u009b2J"}
+	d := event.Dump{ClientID: clientID, Series: []event.Series{
+		{Key: "cpu", Type: event.Cumulative, Total: 1, Count: 1, Last: 1_000_000_000},
+		{Key: "mem", Type: event.TimeSeries},
+	}}
+	for i, id := range ids {
+		d.Series[1].Samples = append(d.Series[1].Samples, event.Sample{ID: id, Timestamp: event.Timestamp(i+1) * 1_000_000_000, Value: float64(i)})
+	}
+	b, err := d.MarshalJSON()
+	if err != nil {
+		t.Fatalf("MarshalJSON: %v", err)
+	}
+	var wire struct {
+		ClientID string `json:"client_id"`
+		Events   struct {
+			Mem []struct {
+				ClientID string `json:"client_id"`
+				ID       string `json:"event_id"`
+			} `json:"mem"`
+		} `json:"events"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		t.Fatalf("encoding/json cannot read %q: %v", b, err)
+	}
+	if wire.ClientID != clientID || len(wire.Events.Mem) != len(ids) {
+		t.Fatalf("encoding/json read %+v from %q", wire, b)
+	}
+	for i, e := range wire.Events.Mem {
+		if e.ClientID != clientID || e.ID != ids[i] {
+			t.Errorf("event %d: encoding/json read ids %q, %q; want %q, %q", i, e.ClientID, e.ID, clientID, ids[i])
+		}
+	}
+	var got event.Dump
+	if err := got.UnmarshalJSON(b); err != nil {
+		t.Fatalf("UnmarshalJSON(%q): %v", b, err)
+	}
+	checkDumpsEqual(t, got, d)
+}
+
 func TestDumpUnmarshalJSONRejects(t *testing.T) {
 	total := func(fields string) string {
 		return `{"client_id":"c1","events":{"k":{` + fields + `}}}`
@@ -310,6 +355,11 @@ func TestDumpUnmarshalJSONRejects(t *testing.T) {
 		{"total with text count", total(`"event_value":1,"event_count":"x","event_timestamp":1`)},
 		{"series with a number", series(`5`)},
 		{"series with an empty event", series(`{}`)},
+		{"series with an event without id", series(`{"client_id":"c1","event_timestamp":1,"event_type":"TIME-SERIES","event_key":"k","event_value":1}`)},
+		{"series with an event of an empty id", series(`{"client_id":"c1","event_id":"","event_timestamp":1,"event_type":"TIME-SERIES","event_key":"k","event_value":1}`)},
+		{"series with an event of a number id", series(`{"client_id":"c1","event_id":1,"event_timestamp":1,"event_type":"TIME-SERIES","event_key":"k","event_value":1}`)},
+		{"series with an event without timestamp", series(`{"client_id":"c1","event_id":"e1","event_type":"TIME-SERIES","event_key":"k","event_value":1}`)},
+		{"series with an event without value", series(`{"client_id":"c1","event_id":"e1","event_timestamp":1,"event_type":"TIME-SERIES","event_key":"k"}`)},
 		{"series with a bad key", series(`{"client_id":"c1","event_id":"e1","event_timestamp":1,"event_type":"TIME-SERIES","event_key":"a\u0000","event_value":1}`)},
 		{"series with a bad value", series(`{"client_id":"c1","event_id":"e1","event_timestamp":1,"event_type":"TIME-SERIES","event_key":"k","event_value":"NaN"}`)},
 	}

@@ -190,24 +190,24 @@ func CheckID(field, s string) error {
 	return nil
 }
 
-func checkID(s string) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case len(s) > MaxIDLen:
-		return idTooLong
-	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
-	}
-	return ""
-}
+// checkID returns the first rule s breaks as a client or event id, or "".
+func checkID(s string) string { return checkText(s, MaxIDLen, idTooLong, false) }
 
-func checkKey(s string) string {
+// checkKey returns the first rule s breaks as an event key, or "".
+func checkKey(s string) string { return checkText(s, MaxKeyLen, keyTooLong, false) }
+
+// checkText returns the first rule s breaks as an id or a key of at most
+// maxLen bytes (tooLong says so), or "": the one list of the rules for the
+// strings whose identity matters. plain says that s is known to hold only
+// bytes from 0x20 to 0x7e, so that it is UTF-8 and free of control
+// characters without a look.
+func checkText(s string, maxLen int, tooLong string, plain bool) string {
 	switch {
 	case s == "":
 		return "must not be empty"
-	case len(s) > MaxKeyLen:
-		return keyTooLong
+	case len(s) > maxLen:
+		return tooLong
+	case plain:
 	case !utf8.ValidString(s):
 		return "must be valid UTF-8"
 	case hasControl(s):

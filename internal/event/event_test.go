@@ -240,7 +240,7 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"ids of one byte", func(e *event.Event) { e.ClientID, e.ID = "x", "y" }},
 		{"ids with spaces", func(e *event.Event) { e.ClientID, e.ID = "  x ", " " }},
-		{"ids with control characters", func(e *event.Event) { e.ClientID, e.ID = "a\tb", "\x00\x7f\u0085" }},
+		{"ids with other unicode", func(e *event.Event) { e.ClientID, e.ID = "a\u00a0b\u200b", "\u2028\ufffd😀" }},
 		{"upper-case uuid ids", func(e *event.Event) {
 			e.ClientID = "6F9619FF-8B86-D011-B42D-00C04FC964FF"
 			e.ID = "6F9619FF-8B86-D011-B42D-00C04FC964FE"
@@ -286,7 +286,15 @@ func TestValidateRejects(t *testing.T) {
 		{"client id of 129 bytes in three-byte runes", func(e *event.Event) { e.ClientID = strings.Repeat("€", 43) }, event.FieldClientID},
 		{"client id invalid utf-8", func(e *event.Event) { e.ClientID = "a\xffb" }, event.FieldClientID},
 		{"client id truncated rune", func(e *event.Event) { e.ClientID = "\xe2\x82" }, event.FieldClientID},
+		{"client id with an escape sequence", func(e *event.Event) { e.ClientID = "\x1b[2J" }, event.FieldClientID},
+		{"client id with tab", func(e *event.Event) { e.ClientID = "a\tb" }, event.FieldClientID},
+		{"client id with DEL", func(e *event.Event) { e.ClientID = "a\x7f" }, event.FieldClientID},
+		{"client id with C1 control sequence introducer", func(e *event.Event) { e.ClientID = "a\u009b" }, event.FieldClientID},
 		{"empty event id", func(e *event.Event) { e.ID = "" }, event.FieldEventID},
+		{"event id with NUL", func(e *event.Event) { e.ID = "\x00" }, event.FieldEventID},
+		{"event id with newline", func(e *event.Event) { e.ID = "e\n" }, event.FieldEventID},
+		{"event id with DEL", func(e *event.Event) { e.ID = "\x7f" }, event.FieldEventID},
+		{"event id with C1 next line", func(e *event.Event) { e.ID = "e\u0085" }, event.FieldEventID},
 		{"event id of 129 bytes", func(e *event.Event) { e.ID = strings.Repeat("b", 129) }, event.FieldEventID},
 		{"event id invalid utf-8", func(e *event.Event) { e.ID = "\xc0\xaf" }, event.FieldEventID},
 		{"negative timestamp", func(e *event.Event) { e.Timestamp = -1 }, event.FieldTimestamp},
@@ -369,6 +377,39 @@ func TestErrorKinds(t *testing.T) {
 			}
 			if got := err.Error(); got != tc.text {
 				t.Errorf("Error(): got %q, want %q", got, tc.text)
+			}
+		})
+	}
+}
+
+func TestCheckID(t *testing.T) {
+	tests := []struct {
+		name    string
+		id      string
+		wantMsg string // "" when the id is taken
+	}{
+		{"plain", "web-01", ""},
+		{"unicode", "rack 7/wéb-01 😀", ""},
+		{"empty", "", "must not be empty"},
+		{"too long", strings.Repeat("x", 129), "must be at most 128 bytes"},
+		{"invalid UTF-8", "web\xff", "must be valid UTF-8"},
+		{"escape sequence", "web\x1b[31m", "must not contain control characters"},
+		{"DEL", "web\x7f", "must not contain control characters"},
+		{"C1 control sequence introducer", "web\u009b31m", "must not contain control characters"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := event.CheckID(event.FieldClientID, tc.id)
+			if tc.wantMsg == "" {
+				if err != nil {
+					t.Errorf("CheckID(%q): got %v, want nil", tc.id, err)
+				}
+				return
+			}
+			checkFieldErr(t, err, event.FieldClientID)
+			var e *event.Error
+			if errors.As(err, &e) && e.Message != tc.wantMsg {
+				t.Errorf("CheckID(%q): message %q, want %q", tc.id, e.Message, tc.wantMsg)
 			}
 		})
 	}

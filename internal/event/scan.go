@@ -94,13 +94,13 @@ func (f *fields) event() (Event, string, error) {
 	rawID := id // "" when event_id is not a string
 	var msg string
 	if e.ClientID, msg = f[fClientID].str(); msg == "" {
-		msg = checkIDDecoded(e.ClientID)
+		msg = checkText(e.ClientID, MaxIDLen, idTooLong, f[fClientID].plain())
 	}
 	if msg != "" {
 		return e, rawID, invalidField(FieldClientID, msg)
 	}
 	if e.ID, msg = id, idMsg; msg == "" {
-		msg = checkIDDecoded(e.ID)
+		msg = checkText(e.ID, MaxIDLen, idTooLong, f[fEventID].plain())
 	}
 	if msg != "" {
 		return e, rawID, invalidField(FieldEventID, msg)
@@ -124,7 +124,7 @@ func (f *fields) event() (Event, string, error) {
 		return e, rawID, invalidField(FieldType, msg)
 	}
 	if e.Key, msg = f[fKey].str(); msg == "" {
-		msg = checkKeyDecoded(e.Key, f[fKey].plain())
+		msg = checkText(e.Key, MaxKeyLen, keyTooLong, f[fKey].plain())
 	}
 	if msg != "" {
 		return e, rawID, invalidField(FieldKey, msg)
@@ -136,32 +136,6 @@ func (f *fields) event() (Event, string, error) {
 		return e, rawID, invalidField(FieldValue, msg)
 	}
 	return e, rawID, nil
-}
-
-// checkIDDecoded is checkID for a string str returned: such a string is
-// valid UTF-8, so only its length is left to check.
-func checkIDDecoded(s string) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case len(s) > MaxIDLen:
-		return idTooLong
-	}
-	return ""
-}
-
-// checkKeyDecoded is checkKey for a string str returned, which is valid
-// UTF-8, and free of control characters when plain.
-func checkKeyDecoded(s string, plain bool) string {
-	switch {
-	case s == "":
-		return "must not be empty"
-	case len(s) > MaxKeyLen:
-		return keyTooLong
-	case !plain && hasControl(s):
-		return "must not contain control characters"
-	}
-	return ""
 }
 
 // plain reports whether v, a string, holds only bytes from 0x20 to 0x7e,
@@ -186,7 +160,19 @@ func (v *rawValue) str() (string, string) {
 	if !v.escaped {
 		return alias(s), ""
 	}
-	return unquote(s), ""
+	text, lone := unquote(s)
+	if lone >= 0 {
+		return "", loneSurrogate(string(s[lone : lone+6])) // a copy: the message outlives the body
+	}
+	return text, ""
+}
+
+// loneSurrogate returns the message for a string that holds esc, the \u
+// escape of half a UTF-16 surrogate pair without the other half: it stands
+// for no character, and encoding/json would read it as U+FFFD, so that two
+// strings that differ in it would be taken for one.
+func loneSurrogate(esc string) string {
+	return "must be valid UTF-8: " + esc + " is half of a UTF-16 surrogate pair; send both halves, or the character itself"
 }
 
 // number returns the text of the value of a field that must be a JSON number
@@ -201,7 +187,7 @@ func (v *rawValue) number() (string, string) {
 		s := raw[1 : len(raw)-1]
 		var num string
 		if v.escaped || v.high {
-			num = unquote(s) // bytes that are not UTF-8 become U+FFFD, as encoding/json has them
+			num, _ = unquote(s) // bytes that are not UTF-8 become U+FFFD, as encoding/json has them
 		} else {
 			num = alias(s)
 		}
@@ -224,15 +210,18 @@ func alias(b []byte) string {
 // unquote returns the text of a JSON string, s without its quotes, with its
 // escapes decoded as encoding/json decodes them: an escaped UTF-16 surrogate
 // that is not part of a pair, and any raw byte that is not UTF-8, become
-// U+FFFD. s must be valid JSON string content.
-func unquote(s []byte) string {
-	b := appendUnquoted(make([]byte, 0, len(s)), s)
-	return unsafe.String(unsafe.SliceData(b), len(b)) // b is not used again
+// U+FFFD. It also returns where in s the first escape of such a lone
+// surrogate starts, or -1. s must be valid JSON string content.
+func unquote(s []byte) (string, int) {
+	b, lone := appendUnquoted(make([]byte, 0, len(s)), s)
+	return unsafe.String(unsafe.SliceData(b), len(b)), lone // b is not used again
 }
 
 // appendUnquoted appends the text of the JSON string content s to b, as
-// unquote decodes it.
-func appendUnquoted(b, s []byte) []byte {
+// unquote decodes it, and returns where the first escape of a lone
+// surrogate starts in s, or -1.
+func appendUnquoted(b, s []byte) ([]byte, int) {
+	lone := -1
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -262,6 +251,9 @@ func appendUnquoted(b, s []byte) []byte {
 					}
 					if utf16.IsSurrogate(r) {
 						r = utf8.RuneError
+						if lone < 0 {
+							lone = i - 6
+						}
 					}
 				}
 				b = utf8.AppendRune(b, r)
@@ -279,7 +271,7 @@ func appendUnquoted(b, s []byte) []byte {
 			i += size
 		}
 	}
-	return b
+	return b, lone
 }
 
 // hex4 reads the four hex digits that start s, which the scanner checked.
@@ -451,7 +443,7 @@ func (s *scanner) key() (int, bool) {
 		// Decoded as encoding/json decodes map keys; no field name is
 		// longer than 15 bytes.
 		var buf [16]byte
-		name = appendUnquoted(buf[:0], name)
+		name, _ = appendUnquoted(buf[:0], name)
 	}
 	return fieldIndex(name), true
 }

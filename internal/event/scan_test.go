@@ -126,6 +126,15 @@ func matchSeeds() []string {
 		// Escapes and Unicode.
 		jsonEvent(FieldKey, `"a\u2028\"b\\\/\b\f\n\r\t"`, FieldClientID, `"a\u0001"`),
 		jsonEvent(FieldEventID, `"\ud83d\ude00 \ud83d \ude00 \ud83d\u0041 \udbff\udfff \ud800\ud800\udc00"`),
+		jsonEvent(FieldEventID, `"\ud83d\ude00 \udbff\udfff \uD800\uDC00 \ufffd \\ud800 \\\ud83d\ude00"`, FieldKey, "\"\xef\xbf\xbd\""),
+		jsonEvent(FieldClientID, `"x\ud800"`, FieldEventID, `"x\ud801"`),
+		jsonEvent(FieldClientID, `"c\u001b[31m"`, FieldEventID, "\"e\x7f\""),
+		jsonEvent(FieldEventID, `"e\u009b"`, FieldClientID, "\"c\u0085\""),
+		jsonEvent(FieldEventID, "\"e\u0085\"", FieldKey, `"\u001b"`),
+		jsonEvent(FieldEventID, `"x\ud801"`, FieldKey, `"\udc00"`),
+		jsonEvent(FieldKey, `"k\ud83d"`, FieldType, `"\ud83dCUMULATIVE"`),
+		jsonEvent(FieldType, `"\ud83dCUMULATIVE"`, FieldTimestamp, `"1\ud800"`),
+		jsonEvent(FieldKey, `"\ude00\ud83d\\ude00"`, `x\ud800`, `"\ud800"`),
 		jsonEvent(FieldKey, `"\u00e9\u00E9\u0085\u009f\u00a0\u007f"`),
 		jsonEvent(FieldKey, `"température ✓ 😀"`, FieldClientID, `"日本語"`),
 		jsonEvent(FieldKey, "\"a\x7fb\u0085\"", FieldEventID, "\"e\xff\"", FieldClientID, "\"c\xe2\x82\""),
@@ -333,6 +342,9 @@ func TestHasControlMatchesUnicode(t *testing.T) {
 		}
 		if got, want := checkKey(s), referenceCheckKey(s); got != want {
 			t.Errorf("checkKey(%q): got %q, want %q", s, got, want)
+		}
+		if got, want := checkID(s), referenceCheckID(s); got != want {
+			t.Errorf("checkID(%q): got %q, want %q", s, got, want)
 		}
 	}
 }
