@@ -107,55 +107,71 @@ func smallWindowClient() *http.Client {
 }
 
 // TestDumpOutlastsWriteTimeout reads a dump slowly but steadily for a few
-// times the server's write timeout: the dump keeps making progress, so the
-// server must not cut it, and it arrives whole.
+// times the server's write timeout, in JSON (written 32 KiB at a time) and
+// NDJSON (a line at a time): the dump keeps making progress, so the server
+// must not cut it, and it arrives whole.
 func TestDumpOutlastsWriteTimeout(t *testing.T) {
 	const writeTimeout = 500 * time.Millisecond
-	addr, logs := startBigDump(t, writeTimeout, 40_000) // about 5 MB of JSON
-	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+dumpPath("big"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	resp, err := smallWindowClient().Do(req)
-	if err != nil {
-		t.Fatalf("GET dump: %v", err)
-	}
-	defer resp.Body.Close()
-	wantStatus(t, resp.StatusCode, http.StatusOK)
-	// 32 KiB every 10 ms: about 3 MB/s, so about 1.5 s in all.
-	var body []byte
-	buf := make([]byte, 32<<10)
-	tick := time.NewTicker(10 * time.Millisecond)
-	defer tick.Stop()
-	for range 100_000 {
-		n, err := resp.Body.Read(buf)
-		body = append(body, buf[:n]...)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatalf("read the dump after %d bytes and %s: %v", len(body), time.Since(start).Round(time.Millisecond), err)
-		}
-		<-tick.C
-	}
-	took := time.Since(start)
-	if took < 2*writeTimeout {
-		t.Fatalf("the dump was read in %s, not slowly enough to outlast the write timeout of %s", took, writeTimeout)
-	}
-	var d struct {
-		Events map[string][]json.RawMessage `json:"events"`
-	}
-	if err := json.Unmarshal(body, &d); err != nil {
-		t.Fatalf("the dump (%d bytes, read in %s) is not whole JSON: %v", len(body), took, err)
-	}
-	if got := len(d.Events["latency_ms"]); got != 40_000 {
-		t.Errorf("the dump holds %d events, want 40000", got)
-	}
-	if strings.Contains(logs.String(), "cut short") {
-		t.Errorf("the server logged a cut of a dump that kept making progress:\n%s", logs)
+	for _, format := range []string{"json", "ndjson"} {
+		t.Run(format, func(t *testing.T) {
+			addr, logs := startBigDump(t, writeTimeout, 40_000) // about 5 MB
+			ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+dumpPath("big")+"?format="+format, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			resp, err := smallWindowClient().Do(req)
+			if err != nil {
+				t.Fatalf("GET dump: %v", err)
+			}
+			defer resp.Body.Close()
+			wantStatus(t, resp.StatusCode, http.StatusOK)
+			// 32 KiB every 10 ms: about 3 MB/s, so about 1.5 s in all.
+			var body []byte
+			buf := make([]byte, 32<<10)
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			for range 100_000 {
+				n, err := resp.Body.Read(buf)
+				body = append(body, buf[:n]...)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatalf("read the dump after %d bytes and %s: %v", len(body), time.Since(start).Round(time.Millisecond), err)
+				}
+				<-tick.C
+			}
+			took := time.Since(start)
+			if took < 2*writeTimeout {
+				t.Fatalf("the dump was read in %s, not slowly enough to outlast the write timeout of %s", took, writeTimeout)
+			}
+			events := 0
+			if format == "json" {
+				var d struct {
+					Events map[string][]json.RawMessage `json:"events"`
+				}
+				if err := json.Unmarshal(body, &d); err != nil {
+					t.Fatalf("the dump (%d bytes, read in %s) is not whole JSON: %v", len(body), took, err)
+				}
+				events = len(d.Events["latency_ms"])
+			} else {
+				for line := range strings.Lines(string(body)) {
+					if !strings.HasSuffix(line, "\n") || !json.Valid([]byte(line)) {
+						t.Fatalf("line %d of the dump (%d bytes, read in %s) is not whole JSON: %q", events+1, len(body), took, line)
+					}
+					events++
+				}
+			}
+			if events != 40_000 {
+				t.Errorf("the dump holds %d events, want 40000", events)
+			}
+			if strings.Contains(logs.String(), "cut short") {
+				t.Errorf("the server logged a cut of a dump that kept making progress:\n%s", logs)
+			}
+		})
 	}
 }
 
