@@ -4,12 +4,14 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/spf13/viper"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -653,4 +655,87 @@ func TestUnknownCommand(t *testing.T) {
 	isolate(t)
 	_, _, err := execute(t, (&captured{}).runners(), "start")
 	checkErr(t, err, `unknown command "start"`)
+}
+
+// TestServeDebugAddrFlags: the profiler's address must be loopback unless
+// --insecure-debug-addr says otherwise; a port alone (":6060") is every
+// interface, not loopback. A host name is checked where it is listened on.
+func TestServeDebugAddrFlags(t *testing.T) {
+	refused := "is not a loopback address|--insecure-debug-addr"
+	tests := []struct {
+		name         string
+		args         []string
+		env          map[string]string
+		wantInsecure bool
+		wantErr      string
+	}{
+		{name: "off", args: []string{"serve"}},
+		{name: "IPv4 loopback", args: []string{"serve", "--debug-addr", "127.0.0.1:6060"}},
+		{name: "other IPv4 loopback", args: []string{"serve", "--debug-addr", "127.0.0.2:6060"}},
+		{name: "IPv6 loopback", args: []string{"serve", "--debug-addr", "[::1]:6060"}},
+		{name: "localhost", args: []string{"serve", "--debug-addr", "localhost:6060"}},
+		{name: "every IPv4 interface", args: []string{"serve", "--debug-addr", "0.0.0.0:6060"}, wantErr: `"0.0.0.0:6060"|` + refused},
+		{name: "a port alone", args: []string{"serve", "--debug-addr", ":6060"}, wantErr: `":6060"|every interface|` + refused},
+		{name: "every IPv6 interface", args: []string{"serve", "--debug-addr", "[::]:6060"}, wantErr: `"[::]:6060"|` + refused},
+		{name: "an address of the network", args: []string{"serve", "--debug-addr", "192.0.2.7:6060"}, wantErr: `"192.0.2.7:6060"|` + refused},
+		{name: "IPv4-mapped IPv6 of every interface", args: []string{"serve", "--debug-addr", "[::ffff:0.0.0.0]:6060"}, wantErr: refused},
+		{name: "no port", args: []string{"serve", "--debug-addr", "127.0.0.1"}, wantErr: `--debug-addr "127.0.0.1"`},
+		{
+			name: "every interface, insecure", args: []string{"serve", "--debug-addr", "0.0.0.0:6060", "--insecure-debug-addr"},
+			wantInsecure: true,
+		},
+		{name: "from the environment", args: []string{"serve"}, env: map[string]string{"MONTOOL_SERVE_DEBUG_ADDR": ":6060"}, wantErr: refused},
+		{
+			name: "from the environment, insecure", args: []string{"serve"},
+			env:          map[string]string{"MONTOOL_SERVE_DEBUG_ADDR": ":6060", "MONTOOL_SERVE_INSECURE_DEBUG_ADDR": "true"},
+			wantInsecure: true,
+		},
+		{name: "insecure without an address", args: []string{"serve", "--insecure-debug-addr"}, wantInsecure: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			isolate(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			c, err := resolve(t, tt.args...)
+			checkErr(t, err, tt.wantErr)
+			if tt.wantErr != "" {
+				if c.calls != 0 {
+					t.Error("serve ran with a debug address it should have refused")
+				}
+				return
+			}
+			if c.serve.InsecureDebugAddr != tt.wantInsecure {
+				t.Errorf("InsecureDebugAddr = %v, want %v", c.serve.InsecureDebugAddr, tt.wantInsecure)
+			}
+		})
+	}
+}
+
+// TestServeDebugAddrExampleConfig: the example config sets the profiler's
+// keys, to their defaults.
+func TestServeDebugAddrExampleConfig(t *testing.T) {
+	example, err := filepath.Abs(filepath.Join("..", "config.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	isolate(t)
+	c, err := resolve(t, "serve", "--config", example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.serve.DebugAddr != "" || c.serve.InsecureDebugAddr {
+		t.Errorf("with the example config: debug addr %q, insecure %v; want the defaults \"\" and false", c.serve.DebugAddr, c.serve.InsecureDebugAddr)
+	}
+	v := viper.New()
+	v.SetConfigFile(example)
+	if err := v.ReadInConfig(); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"serve.debug_addr", "serve.insecure_debug_addr"} {
+		if !v.IsSet(key) {
+			t.Errorf("the example config does not set %s", key)
+		}
+	}
 }

@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -230,14 +229,16 @@ func (o *rootOptions) tlsConfig() (*tls.Config, error) {
 }
 
 // httpClient returns the HTTP client of a client command that sends with
-// tlsCfg: nil, for the client package's default, when tlsCfg is nil.
+// tlsCfg: nil, for the client package's default, when tlsCfg is nil. It
+// has no timeout of its own: the client package's bounds how long nothing
+// comes, so that a long dump that keeps coming is read whole.
 func httpClient(tlsCfg *tls.Config) *http.Client {
 	if tlsCfg == nil {
 		return nil
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = tlsCfg
-	return &http.Client{Transport: t, Timeout: 30 * time.Second}
+	return &http.Client{Transport: t}
 }
 
 // newAPIClient returns a client of the server at url that sends token
@@ -252,10 +253,12 @@ func newAPIClient(url, token string, hc *http.Client) (*client.Client, error) {
 }
 
 // reachError words an error of c that is not an answer of the server as
-// the server being out of reach; the server's answers pass as they are.
+// the server being out of reach; the server's answers, whole or cut short,
+// pass as they are.
 func reachError(c *client.Client, err error) error {
 	var apiErr *client.Error
-	if err == nil || errors.As(err, &apiErr) {
+	var cut *client.CutError
+	if err == nil || errors.As(err, &apiErr) || errors.As(err, &cut) {
 		return err
 	}
 	return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)

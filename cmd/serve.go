@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -43,9 +44,11 @@ type serveOptions struct {
 	// Retention is how long events are kept, by their timestamps; 0 for
 	// ever.
 	Retention time.Duration
-	// DebugAddr is where net/http/pprof is served; "" for nowhere.
-	DebugAddr string
-	Log       *slog.Logger
+	// DebugAddr is where net/http/pprof is served; "" for nowhere. It
+	// must be a loopback address unless InsecureDebugAddr.
+	DebugAddr         string
+	InsecureDebugAddr bool
+	Log               *slog.Logger
 }
 
 func newServeCmd(root *rootOptions, runF func(context.Context, *serveOptions) error) *cobra.Command {
@@ -101,6 +104,9 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 			if opts.Retention < 0 {
 				return fmt.Errorf("--retention must not be negative, not %s", opts.Retention)
 			}
+			if err := checkDebugAddr(opts.DebugAddr, opts.InsecureDebugAddr); err != nil {
+				return err
+			}
 			tokens, err := tokenSet(root.Config)
 			if err != nil {
 				return err
@@ -146,8 +152,10 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 	configKey(fs, "rate-limit", "serve.rate_limit")
 	configKey(fs, "rate-burst", "serve.rate_burst")
 	configKey(fs, "max-in-flight", "serve.max_in_flight")
-	fs.StringVar(&opts.DebugAddr, "debug-addr", "", "address to serve Go's profiler (net/http/pprof) on, apart from the API, such as 127.0.0.1:6060; it shows the server's internals, so keep it on loopback (empty: off)")
+	fs.StringVar(&opts.DebugAddr, "debug-addr", "", "address to serve Go's profiler (net/http/pprof) on, apart from the API and without a token, such as 127.0.0.1:6060 or localhost:6060: a loopback address unless --insecure-debug-addr (empty: off)")
+	fs.BoolVar(&opts.InsecureDebugAddr, "insecure-debug-addr", false, "let --debug-addr be an address other than loopback (such as :6060, every interface): anyone who reaches it may profile the server and read its memory and command line")
 	configKey(fs, "debug-addr", "serve.debug_addr")
+	configKey(fs, "insecure-debug-addr", "serve.insecure_debug_addr")
 	fs.BoolVar(&opts.Server.MetricsPublic, "metrics-public", false, "serve /metrics to anyone, without a token; else it needs an admin token (or, with no tokens, a loopback address)")
 	configKey(fs, "metrics-public", "serve.metrics_public")
 	fs.StringVar(&opts.Server.TLSCert, "tls-cert", "", "PEM file of the certificate (with its chain) to serve HTTPS with; needs --tls-key")
@@ -231,7 +239,7 @@ func checkLimits(l store.Limits) error {
 
 func runServe(ctx context.Context, opts *serveOptions) error {
 	if opts.DebugAddr != "" {
-		stop, err := serveDebug(opts.DebugAddr, opts.Log)
+		stop, err := serveDebug(opts.DebugAddr, opts.InsecureDebugAddr, opts.Log)
 		if err != nil {
 			return err
 		}
@@ -304,11 +312,48 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	return runErr
 }
 
-// serveDebug serves net/http/pprof on addr until stop is called.
-func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+// errDebugAddrFix says what to do about a profiler address that is not
+// loopback.
+const errDebugAddrFix = "the profiler has no token and shows the server's internals: " +
+	"give a loopback address such as 127.0.0.1:6060 or localhost:6060, or pass --insecure-debug-addr to serve it there anyway"
+
+// checkDebugAddr refuses a profiler address that is not loopback, unless
+// insecure: an empty host (":6060") is every interface, and an IP address
+// must be a loopback one. A host name passes: serveDebug checks the
+// address it resolves to where it listens.
+func checkDebugAddr(addr string, insecure bool) error {
+	if addr == "" || insecure {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr %q: %w", addr, err)
+	}
+	if host == "" {
+		return fmt.Errorf("--debug-addr %q is not a loopback address: a port alone listens on every interface; %s", addr, errDebugAddrFix)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && !ip.Unmap().IsLoopback() {
+		return fmt.Errorf("--debug-addr %q is not a loopback address; %s", addr, errDebugAddrFix)
+	}
+	return nil
+}
+
+// serveDebug serves net/http/pprof on addr until stop is called. Unless
+// insecure, the address listened on must be loopback, whatever the host
+// name of addr resolved to.
+func serveDebug(addr string, insecure bool, log *slog.Logger) (stop func(), err error) {
+	if err := checkDebugAddr(addr, insecure); err != nil {
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	bound, _ := netip.ParseAddrPort(ln.Addr().String())
+	loopback := bound.Addr().Unmap().IsLoopback()
+	if !loopback && !insecure {
+		ln.Close()
+		return nil, fmt.Errorf("--debug-addr %q is not a loopback address: it listens on %s; %s", addr, ln.Addr(), errDebugAddrFix)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -318,6 +363,11 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go hs.Serve(ln)
-	log.Info("profiler listening", "addr", ln.Addr().String(), "path", "/debug/pprof/")
+	if loopback {
+		log.Info("profiler listening", "addr", ln.Addr().String(), "path", "/debug/pprof/")
+	} else {
+		log.Warn("the profiler is served beyond this machine, with no token (--insecure-debug-addr): anyone who reaches it may profile the server and read its memory",
+			"addr", ln.Addr().String(), "path", "/debug/pprof/")
+	}
 	return func() { hs.Close() }, nil
 }

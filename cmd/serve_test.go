@@ -249,3 +249,42 @@ func TestServeDebugAddr(t *testing.T) {
 		}
 	}
 }
+
+// TestServeDebugAddrLoopbackOnly runs serve with profiler addresses: a host
+// name is served where it resolves when that is loopback, and an address of
+// every interface is refused before anything listens.
+func TestServeDebugAddrLoopbackOnly(t *testing.T) {
+	t.Run("localhost", func(t *testing.T) {
+		isolate(t)
+		stderr, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--debug-addr", "localhost:0")
+		debug := stderr.waitFor(t, regexp.MustCompile(`profiler listening.*addr=(\S+)`), 10*time.Second)[1]
+		host, _, err := net.SplitHostPort(debug)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+			t.Errorf("the profiler listens on %s, want a loopback address", debug)
+		}
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Get("http://" + debug + "/debug/pprof/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /debug/pprof/: status %d, want 200", resp.StatusCode)
+		}
+		if strings.Contains(stderr.String(), "level=WARN msg=\"the profiler") {
+			t.Errorf("a warning for a loopback profiler:\n%s", stderr)
+		}
+	})
+	for _, addr := range []string{":0", "0.0.0.0:0", "[::]:0"} {
+		t.Run(addr, func(t *testing.T) {
+			isolate(t)
+			stderr, srv, _ := startServe(t, "--addr", "127.0.0.1:0", "--debug-addr", addr)
+			checkErr(t, srv.wait(t, 10*time.Second), "is not a loopback address|--insecure-debug-addr")
+			if strings.Contains(stderr.String(), "listening") {
+				t.Errorf("something listened before the address was refused:\n%s", stderr)
+			}
+		})
+	}
+}

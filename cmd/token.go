@@ -39,8 +39,9 @@ SHA-256, so the token cannot be shown again: give it to the agent or reader
 it is for (montool --token, MONTOOL_TOKEN, or token: in its config file).
 
 A token has a role, ingest (send events), read (list and dump clients) or
-admin (all of that, delete clients, read the stats), and the client ids it
-may act for: exact ids, prefix* patterns, or * for all.`,
+admin (all of that, delete clients, and granted *, read the stats and
+metrics of the whole server), and the client ids it may act for: exact
+ids, prefix* patterns, or * for all.`,
 		Example: `  montool token new --role ingest --client web-01
   montool token new --role ingest --client 'web-*' --name web-agents
   montool token new --role read --client '*' --name dashboards`,

@@ -23,8 +23,9 @@ const (
 	RoleIngest Role = "ingest"
 	// RoleRead may list its clients and dump them.
 	RoleRead Role = "read"
-	// RoleAdmin may do all of that, delete its clients, and read the
-	// server's stats.
+	// RoleAdmin may do all of that and delete its clients; granted all
+	// clients ("*"), it may also read what tells of the whole server (the
+	// stats and metrics).
 	RoleAdmin Role = "admin"
 )
 
@@ -65,6 +66,9 @@ func (t *Token) Allows(clientID string) bool {
 	}
 	return false
 }
+
+// AllClients reports whether t is granted every client, by "*".
+func (t *Token) AllClients() bool { return slices.Contains(t.Clients, "*") }
 
 // Set is the tokens a server takes. The zero Set holds none.
 type Set struct {

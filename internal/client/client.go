@@ -24,28 +24,42 @@ import (
 // maxResponseBytes bounds how much of an answer the client reads.
 const maxResponseBytes = 256 << 20
 
+// defaultTimeout is how long a client waits for the server, by default.
+const defaultTimeout = 30 * time.Second
+
 // Client talks to one montool server. It is safe for concurrent use.
 type Client struct {
-	base  *url.URL
-	http  *http.Client
-	token string // sent as a bearer token when not empty
+	base    *url.URL
+	http    *http.Client
+	token   string        // sent as a bearer token when not empty
+	timeout time.Duration // see SetTimeout; 0 for none
 
 	gzipWriters sync.Pool // of *gzip.Writer, reused from one gzip body to the next
 }
 
 // New returns a client of the server at baseURL, such as
-// "http://127.0.0.1:8080". A nil httpClient means one with a 30 s timeout.
+// "http://127.0.0.1:8080", that sends over httpClient (nil for
+// http.DefaultClient's transport) and waits for the server as SetTimeout
+// says, 30 s by default. A timeout of httpClient bounds each request as a
+// whole, however long its answer: leave it 0 for answers of any size.
 func New(baseURL string, httpClient *http.Client) (*Client, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("server URL %q: must be http:// or https:// followed by a host, like http://127.0.0.1:8080", baseURL)
 	}
 	if httpClient == nil {
-		httpClient = &http.Client{Timeout: 30 * time.Second}
+		httpClient = &http.Client{}
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	return &Client{base: u, http: httpClient}, nil
+	return &Client{base: u, http: httpClient, timeout: defaultTimeout}, nil
 }
+
+// SetTimeout sets how long c waits for the server: for the answer to a
+// request to start, and then for each next piece of it, so that a long
+// answer that keeps coming, such as a dump of many megabytes, is read
+// whole. 0 waits as long as the request's context allows. Call it before c
+// is used.
+func (c *Client) SetTimeout(d time.Duration) { c.timeout = d }
 
 // SetToken makes c send token as Authorization: Bearer with every
 // request; "" sends none. Call it before c is used.
@@ -72,6 +86,26 @@ func (e *Error) Error() string {
 	}
 	return e.Message + " (HTTP " + strconv.Itoa(e.Status) + ")"
 }
+
+// CutError is an answer of the server that ended before its end: its
+// status and Bytes of its body came, then the connection failed, or nothing
+// more came in time. A dump cut so is not whole.
+type CutError struct {
+	// Status is the answer's HTTP status code.
+	Status int
+	// Bytes is how much of the body came.
+	Bytes int
+	// Err is why the body ended.
+	Err error
+}
+
+// Error says that the answer was cut short, after how much, and why.
+func (e *CutError) Error() string {
+	return "the server's answer was cut short after " + strconv.Itoa(e.Bytes) + " bytes: " + e.Err.Error()
+}
+
+// Unwrap returns why the body ended.
+func (e *CutError) Unwrap() error { return e.Err }
 
 // Unwrap returns the domain error kind the code names (event.ErrNotFound
 // for "not_found", and so on), or nil.
@@ -249,21 +283,48 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body io.Re
 	return req, nil
 }
 
+// errNoProgress ends a request on which nothing came from the server for
+// the client's timeout.
+var errNoProgress = errors.New("no progress")
+
 // do sends req and returns the body of a 2xx answer, or the body and an
-// *Error for any other status.
+// *Error for any other status. An answer that ends before its end is a
+// *CutError. With a timeout, the request ends when nothing comes for that
+// long: neither the answer's start nor, later, more of its body.
 func (c *Client) do(req *http.Request) ([]byte, error) {
+	var timer *time.Timer
+	if c.timeout > 0 {
+		ctx, cancel := context.WithCancelCause(req.Context())
+		defer cancel(nil)
+		timer = time.AfterFunc(c.timeout, func() { cancel(errNoProgress) })
+		defer timer.Stop()
+		req = req.WithContext(ctx)
+	}
+	// stalled words err as the timeout when it is why the request ended.
+	stalled := func(err error) error {
+		if context.Cause(req.Context()) == errNoProgress {
+			return fmt.Errorf("nothing came for %s", c.timeout)
+		}
+		return err
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var uerr *url.Error
 		if errors.As(err, &uerr) {
 			err = uerr.Err // it repeats the method and URL, which the message below gives
 		}
-		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), err)
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), stalled(err))
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	var in io.Reader = resp.Body
+	if timer != nil {
+		timer.Reset(c.timeout)
+		in = &progressReader{r: in, timer: timer, timeout: c.timeout}
+	}
+	raw, err := io.ReadAll(io.LimitReader(in, maxResponseBytes))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: read answer: %w", req.Method, req.URL.Redacted(), err)
+		cut := &CutError{Status: resp.StatusCode, Bytes: len(raw), Err: stalled(err)}
+		return nil, fmt.Errorf("%s %s: %w", req.Method, req.URL.Redacted(), cut)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return raw, nil
@@ -288,4 +349,20 @@ func retryAfter(v string) time.Duration {
 		return 0
 	}
 	return time.Duration(secs) * time.Second
+}
+
+// progressReader reads an answer's body and gives the request its timeout
+// again each time some of it comes.
+type progressReader struct {
+	r       io.Reader
+	timer   *time.Timer
+	timeout time.Duration
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.timer.Reset(p.timeout)
+	}
+	return n, err
 }

@@ -58,6 +58,22 @@ func (s *Server) authorize(role auth.Role, h http.Handler) http.Handler {
 	})
 }
 
+// wholeServer lets a request through to h, a view of the whole server
+// such as the stats, when its token is granted all clients (or in open
+// mode): such a view tells of every client (how many there are, how many
+// events they hold, how their requests fared), which a token granted only
+// some may not learn of. Put it behind authorize.
+func (s *Server) wholeServer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := tokenOf(r.Context()); t != nil && !t.AllClients() {
+			s.writeError(w, r, &event.Error{Kind: event.ErrForbidden, Message: "this tells of the whole server, every client included: " +
+				"it takes a token of role " + string(t.Role) + " granted all clients (*), and this one is granted only " + strings.Join(t.Clients, ", ")})
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // bearer returns the token of an Authorization header, or "".
 func bearer(header string) string {
 	scheme, token, ok := strings.Cut(header, " ")

@@ -388,7 +388,7 @@ func TestAuthRoles(t *testing.T) {
 		},
 		{
 			name: "admin web-*", secret: func(s secrets) string { return s.adminWeb }, role: "admin",
-			want: map[string]int{"ingest": 202, "clients": 200, "dump": 200, "delete": 200, "stats": 200},
+			want: map[string]int{"ingest": 202, "clients": 200, "dump": 200, "delete": 200, "stats": 403},
 		},
 	}
 	routes := []route{
@@ -707,5 +707,49 @@ func TestTokensFromAnyAddress(t *testing.T) {
 				t.Errorf("with a read token: status %d, want 200; body %s", rec.Code, rec.Body)
 			}
 		})
+	}
+}
+
+// TestAuthWholeServerViews: the stats and /metrics tell of every client
+// (how many there are, how many events, the requests' outcomes), so they
+// take an admin token granted all clients; an admin token granted some is
+// refused with a message saying why. /metrics made public takes anyone.
+func TestAuthWholeServerViews(t *testing.T) {
+	s := newSecrets()
+	for _, tt := range []struct {
+		name   string
+		token  string
+		public bool
+		want   int
+	}{
+		{"admin *", s.admin, false, http.StatusOK},
+		{"admin web-*", s.adminWeb, false, http.StatusForbidden},
+		{"read web-01", s.readWeb01, false, http.StatusForbidden},
+		{"no token", "", false, http.StatusUnauthorized},
+		{"admin web-*, metrics public", s.adminWeb, true, http.StatusOK},
+	} {
+		for _, path := range []string{"/api/v1/stats", "/metrics"} {
+			t.Run(tt.name+path, func(t *testing.T) {
+				cfg := testConfig()
+				cfg.Tokens, cfg.MetricsPublic = s.tokenSet(t), tt.public
+				a := newAPIWith(t, cfg, store.New())
+				r := a.doAs(tt.token, http.MethodGet, path, "")
+				want := tt.want
+				if tt.public && path != "/metrics" {
+					want = http.StatusForbidden // only /metrics is made public
+				}
+				if r.status != want {
+					t.Fatalf("GET %s: status %d, want %d; body %s", path, r.status, want, r.body)
+				}
+				if want == http.StatusForbidden && tt.token == s.adminWeb {
+					e := decodeError(t, r)
+					for _, part := range []string{"whole server", "granted all clients (*)", "web-*"} {
+						if e.Code != "forbidden" || !strings.Contains(e.Message, part) {
+							t.Errorf("error = %+v, want code forbidden and a message with %q", e, part)
+						}
+					}
+				}
+			})
+		}
 	}
 }

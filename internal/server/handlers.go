@@ -32,18 +32,29 @@ func (s *Server) handleDump() http.HandlerFunc {
 		switch format {
 		case "ndjson":
 			w.Header().Set("Content-Type", mediaNDJSON)
-			err = v.WriteNDJSON(w)
 		case "csv":
 			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			err = v.WriteCSV(w)
 		default:
 			w.Header().Set("Content-Type", "application/json")
-			if err = v.WriteJSON(w); err == nil {
-				_, err = w.Write([]byte{'\n'})
+		}
+		// A dump may take longer to read than the write timeout: the
+		// deadline moves on as long as the reader takes what is written.
+		pw := newProgressWriter(w, s.cfg.WriteTimeout)
+		switch format {
+		case "ndjson":
+			err = v.WriteNDJSON(pw)
+		case "csv":
+			err = v.WriteCSV(pw)
+		default:
+			if err = v.WriteJSON(pw); err == nil {
+				_, err = pw.Write([]byte{'\n'})
 			}
 		}
-		if err != nil { // the client went away
-			s.log.Debug("dump cut short", "client_id", v.ClientID, "err", err)
+		if err != nil {
+			// The status is sent: all the reader can see is a body that
+			// ends before its end.
+			s.log.Warn("dump cut short", "client_id", v.ClientID, "bytes", pw.written,
+				"reason", cutReason(r.Context(), err, s.cfg.WriteTimeout))
 		}
 	}
 }

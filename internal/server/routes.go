@@ -14,7 +14,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "GET /api/v1/clients/{client_id}/events", s.authorize(auth.RoleRead, s.whenReady(s.handleDump())))
 	s.handle(mux, "GET /api/v1/clients/{client_id}", s.authorize(auth.RoleRead, s.whenReady(s.handleClient())))
 	s.handle(mux, "DELETE /api/v1/clients/{client_id}", s.authorize(auth.RoleAdmin, s.whenReady(s.handleDelete())))
-	s.handle(mux, "GET /api/v1/stats", s.authorize(auth.RoleAdmin, s.whenReady(s.handleStats())))
+	s.handle(mux, "GET /api/v1/stats", s.authorize(auth.RoleAdmin, s.wholeServer(s.whenReady(s.handleStats()))))
 	s.handle(mux, "GET /api/v1/export/prometheus", s.authorize(auth.RoleRead, s.whenReady(s.handleExportPrometheus())))
 	s.handle(mux, "GET /api/v1/openapi.yaml", handleOpenAPI())
 	s.handle(mux, "GET /healthz", handleHealth())
@@ -22,7 +22,7 @@ func (s *Server) routes() http.Handler {
 	if s.cfg.MetricsPublic {
 		s.handle(mux, "GET /metrics", s.metrics.handler())
 	} else {
-		s.handle(mux, "GET /metrics", s.authorize(auth.RoleAdmin, s.metrics.handler()))
+		s.handle(mux, "GET /metrics", s.authorize(auth.RoleAdmin, s.wholeServer(s.metrics.handler())))
 	}
 	return s.recoverPanics(s.observe(jsonMuxErrors(mux)))
 }
