@@ -493,10 +493,10 @@ func TestDataDirDamage(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(data) < 8 {
+				if len(data) < 12 {
 					t.Fatalf("%s holds %d bytes after the cut, not even a frame header", file, len(data))
 				}
-				end := 8 + int64(binary.LittleEndian.Uint32(data))
+				end := 12 + int64(binary.LittleEndian.Uint32(data)) // the header: length and two CRCs
 				if int64(len(data)) != end {
 					t.Errorf("%s is %d bytes after the cut, want %d: the end of its first frame", file, len(data), end)
 				}
@@ -510,12 +510,12 @@ func TestDataDirDamage(t *testing.T) {
 			stop: syscall.SIGKILL,
 			damage: func(t *testing.T, dir string) string {
 				file := firstNonEmpty(t, walSegments(t, dir))
-				flipByte(t, file, 8+20) // inside the payload of the first of two frames
+				flipByte(t, file, 12+20) // inside the payload of the first of two frames
 				return file
 			},
 			wantOffset: func(offset, _ int64) bool { return offset == 0 },
 			repair: func(t *testing.T, dir, file string) {
-				flipByte(t, file, 8+20)
+				flipByte(t, file, 12+20)
 			},
 		},
 		{

@@ -24,6 +24,7 @@ var (
 	_ server.Store     = (*store.Memory)(nil)
 	_ server.Store     = (*durable.Store)(nil)
 	_ server.Readiness = (*durable.Store)(nil)
+	_ server.Failure   = (*durable.Store)(nil)
 )
 
 // serveOptions holds what `montool serve` runs with.
@@ -37,6 +38,9 @@ type serveOptions struct {
 	Fsync            string
 	FsyncInterval    time.Duration
 	SnapshotInterval time.Duration
+	// AcceptDataLoss starts from a damaged data directory: what can be
+	// read loads, and what cannot is logged and skipped.
+	AcceptDataLoss bool
 	// Limits bound what the store takes in.
 	Limits store.Limits
 	// ClientTTL forgets clients that sent nothing for that long; 0 never.
@@ -64,6 +68,10 @@ write-ahead log in that directory before its request is acknowledged, and
 a snapshot of the store is written every --snapshot-interval and on a
 clean shutdown. At start-up the newest snapshot is loaded and the log after
 it replayed; /readyz answers 503 until that is done, and the API with it.
+Damaged or missing log segments stop the start with the files named;
+--accept-data-loss loads what can be read and logs what it skipped. If
+the log cannot be written (a full disk), writes get 507, and the server
+stops and exits 1, for a supervisor to restart it.
 What a crash can lose depends on --fsync:
 
   always    nothing acknowledged: each write is synced before the answer
@@ -140,6 +148,8 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 	configKey(fs, "fsync", "serve.fsync")
 	configKey(fs, "fsync-interval", "serve.fsync_interval")
 	configKey(fs, "snapshot-interval", "serve.snapshot_interval")
+	fs.BoolVar(&opts.AcceptDataLoss, "accept-data-loss", false, "with --data-dir, start even though log segments are missing or damaged: load what can be read, copy the damaged bytes aside, and log at warn what was skipped (else such damage stops the start)")
+	configKey(fs, "accept-data-loss", "serve.accept_data_loss")
 	fs.IntVar(&opts.Limits.MaxClients, "max-clients", 0, "most clients the server holds; events of new clients past it get 429 (0: no limit)")
 	fs.IntVar(&opts.Limits.MaxKeysPerClient, "max-keys-per-client", 0, "most keys one client may have; events of new keys past it get 429 (0: the built-in most, 65536)")
 	fs.Var(&maxMemory, "max-memory", "about how much memory stored events may take, such as 4GiB; new events past it get 507 (0: no limit)")
@@ -275,7 +285,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		return err
 	}
 	ds := durable.New(durable.Options{Dir: opts.DataDir, Sync: mode, SyncInterval: opts.FsyncInterval,
-		SnapshotInterval: opts.SnapshotInterval, Limits: opts.Limits, Retention: opts.Retention, Log: opts.Log})
+		SnapshotInterval: opts.SnapshotInterval, Limits: opts.Limits, Retention: opts.Retention, AcceptLoss: opts.AcceptDataLoss, Log: opts.Log})
 	srv, err := server.New(opts.Server, ds, opts.Log)
 	if err != nil {
 		return err
@@ -296,6 +306,16 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		}
 		loaded <- err
 	}()
+	// A log that fails stops the server too: the store takes and shows
+	// nothing more, and a restart (by a supervisor) loads what the log
+	// holds, which is exactly what was acknowledged.
+	go func() {
+		select {
+		case <-ds.Broken():
+			cancel(ds.Failed())
+		case <-ctx.Done():
+		}
+	}()
 	var janitor sync.WaitGroup
 	if opts.ClientTTL > 0 || opts.Retention > 0 {
 		janitor.Go(func() { housekeep(ctx, ds, ds.Ready, opts.ClientTTL, opts.Retention, opts.Log) })
@@ -304,10 +324,17 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	cancel(nil)
 	janitor.Wait() // before the log closes
 	if err := <-loaded; err != nil && !errors.Is(err, context.Canceled) {
+		if errors.Is(err, durable.ErrDataLoss) {
+			err = fmt.Errorf("%w; to load what can be read and go on, losing the rest, start with --accept-data-loss (the damaged bytes are copied aside)", err)
+		}
 		return fmt.Errorf("data directory %s: %w", opts.DataDir, err)
 	}
-	if err := ds.Close(context.WithoutCancel(ctx)); err != nil {
-		return errors.Join(runErr, fmt.Errorf("close the data directory: %w", err))
+	closeErr := ds.Close(context.WithoutCancel(ctx))
+	if err := ds.Failed(); err != nil {
+		return errors.Join(runErr, fmt.Errorf("data directory %s: stopped: %w", opts.DataDir, err))
+	}
+	if closeErr != nil {
+		return errors.Join(runErr, fmt.Errorf("close the data directory: %w", closeErr))
 	}
 	return runErr
 }

@@ -35,9 +35,9 @@ func snapshotName(seq uint64) string { return fmt.Sprintf("%s%016x%s", snapPrefi
 func snapshots(dir string) ([]uint64, error) { return wal.Numbered(dir, snapPrefix, snapExt) }
 
 // writeSnapshot writes every event export gives to the snapshot seq of dir:
-// into a temporary file, synced, then renamed into place, and the directory
-// synced. It returns the number of events written.
-func writeSnapshot(ctx context.Context, dir string, seq uint64, mem *store.Memory) (int64, error) {
+// into a temporary file, synced, then, if commit returns nil, renamed into
+// place, and the directory synced. It returns the number of events written.
+func writeSnapshot(ctx context.Context, dir string, seq uint64, mem *store.Memory, commit func() error) (int64, error) {
 	final := filepath.Join(dir, snapshotName(seq))
 	tmp := final + tmpExt
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
@@ -80,6 +80,9 @@ func writeSnapshot(ctx context.Context, dir string, seq uint64, mem *store.Memor
 	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
+	}
+	if err == nil {
+		err = commit()
 	}
 	if err == nil {
 		err = os.Rename(tmp, final)

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -45,8 +46,26 @@ type Options struct {
 	// Retention is how long events are kept (store.Memory.SetRetention);
 	// 0 for ever.
 	Retention time.Duration
-	Log       *slog.Logger
+	// AcceptLoss lets Load go on past damage to the log and segments
+	// missing from it, which else stop it with an error of kind
+	// ErrDataLoss: it loads what can be read, logs at warn what it
+	// skipped, and writes a snapshot so that the next Load does not meet
+	// the loss again.
+	AcceptLoss bool
+	Log        *slog.Logger
 }
+
+// ErrDataLoss is the kind of the Load errors that going on would lose data
+// over: damage to the log, or segments missing from it. Options.AcceptLoss
+// goes on.
+var ErrDataLoss = errors.New("going on would lose data")
+
+// lossError is a Load error of kind ErrDataLoss.
+type lossError struct{ err error }
+
+func (e *lossError) Error() string        { return e.err.Error() }
+func (e *lossError) Unwrap() error        { return e.err }
+func (e *lossError) Is(target error) bool { return target == ErrDataLoss }
 
 // DefaultSegmentBytes is the size of a log segment unless set.
 const DefaultSegmentBytes = 64 << 20
@@ -62,6 +81,7 @@ type Store struct {
 	lastSnap uint64     // the number of the newest snapshot, 0 for none
 	stop     chan struct{}
 	stopped  chan struct{}
+	broken   chan struct{} // closed once the log has failed
 
 	// For the metrics: the log's write and sync times, how long Load took,
 	// and when the last snapshot was written (Unix nanoseconds, 0 none).
@@ -78,7 +98,7 @@ func New(opts Options) *Store {
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{opts: opts, mem: store.New(), stop: make(chan struct{}), stopped: make(chan struct{}),
+	return &Store{opts: opts, mem: store.New(), stop: make(chan struct{}), stopped: make(chan struct{}), broken: make(chan struct{}),
 		logSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "montool_wal_seconds",
 			Help:    "Time the write-ahead log took to write its buffer to the OS (op=write) and to sync it (op=sync).",
@@ -145,7 +165,7 @@ func (s *Store) Load(ctx context.Context) error {
 		}
 	}
 	var events []event.Event
-	last, torn, err := wal.Replay(s.walDir(), s.lastSnap, func(payload []byte) error {
+	replayed, err := wal.Replay(s.walDir(), s.lastSnap, s.opts.AcceptLoss, func(payload []byte) error {
 		if client, ok, err := wal.DecodeDelete(payload); ok || err != nil {
 			if err == nil {
 				_, err = s.mem.Delete(ctx, client)
@@ -162,15 +182,24 @@ func (s *Store) Load(ctx context.Context) error {
 		fromLog += int64(len(events))
 		return apply(events)
 	})
+	s.logLosses(replayed)
 	if err != nil {
-		return fmt.Errorf("replay the write-ahead log: %w", err)
-	}
-	if torn != nil {
-		s.opts.Log.Warn("cut a torn record off the end of the write-ahead log, left by a crash in the middle of a write; it was never acknowledged",
-			"file", torn.File, "offset", torn.Offset, "bytes", torn.Bytes)
+		var (
+			damage *wal.DamageError
+			gap    *wal.GapError
+		)
+		after := "with no snapshot"
+		if s.lastSnap > 0 {
+			after = "after " + snapshotName(s.lastSnap)
+		}
+		err = fmt.Errorf("replay the write-ahead log %s: %w", after, err)
+		if errors.As(err, &damage) || errors.As(err, &gap) {
+			err = &lossError{err}
+		}
+		return err
 	}
 	observe := func(op string, took time.Duration) { s.logSeconds.WithLabelValues(op).Observe(took.Seconds()) }
-	if s.log, err = wal.Open(s.walDir(), last, wal.Options{Sync: s.opts.Sync, Interval: s.opts.SyncInterval, SegmentBytes: s.opts.SegmentBytes, Observe: observe}); err != nil {
+	if s.log, err = wal.Open(s.walDir(), s.lastSnap, wal.Options{Sync: s.opts.Sync, Interval: s.opts.SyncInterval, SegmentBytes: s.opts.SegmentBytes, Observe: observe}); err != nil {
 		return err
 	}
 	s.mem.SetJournal(s.log)
@@ -179,9 +208,45 @@ func (s *Store) Load(ctx context.Context) error {
 	s.loadSeconds.Store(int64(time.Since(start)))
 	s.opts.Log.Info("loaded the data directory", "dir", s.opts.Dir, "snapshot_events", fromSnap, "replayed_events", fromLog,
 		"took", time.Since(start).Round(time.Millisecond))
+	if accepted(replayed) {
+		// What was lost is lost: a snapshot of what loaded saves the
+		// next start from meeting the loss again.
+		if err := s.Snapshot(ctx); err != nil {
+			s.opts.Log.Warn("no snapshot after the data loss: the next start meets it again", "err", err)
+		}
+	}
 	s.ready.Store(true)
 	go s.snapshotLoop()
 	return nil
+}
+
+// accepted reports whether the replay went past a loss that only
+// Options.AcceptLoss lets it: more than a torn tail.
+func accepted(r wal.Replayed) bool {
+	return len(r.Missing) > 0 || slices.ContainsFunc(r.Losses, func(l wal.Loss) bool { return !l.Torn })
+}
+
+// logLosses logs at warn what the replay dropped.
+func (s *Store) logLosses(r wal.Replayed) {
+	if len(r.Missing) > 0 {
+		s.opts.Log.Warn("segments of the write-ahead log are missing; loaded what is there, as data loss is accepted",
+			"dir", s.walDir(), "segments", wal.MissingCount(r.Missing), "runs", len(r.Missing),
+			"first", wal.SegmentName(r.Missing[0].First), "last", wal.SegmentName(r.Missing[len(r.Missing)-1].Last))
+	}
+	for _, l := range r.Losses {
+		if l.Torn {
+			msg := "cut a torn record off the end of the write-ahead log, left by a crash in the middle of a write"
+			if s.opts.Sync == wal.SyncAlways {
+				msg += "; it was never acknowledged (fsync always)"
+			} else {
+				msg += "; with fsync " + s.opts.Sync.String() + " it may have been acknowledged before a machine crash"
+			}
+			s.opts.Log.Warn(msg, "file", l.File, "offset", l.Offset, "frames", l.Frames, "bytes", l.Bytes, "saved_to", l.SavedTo)
+			continue
+		}
+		s.opts.Log.Warn("dropped damaged records of the write-ahead log, as data loss is accepted",
+			"file", l.File, "offset", l.Offset, "frames", l.Frames, "bytes", l.Bytes, "saved_to", l.SavedTo, "reason", l.Reason)
+	}
 }
 
 // removeTemporaries removes the snapshots that a crash left half written.
@@ -204,6 +269,29 @@ func (s *Store) removeTemporaries() error {
 // Ready reports whether Load has finished.
 func (s *Store) Ready() bool { return s.ready.Load() }
 
+// Failed returns nil while the store works; once its log has failed, an
+// *event.Error of kind event.ErrStorageFull that says why. The store then
+// takes nothing more and shows nothing more, for what it holds in memory
+// may not all be in the log: a restart loads what the log holds.
+func (s *Store) Failed() error {
+	if !s.Ready() {
+		return nil
+	}
+	return failure(s.log.Err())
+}
+
+// Broken returns a channel that is closed once the log has failed.
+func (s *Store) Broken() <-chan struct{} { return s.broken }
+
+// failure returns the error of the store of a log that failed with err,
+// nil for nil. A wal.ErrClosed is its own.
+func failure(err error) error {
+	if err == nil || errors.Is(err, wal.ErrClosed) {
+		return err
+	}
+	return &event.Error{Kind: event.ErrStorageFull, Message: "the write-ahead log cannot be written, so nothing more is taken or shown until a restart, which loads what the log holds: " + err.Error()}
+}
+
 // ErrNotReady is returned by a Store used before Load finished.
 var ErrNotReady = errors.New("the data directory is still loading")
 
@@ -214,7 +302,7 @@ func (s *Store) Apply(ctx context.Context, events []event.Event) ([]event.Result
 	if !s.Ready() {
 		return nil, ErrNotReady
 	}
-	if err := s.log.Err(); err != nil {
+	if err := s.Failed(); err != nil {
 		return nil, err // nothing more is taken once the log fails
 	}
 	results, err := s.mem.Apply(ctx, events)
@@ -222,7 +310,7 @@ func (s *Store) Apply(ctx context.Context, events []event.Event) ([]event.Result
 		return nil, err
 	}
 	if err := s.log.Wait(); err != nil {
-		return nil, err
+		return nil, failure(err)
 	}
 	return results, nil
 }
@@ -233,14 +321,17 @@ func (s *Store) Delete(ctx context.Context, clientID string) (int64, error) {
 	if !s.Ready() {
 		return 0, ErrNotReady
 	}
-	if err := s.log.Err(); err != nil {
+	if err := s.Failed(); err != nil {
 		return 0, err
 	}
 	n, err := s.mem.Delete(ctx, clientID)
 	if err != nil {
 		return 0, err
 	}
-	return n, s.log.Wait()
+	if err := s.log.Wait(); err != nil {
+		return 0, failure(err)
+	}
+	return n, nil
 }
 
 // ExpireIdle deletes the clients idle since before, as store.Memory does,
@@ -249,12 +340,12 @@ func (s *Store) ExpireIdle(ctx context.Context, before time.Time) ([]store.Expir
 	if !s.Ready() {
 		return nil, ErrNotReady
 	}
-	if err := s.log.Err(); err != nil {
+	if err := s.Failed(); err != nil {
 		return nil, err
 	}
 	expired, err := s.mem.ExpireIdle(ctx, before)
 	if len(expired) > 0 {
-		err = errors.Join(err, s.log.Wait())
+		err = errors.Join(err, failure(s.log.Wait()))
 	}
 	return expired, err
 }
@@ -281,36 +372,68 @@ func (s *Store) Keys() int { return s.mem.Keys() }
 // Bytes returns about how much memory the stored events take.
 func (s *Store) Bytes() int64 { return s.mem.Bytes() }
 
-// View returns what one client holds.
+// View returns what one client holds, once all of it is in the log: an
+// event applied in memory whose record the log then fails to write is
+// never shown.
 func (s *Store) View(ctx context.Context, clientID string) (*event.View, error) {
 	if !s.Ready() {
 		return nil, ErrNotReady
 	}
-	return s.mem.View(ctx, clientID)
+	if err := s.Failed(); err != nil {
+		return nil, err
+	}
+	v, err := s.mem.View(ctx, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.log.Wait(); err != nil {
+		return nil, failure(err)
+	}
+	return v, nil
 }
 
-// Clients lists the known clients.
+// Clients lists the known clients, once what they hold is in the log, as
+// View does.
 func (s *Store) Clients(ctx context.Context) ([]event.ClientInfo, error) {
 	if !s.Ready() {
 		return nil, ErrNotReady
 	}
-	return s.mem.Clients(ctx)
+	if err := s.Failed(); err != nil {
+		return nil, err
+	}
+	clients, err := s.mem.Clients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.log.Wait(); err != nil {
+		return nil, failure(err)
+	}
+	return clients, nil
 }
 
+// snapshotLoop writes a snapshot every SnapshotInterval until the store is
+// closed or its log fails: a snapshot then would hold what the log may
+// not, and is not made.
 func (s *Store) snapshotLoop() {
 	defer close(s.stopped)
-	if s.opts.SnapshotInterval <= 0 {
-		<-s.stop
-		return
+	var tick <-chan time.Time
+	if s.opts.SnapshotInterval > 0 {
+		t := time.NewTicker(s.opts.SnapshotInterval)
+		defer t.Stop()
+		tick = t.C
 	}
-	t := time.NewTicker(s.opts.SnapshotInterval)
-	defer t.Stop()
+	failed := s.log.Failed()
 	for {
 		select {
 		case <-s.stop:
 			return
-		case <-t.C:
-			if err := s.Snapshot(context.Background()); err != nil {
+		case <-failed:
+			s.opts.Log.Error("the write-ahead log failed: the store takes and shows nothing more, and writes no snapshot, until a restart loads what the log holds",
+				"err", s.log.Err())
+			close(s.broken)
+			failed, tick = nil, nil
+		case <-tick:
+			if err := s.Snapshot(context.Background()); err != nil && s.log.Err() == nil {
 				s.opts.Log.Error("snapshot failed; the write-ahead log keeps everything meanwhile", "err", err)
 			}
 		}
@@ -330,7 +453,9 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n, err := writeSnapshot(ctx, s.opts.Dir, seq, s.mem)
+	// The snapshot goes into place only once every event it holds is in
+	// the log too: one whose record then failed was never acknowledged.
+	n, err := writeSnapshot(ctx, s.opts.Dir, seq, s.mem, func() error { return failure(s.log.Wait()) })
 	if err != nil {
 		return err
 	}
@@ -363,6 +488,10 @@ func (s *Store) Close(ctx context.Context) error {
 	}
 	close(s.stop)
 	<-s.stopped
+	if err := s.Failed(); err != nil {
+		s.log.Close()
+		return err // no snapshot: memory may hold what the log does not
+	}
 	err := s.Snapshot(ctx)
 	if cerr := s.log.Close(); err == nil {
 		err = cerr

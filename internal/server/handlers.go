@@ -221,30 +221,50 @@ type Readiness interface {
 // ready.
 var errNotReady = &event.Error{Kind: errUnavailable, Message: "montool is loading its data; try again shortly"}
 
-// ready reports whether the store is ready for requests.
-func (s *Server) ready() bool {
-	r, ok := s.store.(Readiness)
-	return !ok || r.Ready()
+// Failure is what a Store implements that can fail for good while it
+// runs, such as a durable store whose write-ahead log cannot be written:
+// once Failed returns an error, /readyz answers 503, and the API answers a
+// read with 503 and a write with the error, both with its message.
+type Failure interface {
+	Failed() error
 }
 
-// handleReady answers 200 once the store is ready, 503 before.
+// unready returns why the store cannot take r now, or nil when it can.
+func (s *Server) unready(r *http.Request) error {
+	if f, ok := s.store.(Failure); ok {
+		if err := f.Failed(); err != nil {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				return &event.Error{Kind: errUnavailable, Message: err.Error()}
+			}
+			return err
+		}
+	}
+	if rd, ok := s.store.(Readiness); ok && !rd.Ready() {
+		return errNotReady
+	}
+	return nil
+}
+
+// handleReady answers 200 once the store is ready, 503 before, and 503
+// once it has failed.
 func (s *Server) handleReady() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready() {
+		if err := s.unready(r); err != nil {
 			w.Header().Set("Retry-After", "1")
-			s.writeError(w, r, errNotReady)
+			s.writeError(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	}
 }
 
-// whenReady answers 503 instead of h until the store is ready.
+// whenReady answers instead of h while the store is not ready (503) or
+// has failed.
 func (s *Server) whenReady(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready() {
+		if err := s.unready(r); err != nil {
 			w.Header().Set("Retry-After", "1")
-			s.writeError(w, r, errNotReady)
+			s.writeError(w, r, err)
 			return
 		}
 		h.ServeHTTP(w, r)

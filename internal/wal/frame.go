@@ -8,9 +8,11 @@ import (
 )
 
 // A frame is the length of its payload (uint32, little endian), the CRC-32C
-// of the payload (uint32, little endian), then the payload.
+// of the payload (uint32, little endian), the CRC-32C of those eight bytes
+// (uint32, little endian), then the payload. The header's own checksum
+// tells a damaged length from a frame cut short.
 const (
-	frameHeader = 8
+	frameHeader = 12
 	// maxPayload bounds a payload; a length over it is damage.
 	maxPayload = 256 << 20
 )
@@ -25,6 +27,7 @@ func endFrame(buf []byte, start int) {
 	payload := buf[start+frameHeader:]
 	binary.LittleEndian.PutUint32(buf[start:], uint32(len(payload)))
 	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(payload, castagnoli))
+	binary.LittleEndian.PutUint32(buf[start+8:], crc32.Checksum(buf[start:start+8], castagnoli))
 }
 
 // AppendFrame appends payload as one frame.
@@ -41,6 +44,10 @@ type DamageError struct {
 	File   string
 	Offset int64
 	Reason string
+	// Next is where reading can go on past the damage: the end of a frame
+	// whose header is sound and whose payload fails its checksum. It is 0
+	// when the rest of the file cannot be read.
+	Next int64
 }
 
 func (e *DamageError) Error() string {
@@ -48,35 +55,34 @@ func (e *DamageError) Error() string {
 }
 
 // ScanFrames calls fn with the offset and payload of each frame of data in
-// turn, and returns the length of the frames it read whole. A frame that
-// is cut short, or fails its CRC, and ends where data ends (or is followed
-// only by zero bytes) is a torn tail, what a crash in the middle of a
-// write leaves: ScanFrames stops there and reports torn. Any other bad
-// frame is a *DamageError with file as its File.
+// turn, and returns the length of the frames it read whole.
+//
+// A frame whose header is cut short, or whose header is sound but whose
+// payload ends before the length it gives, ends where data ends: that is a
+// torn tail, what a crash in the middle of a write leaves, and so is a
+// tail of zero bytes only. ScanFrames stops there and reports torn. A
+// frame that is all there but fails a checksum, or gives an impossible
+// length, is corruption: a *DamageError with file as its File.
 func ScanFrames(file string, data []byte, fn func(off int64, payload []byte) error) (valid int64, torn bool, err error) {
 	off := 0
 	for off < len(data) {
 		rest := data[off:]
-		bad, torn := "", false
-		var n int
-		if len(rest) < frameHeader {
-			bad, torn = "frame header cut short", true
-		} else {
-			n = int(binary.LittleEndian.Uint32(rest))
-			switch {
-			case n == 0 || n > maxPayload:
-				bad, torn = fmt.Sprintf("impossible frame length %d", n), allZero(rest)
-			case len(rest) < frameHeader+n:
-				bad, torn = fmt.Sprintf("frame of %d bytes cut short after %d", n, len(rest)-frameHeader), true
-			case crc32.Checksum(rest[frameHeader:frameHeader+n], castagnoli) != binary.LittleEndian.Uint32(rest[4:]):
-				bad, torn = "CRC mismatch", allZero(rest[frameHeader+n:])
-			}
-		}
-		if torn {
+		if len(rest) < frameHeader || allZero(rest) {
 			return int64(off), true, nil
 		}
-		if bad != "" {
-			return int64(off), false, &DamageError{File: file, Offset: int64(off), Reason: bad + ", with more data after it"}
+		n := int(binary.LittleEndian.Uint32(rest))
+		damage := func(reason string, next int) error {
+			return &DamageError{File: file, Offset: int64(off), Reason: reason, Next: int64(next)}
+		}
+		switch {
+		case crc32.Checksum(rest[:8], castagnoli) != binary.LittleEndian.Uint32(rest[8:]):
+			return int64(off), false, damage(fmt.Sprintf("checksum mismatch at offset %d (the frame's header)", off), 0)
+		case n == 0 || n > maxPayload:
+			return int64(off), false, damage(fmt.Sprintf("impossible frame length %d", n), 0)
+		case len(rest) < frameHeader+n:
+			return int64(off), true, nil
+		case crc32.Checksum(rest[frameHeader:frameHeader+n], castagnoli) != binary.LittleEndian.Uint32(rest[4:]):
+			return int64(off), false, damage(fmt.Sprintf("checksum mismatch at offset %d (the frame's payload)", off), off+frameHeader+n)
 		}
 		if err := fn(int64(off), rest[frameHeader:frameHeader+n]); err != nil {
 			return int64(off), false, err

@@ -10,7 +10,7 @@ import (
 	"github.com/montool/montool/internal/wal"
 )
 
-const frameHeader = 8 // length and CRC
+const frameHeader = 12 // length, payload CRC, header CRC
 
 // testFrames are three frames of different sizes, and where each starts.
 func testFrames() (data []byte, payloads [][]byte, offsets []int64) {
@@ -92,15 +92,23 @@ func TestScanFrames(t *testing.T) {
 		{"last frame cut after its header", func() []byte { return clean[:offsets[2]+frameHeader] }, want{2, offsets[2], true, -1}},
 		{"last frame cut inside its header", func() []byte { return clean[:offsets[2]+3] }, want{2, offsets[2], true, -1}},
 		{"middle frame cut short, nothing after", func() []byte { return clean[:offsets[2]-10] }, want{1, offsets[1], true, -1}},
+		// A frame that is all there but fails a checksum is damage, not a
+		// torn tail, wherever it is.
 		{"CRC flipped in the last frame", func() []byte {
 			return flip(clean, offsets[2]+4)
-		}, want{2, offsets[2], true, -1}},
+		}, want{2, offsets[2], false, offsets[2]}},
 		{"payload byte flipped in the last frame", func() []byte {
 			return flip(clean, end-1)
-		}, want{2, offsets[2], true, -1}},
+		}, want{2, offsets[2], false, offsets[2]}},
 		{"CRC flipped in the last frame, zeros after", func() []byte {
 			return append(flip(clean, offsets[2]+5), make([]byte, 64)...)
-		}, want{2, offsets[2], true, -1}},
+		}, want{2, offsets[2], false, offsets[2]}},
+		{"length flipped in the last frame", func() []byte {
+			return flip(clean, offsets[2]+1) // longer than what is there
+		}, want{2, offsets[2], false, offsets[2]}},
+		{"header CRC flipped in the last frame", func() []byte {
+			return flip(clean, offsets[2]+9)
+		}, want{2, offsets[2], false, offsets[2]}},
 		{"CRC flipped in the last frame, junk after", func() []byte {
 			return append(flip(clean, offsets[2]+5), 0, 0, 1)
 		}, want{2, offsets[2], false, offsets[2]}},
@@ -120,7 +128,7 @@ func TestScanFrames(t *testing.T) {
 			return append(bytes.Clone(clean), make([]byte, 5)...)
 		}, want{3, end, true, -1}},
 		{"zero length, then non-zero bytes", func() []byte {
-			return append(bytes.Clone(clean), 0, 0, 0, 0, 1, 2, 3, 4, 5)
+			return append(bytes.Clone(clean), 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8)
 		}, want{3, end, false, end}},
 		{"zero header, then a frame", func() []byte {
 			return wal.AppendFrame(append(bytes.Clone(clean), make([]byte, frameHeader)...), []byte("x"))

@@ -3,6 +3,7 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -60,7 +61,8 @@ type Options struct {
 // segment file names: the sequence number in 16 hex digits, then ".wal".
 const segmentExt = ".wal"
 
-func segmentName(seq uint64) string { return fmt.Sprintf("%016x%s", seq, segmentExt) }
+// SegmentName returns the file name of segment seq.
+func SegmentName(seq uint64) string { return fmt.Sprintf("%016x%s", seq, segmentExt) }
 
 // Segments returns the sequence numbers of the segments in dir, in order.
 func Segments(dir string) ([]uint64, error) { return Numbered(dir, "", segmentExt) }
@@ -88,50 +90,191 @@ func Numbered(dir, prefix, ext string) ([]uint64, error) {
 	return seqs, nil
 }
 
-// Torn tells where a torn tail was cut off a segment.
-type Torn struct {
+// Loss is a run of bytes of a segment that a replay dropped: a torn tail,
+// cut off the file, or damage that the replay was told to go past, left in
+// place. Either way the bytes are first copied to SavedTo, next to the
+// segment, so that the evidence stays.
+type Loss struct {
 	File   string
-	Offset int64 // the length the file was cut to
-	Bytes  int64 // the bytes cut off
+	Offset int64 // where the bytes dropped begin
+	Bytes  int64
+	// Frames is the number of frames dropped: 1, unless the header of
+	// the first was unsound, when the frames after it cannot be told
+	// apart and are counted as one with it.
+	Frames  int
+	SavedTo string
+	Torn    bool   // a torn tail, cut off; else damage, left in place
+	Reason  string // for damage, what is wrong
+}
+
+// Span is a run of segment numbers, First to Last.
+type Span struct{ First, Last uint64 }
+
+// GapError says segments of the log are missing: the segments numbered
+// above After must go on from After+1 with no number left out.
+type GapError struct {
+	Dir     string
+	After   uint64
+	Missing []Span
+}
+
+func (e *GapError) Error() string {
+	var b strings.Builder
+	for i, s := range e.Missing {
+		if i == 3 {
+			fmt.Fprintf(&b, " and %d more runs", len(e.Missing)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(filepath.Join(e.Dir, SegmentName(s.First)))
+		if s.Last > s.First {
+			fmt.Fprintf(&b, " to %s (%d segments)", SegmentName(s.Last), s.Last-s.First+1)
+		}
+	}
+	return fmt.Sprintf("%d segments of the write-ahead log are missing: %s; the segments after %d must follow on from %s with no gap",
+		MissingCount(e.Missing), b.String(), e.After, SegmentName(e.After+1))
+}
+
+// MissingCount returns the number of segments in spans.
+func MissingCount(spans []Span) uint64 {
+	var n uint64
+	for _, s := range spans {
+		n += s.Last - s.First + 1
+	}
+	return n
+}
+
+// Replayed is what Replay found besides the records.
+type Replayed struct {
+	// Last is the number of the last segment, or after when there is none.
+	Last uint64
+	// Losses are the bytes dropped: a torn tail, and, with accept, damage.
+	Losses []Loss
+	// Missing are, with accept, the segments that should be there and
+	// are not.
+	Missing []Span
 }
 
 // Replay calls fn with the payload of every frame of the segments of dir
-// numbered above after, in order. A torn tail of the last segment (what a
-// crash in the middle of a write leaves) is cut off the file and returned;
-// any other damage is a *DamageError. It returns the number of the last
-// segment, or after when there is none.
-func Replay(dir string, after uint64, fn func(payload []byte) error) (last uint64, torn *Torn, err error) {
+// numbered above after, in order. The segments must follow on from
+// after+1 with no gap, and there must be one when after is not 0 (a
+// snapshot is written only once the segment after it is made): else Replay
+// returns a *GapError. A torn tail of the last segment (what a crash in
+// the middle of a write leaves) is copied aside, cut off the file and
+// reported in Losses; any other damage is a *DamageError. With accept, a
+// gap and damage are not errors: the segments there are replayed, and
+// the frames that cannot be read are copied aside, left in place, and
+// reported.
+func Replay(dir string, after uint64, accept bool, fn func(payload []byte) error) (Replayed, error) {
+	res := Replayed{Last: after}
 	seqs, err := Segments(dir)
 	if err != nil {
-		return after, nil, err
+		return res, err
 	}
-	last = after
-	for i, seq := range seqs {
-		if seq <= after {
-			continue
+	seqs = slices.DeleteFunc(seqs, func(s uint64) bool { return s <= after })
+	next := after + 1
+	for _, seq := range seqs {
+		if seq != next {
+			res.Missing = append(res.Missing, Span{next, seq - 1})
 		}
-		last = seq
-		file := filepath.Join(dir, segmentName(seq))
+		next = seq + 1
+	}
+	if len(seqs) == 0 && after > 0 {
+		res.Missing = append(res.Missing, Span{after + 1, after + 1})
+	}
+	if len(res.Missing) > 0 && !accept {
+		return res, &GapError{Dir: dir, After: after, Missing: res.Missing}
+	}
+	for i, seq := range seqs {
+		res.Last = seq
+		file := filepath.Join(dir, SegmentName(seq))
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return last, nil, err
+			return res, err
 		}
-		valid, cut, err := ScanFrames(file, data, func(_ int64, payload []byte) error { return fn(payload) })
+		losses, err := replaySegment(file, data, i == len(seqs)-1, accept, fn)
+		res.Losses = append(res.Losses, losses...)
 		if err != nil {
-			return last, nil, err
+			return res, err
 		}
-		if !cut {
-			continue
-		}
-		if i != len(seqs)-1 {
-			return last, nil, &DamageError{File: file, Offset: valid, Reason: "cut short, and later segments follow"}
-		}
-		if err := truncate(file, valid); err != nil {
-			return last, nil, fmt.Errorf("cut the torn tail off %s: %w", file, err)
-		}
-		torn = &Torn{File: file, Offset: valid, Bytes: int64(len(data)) - valid}
 	}
-	return last, torn, nil
+	return res, nil
+}
+
+// replaySegment replays the frames of one segment, file, which holds data.
+func replaySegment(file string, data []byte, last, accept bool, fn func(payload []byte) error) ([]Loss, error) {
+	var losses []Loss
+	for base := int64(0); base < int64(len(data)); {
+		valid, torn, err := ScanFrames(file, data[base:], func(_ int64, payload []byte) error { return fn(payload) })
+		valid += base
+		var damage *DamageError
+		switch {
+		case err == nil && !torn:
+			return losses, nil
+		case errors.As(err, &damage) && damage.File == file:
+			damage.Offset += base
+			if damage.Next > 0 {
+				damage.Next += base
+			}
+		case err != nil:
+			return losses, err
+		case !last:
+			damage = &DamageError{File: file, Offset: valid, Reason: "the last frame is cut short, and later segments follow"}
+		}
+		if damage != nil && !accept {
+			return losses, damage
+		}
+		end := int64(len(data))
+		if damage != nil && damage.Next > 0 {
+			end = damage.Next
+		}
+		loss := Loss{File: file, Offset: valid, Bytes: end - valid, Frames: 1, Torn: damage == nil}
+		kind := "cut"
+		if damage != nil {
+			loss.Reason, kind = damage.Reason, "damaged"
+		}
+		saved, err := saveAside(file, kind, valid, data[valid:end])
+		if err != nil {
+			return losses, err
+		}
+		loss.SavedTo = saved
+		if loss.Torn {
+			if err := truncate(file, valid); err != nil {
+				return losses, fmt.Errorf("cut the torn tail off %s: %w", file, err)
+			}
+		}
+		losses = append(losses, loss)
+		base = end
+	}
+	return losses, nil
+}
+
+// saveAside copies the bytes of file from off, which a replay is about to
+// drop, to a new file next to it named after it, kind, the offset and the
+// time, and syncs it. It returns the new file's name.
+func saveAside(file, kind string, off int64, data []byte) (string, error) {
+	name := fmt.Sprintf("%s.%s-%d-%s", file, kind, off, time.Now().UTC().Format("20060102T150405.000000000Z"))
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("copy the bytes to drop from %s aside: %w", file, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = SyncDir(filepath.Dir(file))
+	}
+	if err != nil {
+		os.Remove(name)
+		return "", fmt.Errorf("copy the bytes to drop from %s aside: %w", file, err)
+	}
+	return name, nil
 }
 
 // truncate cuts file to size and syncs it, so that the cut holds across a
@@ -160,11 +303,12 @@ type Log struct {
 	opts Options
 
 	mu       sync.Mutex
-	cond     sync.Cond // broadcast when done or err changes
-	buf      []byte    // records not yet taken by a write
-	appended uint64    // bytes recorded in all
-	done     uint64    // bytes written (and synced, with SyncAlways)
-	err      error     // the first write or sync failure; the log takes nothing after it
+	cond     sync.Cond     // broadcast when done or err changes
+	buf      []byte        // records not yet taken by a write
+	appended uint64        // bytes recorded in all
+	done     uint64        // bytes written (and synced, with SyncAlways)
+	err      error         // the first write or sync failure; the log takes nothing after it
+	failed   chan struct{} // closed when err is set
 	closed   bool
 	closing  bool // Close was called
 	kick     chan struct{}
@@ -179,7 +323,9 @@ type Log struct {
 }
 
 // Open starts a log in dir, in a new segment numbered after every segment
-// there (and above after), and its background writer.
+// there and above after, or in the last segment when it is empty and
+// numbered above after, and its background writer. after is the number of
+// the last segment a snapshot holds, 0 for none.
 func Open(dir string, after uint64, opts Options) (*Log, error) {
 	if opts.Sync == SyncInterval && opts.Interval <= 0 {
 		return nil, fmt.Errorf("write-ahead log: sync interval must be positive, not %s", opts.Interval)
@@ -194,31 +340,35 @@ func Open(dir string, after uint64, opts Options) (*Log, error) {
 	if err != nil {
 		return nil, err
 	}
-	seq := after + 1
+	// A last segment left empty (by a restart with nothing written after
+	// it) is taken up again rather than left behind: segment numbers
+	// follow on with no gap, and an empty file holds nothing to keep.
+	seq, reuse := after+1, false
 	if len(seqs) > 0 {
-		seq = max(seq, seqs[len(seqs)-1]+1)
-	}
-	// Segments left empty (a restart with nothing written after it) hold
-	// nothing; they go rather than pile up until the next snapshot.
-	for _, s := range seqs {
-		file := filepath.Join(dir, segmentName(s))
-		if fi, err := os.Stat(file); err == nil && fi.Size() == 0 {
-			if err := os.Remove(file); err != nil {
-				return nil, err
+		if lastSeq := seqs[len(seqs)-1]; lastSeq > after {
+			seq = lastSeq + 1
+			if fi, err := os.Stat(filepath.Join(dir, SegmentName(lastSeq))); err == nil && fi.Size() == 0 {
+				seq, reuse = lastSeq, true
 			}
 		}
 	}
-	l := &Log{dir: dir, opts: opts, kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{})}
+	l := &Log{dir: dir, opts: opts, kick: make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), failed: make(chan struct{})}
 	l.cond.L = &l.mu
-	if err := l.openSegment(seq); err != nil {
+	if err := l.openSegment(seq, reuse); err != nil {
 		return nil, err
 	}
 	go l.run()
 	return l, nil
 }
 
-func (l *Log) openSegment(seq uint64) error {
-	f, err := os.OpenFile(filepath.Join(l.dir, segmentName(seq)), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+// openSegment opens segment seq for writing: a new one, or with reuse one
+// that is there and empty.
+func (l *Log) openSegment(seq uint64, reuse bool) error {
+	flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+	if reuse {
+		flags = os.O_WRONLY | os.O_TRUNC
+	}
+	f, err := os.OpenFile(filepath.Join(l.dir, SegmentName(seq)), flags, 0o644)
 	if err != nil {
 		return err
 	}
@@ -264,6 +414,20 @@ func (l *Log) append(frame []byte) {
 
 // frames pools the room Record makes frames in. Of *[]byte.
 var frames = sync.Pool{New: func() any { return new([]byte) }}
+
+// fail sets the log's error, unless it has one, and wakes the waiters.
+// The caller holds mu.
+func (l *Log) fail(err error) {
+	if l.err == nil {
+		l.err = fmt.Errorf("write-ahead log %s: %w", l.file.Name(), err)
+		close(l.failed)
+	}
+	l.cond.Broadcast()
+}
+
+// Failed returns a channel that is closed once the log has failed: Err
+// says why.
+func (l *Log) Failed() <-chan struct{} { return l.failed }
 
 // Err returns the error that stopped the log, or nil while it works.
 func (l *Log) Err() error {
@@ -339,10 +503,9 @@ func (l *Log) flush(sync bool) {
 		err := l.write(data, sync || l.opts.Sync == SyncAlways)
 		l.mu.Lock()
 		l.spare = data[:0]
-		if err != nil && l.err == nil {
-			l.err = fmt.Errorf("write-ahead log %s: %w", l.file.Name(), err)
-		}
-		if err == nil {
+		if err != nil {
+			l.fail(err)
+		} else {
 			l.done = target
 		}
 		more := len(l.buf) > 0
@@ -356,13 +519,29 @@ func (l *Log) flush(sync bool) {
 }
 
 // write writes data to the current segment, first moving to a new one if
-// the current one is full. The caller holds fmu.
+// the current one is full. The caller holds fmu. When the write or its
+// sync fails, the segment is cut back to where data began, so that none
+// of it, never acknowledged, comes back in a replay, and no torn frame is
+// left for the next start.
 func (l *Log) write(data []byte, sync bool) error {
 	if l.size > 0 && l.size+int64(len(data)) > l.opts.SegmentBytes {
 		if err := l.rotate(); err != nil {
 			return err
 		}
 	}
+	before := l.size
+	err := l.writeData(data, sync)
+	if err != nil && len(data) > 0 {
+		if terr := l.file.Truncate(before); terr != nil {
+			err = fmt.Errorf("%w (and cutting back the records not written whole failed: %w)", err, terr)
+		}
+		l.size = before
+		l.file.Seek(before, io.SeekStart)
+	}
+	return err
+}
+
+func (l *Log) writeData(data []byte, sync bool) error {
 	if len(data) > 0 {
 		start := time.Now()
 		if _, err := l.file.Write(data); err != nil {
@@ -393,7 +572,7 @@ func (l *Log) rotate() error {
 	if err := l.file.Close(); err != nil {
 		return err
 	}
-	return l.openSegment(l.seq + 1)
+	return l.openSegment(l.seq+1, false)
 }
 
 // take takes the buffer for a write, with the position it reaches and the
@@ -425,8 +604,7 @@ func (l *Log) Rotate() (uint64, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if err != nil {
-		l.err = fmt.Errorf("write-ahead log %s: %w", l.file.Name(), err)
-		l.cond.Broadcast()
+		l.fail(err)
 		return 0, l.err
 	}
 	l.done = max(l.done, target)
@@ -445,7 +623,7 @@ func (l *Log) RemoveThrough(seq uint64) error {
 		if s > seq {
 			break
 		}
-		if err := os.Remove(filepath.Join(l.dir, segmentName(s))); err != nil {
+		if err := os.Remove(filepath.Join(l.dir, SegmentName(s))); err != nil {
 			return err
 		}
 	}
@@ -477,8 +655,8 @@ func (l *Log) Close() error {
 	l.mu.Lock()
 	if err == nil {
 		l.done = target
-	} else if l.err == nil {
-		l.err = err
+	} else {
+		l.fail(err)
 	}
 	l.closed = true
 	l.cond.Broadcast()

@@ -1,6 +1,8 @@
 package wal_test
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -49,9 +51,9 @@ func wait(t *testing.T, l *wal.Log) {
 
 // replay replays dir after after and returns the events of every payload
 // in order.
-func replay(t *testing.T, dir string, after uint64) (events []event.Event, last uint64, torn *wal.Torn) {
+func replay(t *testing.T, dir string, after uint64) (events []event.Event, last uint64, losses []wal.Loss) {
 	t.Helper()
-	last, torn, err := wal.Replay(dir, after, func(payload []byte) error {
+	res, err := wal.Replay(dir, after, false, func(payload []byte) error {
 		var err error
 		events, err = wal.DecodeEvents(events, payload)
 		return err
@@ -59,7 +61,7 @@ func replay(t *testing.T, dir string, after uint64) (events []event.Event, last 
 	if err != nil {
 		t.Fatalf("Replay(%q, %d): %v", dir, after, err)
 	}
-	return events, last, torn
+	return events, res.Last, res.Losses
 }
 
 // batch is the arguments of one Record call and the events it should
@@ -318,11 +320,22 @@ func TestOpenAfter(t *testing.T) {
 	if len(seqs) != 1 || seqs[0] <= 41 {
 		t.Fatalf("Segments = %v, want one numbered above 41", seqs)
 	}
-	if got, last, _ := replay(t, dir, seqs[0]); len(got) != 0 || last != seqs[0] {
-		t.Errorf("Replay after the only segment = %d events, last %d; want none, %d", len(got), last, seqs[0])
+	if seqs[0] != 42 {
+		t.Errorf("Segments = %v, want 42: the one after 41", seqs)
 	}
-	if got, _, _ := replay(t, dir, 0); len(got) != len(makeBatch("c", 0, 2).accepted) {
+	if got, _, _ := replay(t, dir, 41); len(got) != len(makeBatch("c", 0, 2).accepted) {
 		t.Errorf("Replay = %d events, want %d", len(got), len(makeBatch("c", 0, 2).accepted))
+	}
+	// Segments 1 to 41, or 43, are missing to a replay from 0, or 42.
+	for _, tc := range []struct {
+		after uint64
+		want  wal.Span
+	}{{0, wal.Span{First: 1, Last: 41}}, {42, wal.Span{First: 43, Last: 43}}} {
+		_, err := wal.Replay(dir, tc.after, false, func([]byte) error { return nil })
+		var gap *wal.GapError
+		if !errors.As(err, &gap) || len(gap.Missing) != 1 || gap.Missing[0] != tc.want {
+			t.Errorf("Replay after %d: err = %v, want a *GapError missing %v", tc.after, err, tc.want)
+		}
 	}
 }
 
@@ -394,8 +407,11 @@ func TestLogRotate(t *testing.T) {
 	}
 	got, _, _ = replay(t, dir, closed)
 	checkEvents(t, got, afterRotate)
-	got, _, _ = replay(t, dir, 0)
-	checkEvents(t, got, afterRotate)
+	// From 0, the segments removed are missing.
+	var gap *wal.GapError
+	if _, err := wal.Replay(dir, 0, false, func([]byte) error { return nil }); !errors.As(err, &gap) {
+		t.Errorf("Replay from 0 after RemoveThrough(%d): %v, want a *GapError", closed, err)
+	}
 
 	// The log writes on after all that.
 	more := makeBatch("more", 0, 4)
@@ -421,8 +437,8 @@ func TestLogRotateEmpty(t *testing.T) {
 		t.Errorf("Rotate returned %d, then %d; want ascending", first, second)
 	}
 	closeLog(t, l)
-	if got, _, torn := replay(t, dir, 0); len(got) != 0 || torn != nil {
-		t.Errorf("Replay = %d events, torn %+v; want none", len(got), torn)
+	if got, _, losses := replay(t, dir, 0); len(got) != 0 || losses != nil {
+		t.Errorf("Replay = %d events, losses %+v; want none", len(got), losses)
 	}
 }
 
@@ -449,23 +465,31 @@ func TestReplayTornTail(t *testing.T) {
 	oldSize := fileSize(t, file)
 	appendFile(t, file, half)
 
-	got, last, torn := replay(t, dir, 0)
+	got, last, losses := replay(t, dir, 0)
 	checkEvents(t, got, want)
 	if last != seqs[len(seqs)-1] {
 		t.Errorf("last = %d, want %d", last, seqs[len(seqs)-1])
 	}
-	wantTorn := wal.Torn{File: file, Offset: oldSize, Bytes: int64(len(half))}
-	if torn == nil || *torn != wantTorn {
-		t.Fatalf("torn = %+v, want %+v", torn, wantTorn)
+	if len(losses) != 1 {
+		t.Fatalf("losses = %+v, want one torn tail", losses)
+	}
+	saved := losses[0].SavedTo
+	losses[0].SavedTo = ""
+	wantTorn := wal.Loss{File: file, Offset: oldSize, Bytes: int64(len(half)), Frames: 1, Torn: true}
+	if losses[0] != wantTorn {
+		t.Fatalf("loss = %+v, want %+v", losses[0], wantTorn)
+	}
+	if data, err := os.ReadFile(saved); err != nil || !bytes.Equal(data, half) || filepath.Dir(saved) != dir {
+		t.Errorf("%s does not hold the torn tail (%v)", saved, err)
 	}
 	if size := fileSize(t, file); size != oldSize {
 		t.Errorf("segment is %d bytes after Replay, want it cut to %d", size, oldSize)
 	}
 
-	got, _, torn = replay(t, dir, 0)
+	got, _, losses = replay(t, dir, 0)
 	checkEvents(t, got, want)
-	if torn != nil {
-		t.Errorf("second Replay: torn = %+v, want nil", torn)
+	if losses != nil {
+		t.Errorf("second Replay: losses = %+v, want nil", losses)
 	}
 
 	// A log opened after it goes on, and everything replays.
@@ -473,10 +497,10 @@ func TestReplayTornTail(t *testing.T) {
 	b := makeBatch("client", 200, 3)
 	b.record(l)
 	closeLog(t, l)
-	got, _, torn = replay(t, dir, 0)
+	got, _, losses = replay(t, dir, 0)
 	checkEvents(t, got, append(want, b.accepted...))
-	if torn != nil {
-		t.Errorf("Replay after reopening: torn = %+v, want nil", torn)
+	if losses != nil {
+		t.Errorf("Replay after reopening: losses = %+v, want nil", losses)
 	}
 }
 
@@ -516,7 +540,7 @@ func TestReplayDamage(t *testing.T) {
 			t.Fatal(err)
 		}
 		calls := 0
-		_, torn, err := wal.Replay(dir, 0, func([]byte) error { calls++; return nil })
+		res, err := wal.Replay(dir, 0, false, func([]byte) error { calls++; return nil })
 		var de *wal.DamageError
 		if !errors.As(err, &de) {
 			t.Fatalf("Replay error = %v (%T), want a *DamageError", err, err)
@@ -524,8 +548,8 @@ func TestReplayDamage(t *testing.T) {
 		if de.File != files[0] || de.Offset != 0 {
 			t.Errorf("DamageError = %+v, want File %q, Offset 0", de, files[0])
 		}
-		if torn != nil || calls != 0 {
-			t.Errorf("torn = %+v after %d payloads, want nil after none", torn, calls)
+		if res.Losses != nil || calls != 0 {
+			t.Errorf("losses = %+v after %d payloads, want nil after none", res.Losses, calls)
 		}
 		if size := fileSize(t, files[0]); size != int64(len(data)) {
 			t.Errorf("damaged segment is %d bytes after Replay, want it left at %d", size, len(data))
@@ -537,7 +561,7 @@ func TestReplayDamage(t *testing.T) {
 		size := fileSize(t, files[0])
 		appendFile(t, files[0], wal.AppendFrame(nil, []byte("half a frame"))[:10])
 		var got []event.Event
-		_, torn, err := wal.Replay(dir, 0, func(payload []byte) error {
+		res, err := wal.Replay(dir, 0, false, func(payload []byte) error {
 			var err error
 			got, err = wal.DecodeEvents(got, payload)
 			return err
@@ -549,8 +573,8 @@ func TestReplayDamage(t *testing.T) {
 		if de.File != files[0] || de.Offset != size {
 			t.Errorf("DamageError = %+v, want File %q, Offset %d", de, files[0], size)
 		}
-		if torn != nil {
-			t.Errorf("torn = %+v, want nil", torn)
+		if res.Losses != nil {
+			t.Errorf("losses = %+v, want nil", res.Losses)
 		}
 		checkEvents(t, got, want[:len(makeBatch("client", 0, 5).accepted)+len(makeBatch("client", 5, 5).accepted)])
 		if got := fileSize(t, files[0]); got != size+10 {
@@ -561,7 +585,7 @@ func TestReplayDamage(t *testing.T) {
 	t.Run("callback error", func(t *testing.T) {
 		dir, _, _ := twoSegments(t)
 		stop := errors.New("stop")
-		if _, _, err := wal.Replay(dir, 0, func([]byte) error { return stop }); !errors.Is(err, stop) {
+		if _, err := wal.Replay(dir, 0, false, func([]byte) error { return stop }); !errors.Is(err, stop) {
 			t.Errorf("Replay error = %v, want %v", err, stop)
 		}
 	})
@@ -616,7 +640,7 @@ func TestLogDelete(t *testing.T) {
 	// What the log holds, in order: "+id" for an event, "-client" for a
 	// deletion.
 	var got []string
-	_, _, err := wal.Replay(dir, 0, func(payload []byte) error {
+	_, err := wal.Replay(dir, 0, false, func(payload []byte) error {
 		if client, ok, err := wal.DecodeDelete(payload); ok || err != nil {
 			got = append(got, "-"+client)
 			return err
@@ -643,7 +667,9 @@ func TestLogDelete(t *testing.T) {
 	}
 }
 
-func TestOpenDropsEmptySegments(t *testing.T) {
+// A last segment left empty is taken up again by the next Open, so that
+// the numbers go on with no gap and empty files do not pile up.
+func TestOpenTakesUpEmptySegment(t *testing.T) {
 	dir := t.TempDir()
 	opts := wal.Options{Sync: wal.SyncNever, SegmentBytes: 1 << 20}
 	l := openLog(t, dir, 0, opts)
@@ -658,17 +684,18 @@ func TestOpenDropsEmptySegments(t *testing.T) {
 	}
 
 	l = openLog(t, dir, 0, opts)
+	more := makeBatch("c", 3, 3)
+	more.record(l)
 	closeLog(t, l)
 	after, err := wal.Segments(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(after) != 2 || after[0] != before[0] || after[1] <= before[1] {
-		t.Errorf("Segments after opening again = %v, want %d (not empty), then one after %d (the empty one gone)",
-			after, before[0], before[1])
+	if !slices.Equal(after, before) || fileSize(t, segmentPath(dir, after[1])) == 0 {
+		t.Errorf("Segments after opening again = %v, want %v, the empty one written to", after, before)
 	}
 	got, _, _ := replay(t, dir, 0)
-	checkEvents(t, got, b.accepted)
+	checkEvents(t, got, append(slices.Clone(b.accepted), more.accepted...))
 }
 
 // A write that fails stops the log: Rotate, Wait and Close report it, and
@@ -793,5 +820,63 @@ func TestOpenBadOptions(t *testing.T) {
 				t.Errorf("Open(%+v) = %v, want %q", tt.opts, err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// With accept, Replay goes past a frame that fails its checksum (to the
+// next frame), and past a gap, copying the bytes it drops aside and
+// leaving the segment as it was.
+func TestReplayAcceptLoss(t *testing.T) {
+	dir, files, want := twoSegments(t)
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := len(makeBatch("client", 0, 5).accepted)
+	end := int64(frameHeader) + int64(binary.LittleEndian.Uint32(data)) // of the first frame
+	data[frameHeader+2] ^= 0x01
+	if err := os.WriteFile(files[0], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []event.Event
+	res, err := wal.Replay(dir, 0, true, func(payload []byte) error {
+		var err error
+		got, err = wal.DecodeEvents(got, payload)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	checkEvents(t, got, want[first:])
+	if len(res.Losses) != 1 {
+		t.Fatalf("losses = %+v, want one", res.Losses)
+	}
+	l := res.Losses[0]
+	if l.File != files[0] || l.Offset != 0 || l.Bytes != end || l.Frames != 1 || l.Torn || !strings.Contains(l.Reason, "checksum mismatch at offset 0") {
+		t.Errorf("loss = %+v, want the first frame of %s, %d bytes, damaged", l, files[0], end)
+	}
+	if saved, err := os.ReadFile(l.SavedTo); err != nil || !bytes.Equal(saved, data[:end]) {
+		t.Errorf("%s does not hold the frame dropped (%v)", l.SavedTo, err)
+	}
+	if now, err := os.ReadFile(files[0]); err != nil || !bytes.Equal(now, data) {
+		t.Errorf("Replay changed %s (%v)", files[0], err)
+	}
+
+	// Without the first segment, only the second replays.
+	if err := os.Remove(files[0]); err != nil {
+		t.Fatal(err)
+	}
+	got = nil
+	res, err = wal.Replay(dir, 0, true, func(payload []byte) error {
+		var err error
+		got, err = wal.DecodeEvents(got, payload)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	checkEvents(t, got, want[first+len(makeBatch("client", 5, 5).accepted):])
+	if len(res.Missing) != 1 || res.Missing[0] != (wal.Span{First: 1, Last: 1}) {
+		t.Errorf("missing = %v, want segment 1", res.Missing)
 	}
 }
