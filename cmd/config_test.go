@@ -32,6 +32,12 @@ var settings = []setting{
 		def: ":8080", file: "127.0.0.1:9100", env: "127.0.0.1:9200", flagVal: "127.0.0.1:9300",
 	},
 	{
+		name: "serve.max_body_memory", cmdArgs: []string{"serve"}, flag: []string{"--max-body-memory", "300MiB"},
+		envName: "MONTOOL_SERVE_MAX_BODY_MEMORY", envVal: "100000000",
+		get: func(c *captured) string { return strconv.FormatInt(c.serve.Server.MaxBodyMemory, 10) },
+		def: "268435456", file: "67108864", env: "100000000", flagVal: "314572800",
+	},
+	{
 		name: "serve.max_body_bytes", cmdArgs: []string{"serve"}, flag: []string{"--max-body-bytes", "4096"},
 		envName: "MONTOOL_SERVE_MAX_BODY_BYTES", envVal: "2048",
 		get: func(c *captured) string { return strconv.FormatInt(c.serve.Server.MaxBodyBytes, 10) },

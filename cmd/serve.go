@@ -58,6 +58,7 @@ type serveOptions struct {
 func newServeCmd(root *rootOptions, runF func(context.Context, *serveOptions) error) *cobra.Command {
 	opts := &serveOptions{Server: server.DefaultConfig(), Fsync: "always", FsyncInterval: time.Second, SnapshotInterval: 5 * time.Minute}
 	var maxMemory byteSize
+	maxBodyMemory := byteSize(opts.Server.MaxBodyMemory)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the montool server",
@@ -121,6 +122,10 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 			}
 			opts.Server.Tokens = tokens
 			opts.Limits.MaxBytes = int64(maxMemory)
+			opts.Server.MaxBodyMemory = int64(maxBodyMemory)
+			if opts.Server.MaxBodyMemory < opts.Server.MaxBodyBytes {
+				return fmt.Errorf("--max-body-memory (%d bytes) must be at least --max-body-bytes (%d), or no body of the largest size is ever taken", opts.Server.MaxBodyMemory, opts.Server.MaxBodyBytes)
+			}
 			if err := checkLimits(opts.Limits); err != nil {
 				return err
 			}
@@ -137,7 +142,9 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 	fs.IntVar(&opts.Server.MaxBatchEvents, "max-batch-events", opts.Server.MaxBatchEvents, "most events taken in one request")
 	fs.DurationVar(&opts.Server.ShutdownTimeout, "shutdown-timeout", opts.Server.ShutdownTimeout, "how long a shutdown waits for requests in flight")
 	configKey(fs, "addr", "serve.addr")
+	fs.Var(&maxBodyMemory, "max-body-memory", "memory all request bodies being read may hold at once, such as 256MiB; a body past it gets 503 with Retry-After")
 	configKey(fs, "max-body-bytes", "serve.max_body_bytes")
+	configKey(fs, "max-body-memory", "serve.max_body_memory")
 	configKey(fs, "max-batch-events", "serve.max_batch_events")
 	configKey(fs, "shutdown-timeout", "serve.shutdown_timeout")
 	fs.StringVar(&opts.DataDir, "data-dir", opts.DataDir, "directory of the write-ahead log and snapshots; empty keeps everything only in memory")

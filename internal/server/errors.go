@@ -47,6 +47,7 @@ var statuses = []struct {
 	{errUnauthorized, http.StatusUnauthorized, "unauthorized"},
 	{errRateLimited, http.StatusTooManyRequests, "rate_limited"},
 	{errOverloaded, http.StatusServiceUnavailable, "overloaded"},
+	{errRequestTimeout, http.StatusRequestTimeout, "request_timeout"},
 	{event.ErrForbidden, http.StatusForbidden, event.Code(event.ErrForbidden)},
 }
 

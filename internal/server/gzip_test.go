@@ -228,20 +228,22 @@ func TestIngestGzipNotValid(t *testing.T) {
 		name        string
 		contentType string
 		body        []byte
+		wantMessage string // a part of the error's message that names the problem
 	}{
-		{"plain JSON sent as gzip", "application/json", []byte(event)},
-		{"plain NDJSON sent as gzip", mediaNDJSON, []byte(ndjson(event))},
-		{"a word", "application/json", []byte("hello, world")},
-		{"empty body", "application/json", nil},
-		{"gzip magic only", "application/json", good[:2]},
-		{"gzip header only", "application/json", good[:10]},
-		{"truncated member", "application/json", good[:len(good)/2]},
-		{"member without its trailer", "application/json", good[:len(good)-8]},
-		{"bad magic", "application/json", corrupt(0)},
-		{"bad checksum", "application/json", corrupt(-8)},
-		{"bad size", "application/json", corrupt(-1)},
-		{"bad checksum, NDJSON", mediaNDJSON, corrupt(-8)},
-		{"a valid member then a truncated one", mediaNDJSON, append(gzipped(t, event+"\n"), good[:len(good)/2]...)},
+		{"plain JSON sent as gzip", "application/json", []byte(event), "not gzip"},
+		{"plain NDJSON sent as gzip", mediaNDJSON, []byte(ndjson(event)), "not gzip"},
+		{"a word", "application/json", []byte("hello, world"), "not gzip"},
+		{"empty body", "application/json", nil, "empty"},
+		{"gzip magic only", "application/json", good[:2], "cut short"},
+		{"gzip header only", "application/json", good[:10], "cut short"},
+		{"truncated member", "application/json", good[:len(good)/2], "cut short"},
+		{"member without its trailer", "application/json", good[:len(good)-8], "cut short"},
+		{"bad magic", "application/json", corrupt(0), "not gzip"},
+		{"bad checksum", "application/json", corrupt(-8), "checksum"},
+		{"bad size", "application/json", corrupt(-1), ""},
+		{"bad checksum, NDJSON", mediaNDJSON, corrupt(-8), "checksum"},
+		{"a valid member then a truncated one", mediaNDJSON, append(gzipped(t, event+"\n"), good[:len(good)/2]...), "cut short"},
+		{"trailing garbage", "application/json", append(bytes.Clone(good), "garbage at the end"...), "past its end"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +253,9 @@ func TestIngestGzipNotValid(t *testing.T) {
 			got := decodeIngest(t, r)
 			wantSummary(t, got, 0, 0, 0)
 			wantErrorCode(t, got, "invalid")
+			if got.Error != nil && !strings.Contains(got.Error.Message, tt.wantMessage) {
+				t.Errorf("message %q does not say %q", got.Error.Message, tt.wantMessage)
+			}
 			a.wantNoClients()
 		})
 	}

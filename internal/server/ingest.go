@@ -2,10 +2,8 @@ package server
 
 import (
 	"bytes"
-	"compress/gzip"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"mime"
@@ -46,11 +44,17 @@ func (s *Server) handleIngest() http.HandlerFunc {
 		}
 		b := getBatch()
 		defer putBatch(b) // decoded events point into b.body until the answer is written
-		if err := s.readBody(w, r, &b.body); err != nil {
+		hold := bodyHold{budget: s.bodies}
+		defer hold.release()
+		if err := s.readBody(w, r, b, &hold); err != nil {
+			if errors.Is(err, errOverloaded) {
+				w.Header().Set("Retry-After", "1")
+			}
+			w.Header().Set("Connection", "close") // the rest of the body may not be read
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
-		b.items, err = decode(b.items, b.body.Bytes(), s.cfg.MaxBatchEvents)
+		b.items, err = decode(b.items, b.body, s.cfg.MaxBatchEvents)
 		if err != nil {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
@@ -177,38 +181,6 @@ func requestKind(codes map[string]int) error {
 	return event.ErrInvalid
 }
 
-// readBody reads the request body into buf, decompressing it when it is
-// gzip. The limit applies to the body as sent and to the body decompressed.
-func (s *Server) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) error {
-	limit := s.cfg.MaxBodyBytes
-	tooLarge := &event.Error{Kind: event.ErrTooLarge, Message: "request body is larger than the limit of " + strconv.FormatInt(limit, 10) + " bytes"}
-	var body io.Reader = http.MaxBytesReader(w, r.Body, limit)
-	if isGzip(r.Header.Get("Content-Encoding")) {
-		zr, err := getGzipReader(body)
-		if err != nil {
-			return readError(err, tooLarge)
-		}
-		defer gzipReaders.Put(zr)
-		body = io.LimitReader(zr, limit+1)
-	}
-	if _, err := buf.ReadFrom(body); err != nil {
-		return readError(err, tooLarge)
-	}
-	if int64(buf.Len()) > limit {
-		return tooLarge
-	}
-	return nil
-}
-
-// readError tells a body over the limit from a body that could not be read.
-func readError(err, tooLarge error) error {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return tooLarge
-	}
-	return &event.Error{Kind: event.ErrInvalid, Message: "reading the request body failed: " + err.Error()}
-}
-
 // writeIngestError answers the events endpoint with an error and the summary.
 func (s *Server) writeIngestError(w http.ResponseWriter, r *http.Request, sum event.Summary, err error) {
 	status, code := statusOf(err)
@@ -245,7 +217,7 @@ func rejectedMessage(sum event.Summary, total int) string {
 }
 
 // decoderFor returns the decoder of a Content-Type: JSON, also for a request
-// with none, or NDJSON.
+// with none, or NDJSON, in UTF-8.
 func decoderFor(ct string) (func([]event.Item, []byte, int) ([]event.Item, error), error) {
 	if ct == "" {
 		return event.AppendDecode, nil
@@ -279,10 +251,13 @@ func checkContentEncoding(ce string) error {
 // so that a busy server does not allocate and clear this room for every
 // request.
 type batch struct {
-	body  bytes.Buffer
-	items []event.Item
-	valid []event.Event
-	index []int // the position in the request of each valid event
+	body []byte
+	// packed is a gzip body as sent, read by packedReader.
+	packed       []byte
+	packedReader bytes.Reader
+	items        []event.Item
+	valid        []event.Event
+	index        []int // the position in the request of each valid event
 	// refused are the rejected events, by their place in the request.
 	refused []refusal
 }
@@ -298,26 +273,14 @@ func getBatch() *batch { return batches.Get().(*batch) }
 // its body and name clients and errors: they are cleared, so that nothing
 // they refer to outlives the request.
 func putBatch(b *batch) {
-	if b.body.Cap() > maxPooledBody {
+	if cap(b.body) > maxPooledBody || cap(b.packed) > maxPooledBody {
 		return
 	}
-	b.body.Reset()
+	b.body, b.packed = b.body[:0], b.packed[:0]
+	b.packedReader.Reset(nil)
 	clear(b.items)
 	clear(b.valid)
 	clear(b.refused)
 	b.items, b.valid, b.index, b.refused = b.items[:0], b.valid[:0], b.index[:0], b.refused[:0]
 	batches.Put(b)
-}
-
-var gzipReaders sync.Pool // of *gzip.Reader
-
-func getGzipReader(r io.Reader) (*gzip.Reader, error) {
-	if zr, ok := gzipReaders.Get().(*gzip.Reader); ok {
-		if err := zr.Reset(r); err != nil {
-			gzipReaders.Put(zr)
-			return nil, err
-		}
-		return zr, nil
-	}
-	return gzip.NewReader(r)
 }

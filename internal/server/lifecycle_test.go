@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -336,6 +338,8 @@ func TestConfigValidate(t *testing.T) {
 		{"zero idle timeout", func(c *server.Config) { c.IdleTimeout = 0 }, true},
 		{"negative idle timeout", func(c *server.Config) { c.IdleTimeout = -time.Second }, true},
 		{"negative shutdown timeout", func(c *server.Config) { c.ShutdownTimeout = -time.Second }, true},
+		{"body memory of one largest body", func(c *server.Config) { c.MaxBodyMemory = c.MaxBodyBytes }, false},
+		{"body memory under one largest body", func(c *server.Config) { c.MaxBodyMemory = c.MaxBodyBytes - 1 }, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -369,5 +373,60 @@ func TestDefaultConfig(t *testing.T) {
 	}
 	if cfg.ReadHeaderTimeout <= 0 || cfg.ReadHeaderTimeout >= 10*time.Second {
 		t.Errorf("ReadHeaderTimeout = %s, want a positive bound under 10s", cfg.ReadHeaderTimeout)
+	}
+}
+
+// TestRunAnswersATricklingBody sends a body more slowly than the read
+// timeout lets it: the server answers 408 with a JSON error, instead of
+// dropping the connection without a word.
+func TestRunAnswersATricklingBody(t *testing.T) {
+	t.Parallel()
+	cfg := server.DefaultConfig()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.ReadTimeout = 500 * time.Millisecond
+	r := startRun(t, cfg, discardLogger())
+	waitHealthy(t, r.addr)
+
+	conn, err := net.DialTimeout("tcp", r.addr, 2*time.Second)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	defer conn.Close()
+	body := series("agent-1", "e1", ts0, "k", 1)
+	if _, err := fmt.Fprintf(conn, "POST /api/v1/events HTTP/1.1\r\nHost: montool\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n", len(body)); err != nil {
+		t.Fatalf("write headers: %v", err)
+	}
+	answered := make(chan *http.Response, 1)
+	go func() {
+		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil {
+			t.Errorf("no answer: %v", err)
+			resp = nil
+		}
+		answered <- resp
+	}()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for sent := 0; ; sent++ {
+		select {
+		case resp := <-answered:
+			if resp == nil {
+				return
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(raw), `"code":"request_timeout"`) {
+				t.Fatalf("answer %d %s, want 408 request_timeout", resp.StatusCode, raw)
+			}
+			if sent >= len(body) {
+				t.Errorf("answered only once the whole body had come")
+			}
+			return
+		case <-tick.C:
+			if sent < len(body) {
+				conn.Write([]byte{body[sent]}) // an error means the server hung up; the reader tells
+			}
+		}
 	}
 }

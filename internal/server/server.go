@@ -11,6 +11,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/montool/montool/internal/auth"
@@ -44,6 +45,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// MaxBatchEvents is the most events one request may hold; more gets 413.
 	MaxBatchEvents int
+	// MaxBodyMemory bounds the memory that the bodies of all requests in
+	// flight hold together (decompressed, when they are gzip), past the
+	// few KiB each may hold on its own; a body that finds it spent gets
+	// 503. At least MaxBodyBytes.
+	MaxBodyMemory int64
 	// ReadHeaderTimeout bounds how long a client may take to send its
 	// request headers.
 	ReadHeaderTimeout time.Duration
@@ -87,6 +93,7 @@ func DefaultConfig() Config {
 		Addr:              ":8080",
 		MaxBodyBytes:      8 << 20,
 		MaxBatchEvents:    10_000,
+		MaxBodyMemory:     256 << 20,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
@@ -102,6 +109,8 @@ func (c Config) Validate() error {
 		return errors.New("listen address must not be empty")
 	case c.MaxBodyBytes <= 0:
 		return fmt.Errorf("max body bytes must be positive, not %d", c.MaxBodyBytes)
+	case c.MaxBodyMemory < c.MaxBodyBytes:
+		return fmt.Errorf("max body memory (%d bytes) must be at least the max body bytes (%d), or no body of the largest size is ever taken", c.MaxBodyMemory, c.MaxBodyBytes)
 	case c.MaxBatchEvents <= 0:
 		return fmt.Errorf("max batch events must be positive, not %d", c.MaxBatchEvents)
 	case c.ReadHeaderTimeout <= 0 || c.ReadTimeout <= 0 || c.WriteTimeout <= 0 || c.IdleTimeout <= 0:
@@ -128,10 +137,13 @@ type Server struct {
 	handler http.Handler
 	tls     *tls.Config // nil for HTTP
 
-	limiter  *limiter      // nil without a rate limit
-	inFlight chan struct{} // a slot per request in flight; nil without a bound
-	metrics  *metrics
-	patterns []string // the routes, as registered
+	limiter *limiter    // nil without a rate limit
+	bodies  *bodyBudget // of the request bodies being read
+	// gzipReaders pools the readers of gzip bodies. Of *gzip.Reader.
+	gzipReaders sync.Pool
+	inFlight    chan struct{} // a slot per request in flight; nil without a bound
+	metrics     *metrics
+	patterns    []string // the routes, as registered
 }
 
 // New returns a server over st, or an error when cfg is not valid.
@@ -139,7 +151,7 @@ func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
-	s := &Server{cfg: cfg, store: st, log: log}
+	s := &Server{cfg: cfg, store: st, log: log, bodies: newBodyBudget(cfg.MaxBodyMemory)}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
