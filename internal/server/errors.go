@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"path"
 	"runtime/debug"
+	"strconv"
+	"strings"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -103,11 +106,32 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 // jsonMuxErrors makes the mux's own answers (404 for an unknown path, 405
-// with an Allow header for a wrong method) JSON like every other error.
+// with an Allow header for a wrong method) JSON like every other error. A
+// path with an empty, "." or ".." segment, which the mux would redirect to
+// its clean form, gets 400 instead, saying so: an API client is told, not
+// sent elsewhere.
 func jsonMuxErrors(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p, clean := r.URL.EscapedPath(), cleanPath(r.URL.EscapedPath()); p != clean {
+			writeJSON(w, http.StatusBadRequest, errorResponse{Error: errorBody{Code: event.Code(event.ErrInvalid),
+				Message: "the path " + strconv.Quote(p) + " has an empty, \".\" or \"..\" segment: send " + strconv.Quote(clean)}})
+			return
+		}
 		mux.ServeHTTP(&muxErrorWriter{ResponseWriter: w, r: r}, r)
 	})
+}
+
+// cleanPath returns the clean form of a path as the mux makes it: rooted,
+// without empty, "." or ".." segments, its trailing slash kept.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
+	}
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	return clean
 }
 
 // muxErrorWriter replaces the plain-text body of the mux's own error answers
@@ -129,6 +153,7 @@ func (m *muxErrorWriter) WriteHeader(status int) {
 		body = errorBody{Code: "not_found", Message: "no such endpoint: " + m.r.URL.Path}
 	case status == http.StatusMethodNotAllowed:
 		body = errorBody{Code: "method_not_allowed", Message: "method " + m.r.Method + " is not allowed on " + m.r.URL.Path + "; allowed: " + m.Header().Get("Allow")}
+
 	default:
 		m.ResponseWriter.WriteHeader(status)
 		return

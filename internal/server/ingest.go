@@ -54,6 +54,11 @@ func (s *Server) handleIngest() http.HandlerFunc {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
+		if bytes.HasPrefix(b.body, utf8BOM) {
+			s.writeIngestError(w, r, event.Summary{}, &event.Error{Kind: event.ErrInvalid,
+				Message: "the body starts with a byte order mark (EF BB BF): send the JSON without one"})
+			return
+		}
 		b.items, err = decode(b.items, b.body, s.cfg.MaxBatchEvents)
 		if err != nil {
 			s.writeIngestError(w, r, event.Summary{}, err)
@@ -216,13 +221,19 @@ func rejectedMessage(sum event.Summary, total int) string {
 	return strconv.Itoa(sum.Rejected) + " of " + strconv.Itoa(total) + " events were rejected; see errors"
 }
 
+// utf8BOM is the byte order mark of UTF-8, which JSON texts must not have.
+var utf8BOM = []byte{0xef, 0xbb, 0xbf}
+
 // decoderFor returns the decoder of a Content-Type: JSON, also for a request
 // with none, or NDJSON, in UTF-8.
 func decoderFor(ct string) (func([]event.Item, []byte, int) ([]event.Item, error), error) {
 	if ct == "" {
 		return event.AppendDecode, nil
 	}
-	mt, _, err := mime.ParseMediaType(ct)
+	mt, params, err := mime.ParseMediaType(ct)
+	if cs, ok := params["charset"]; ok && err == nil && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+		return nil, &event.Error{Kind: errUnsupportedMediaType, Message: "charset " + strconv.Quote(cs) + " is not supported: send UTF-8 (charset=utf-8, or no charset)"}
+	}
 	switch {
 	case err != nil:
 	case mt == mediaJSON:

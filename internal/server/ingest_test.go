@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -599,6 +601,52 @@ func TestIngestBatchLimit(t *testing.T) {
 				t.Errorf("error code = %q, want too_large", got.Error.Code)
 			}
 			a.wantNoClients()
+		})
+	}
+}
+
+// TestIngestNamesTheProblem sends bodies and paths that are wrong in ways
+// a decoder alone would word badly: each answer is JSON and names what is
+// wrong.
+func TestIngestNamesTheProblem(t *testing.T) {
+	event := series("agent-1", "e1", ts0, "k", 1)
+	tests := []struct {
+		name        string
+		method      string
+		path        string
+		contentType string
+		body        string
+		wantStatus  int
+		wantMessage string
+	}{
+		{name: "byte order mark", body: "\xef\xbb\xbf" + event, wantStatus: http.StatusBadRequest, wantMessage: "byte order mark"},
+		{name: "charset latin1", contentType: "application/json; charset=latin1", body: event, wantStatus: http.StatusUnsupportedMediaType, wantMessage: `charset "latin1"`},
+		{name: "charset utf-16 of NDJSON", contentType: "application/x-ndjson; charset=utf-16", body: event, wantStatus: http.StatusUnsupportedMediaType, wantMessage: "UTF-8"},
+		{name: "charset UTF-8 is taken", contentType: "application/json; charset=UTF-8", body: event, wantStatus: http.StatusAccepted},
+		{name: "an empty segment", path: "/api/v1//events", body: event, wantStatus: http.StatusBadRequest, wantMessage: `send "/api/v1/events"`},
+		{name: "a .. segment", method: http.MethodGet, path: "/api/v1/clients/../stats", wantStatus: http.StatusBadRequest, wantMessage: `send "/api/v1/stats"`},
+		{name: "a . segment", method: http.MethodGet, path: "/./healthz", wantStatus: http.StatusBadRequest, wantMessage: `send "/healthz"`},
+	}
+	a := newDefaultAPI(t)
+	a.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			method, path, ct := cmp.Or(tt.method, http.MethodPost), cmp.Or(tt.path, "/api/v1/events"), cmp.Or(tt.contentType, "application/json")
+			var body io.Reader
+			if tt.body != "" {
+				body = strings.NewReader(tt.body)
+			}
+			r := a.do(method, path, body, map[string]string{"Content-Type": ct})
+			wantStatus(t, r.status, tt.wantStatus)
+			checkJSONContentType(t, r)
+			if r.header.Get("Location") != "" {
+				t.Errorf("answered with Location %q", r.header.Get("Location"))
+			}
+			if tt.wantMessage != "" {
+				if e := decodeError(t, r); !strings.Contains(e.Message, tt.wantMessage) {
+					t.Errorf("message %q does not say %q", e.Message, tt.wantMessage)
+				}
+			}
 		})
 	}
 }
