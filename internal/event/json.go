@@ -26,6 +26,10 @@ func Decode(body []byte, maxEvents int) ([]Item, error) {
 	return items, nil
 }
 
+// byteOrderMark is UTF-8's byte order mark, which a JSON text must not
+// start with (RFC 8259, section 8.1).
+var byteOrderMark = []byte{0xef, 0xbb, 0xbf}
+
 // AppendDecode is Decode appending the items to items, so that a caller may
 // reuse the room of an earlier batch. On error it returns items as they
 // were.
@@ -33,6 +37,9 @@ func AppendDecode(items []Item, body []byte, maxEvents int) ([]Item, error) {
 	body = trimSpace(body)
 	if len(body) == 0 {
 		return items, &Error{Kind: ErrInvalid, Message: "request body is empty: send an event object or an array of event objects"}
+	}
+	if bytes.HasPrefix(body, byteOrderMark) {
+		return items, &Error{Kind: ErrInvalid, Message: "request body starts with a byte order mark (EF BB BF): send the JSON without one"}
 	}
 	s := scanner{data: body}
 	switch body[0] {
@@ -285,6 +292,8 @@ func AppendDecodeNDJSON(items []Item, body []byte, maxEvents int) ([]Item, error
 		var f fields
 		s := scanner{data: line}
 		switch {
+		case bytes.HasPrefix(line, byteOrderMark):
+			it.Err = &Error{Kind: ErrInvalid, Message: "line starts with a byte order mark (EF BB BF): send the JSON without one"}
 		case line[0] != '{':
 			it.Err = &Error{Kind: ErrInvalid, Message: "line is not an event object"}
 		case !s.object(&f, 1) || s.pos != len(line):

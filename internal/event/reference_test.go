@@ -19,8 +19,8 @@ import (
 // oracle FuzzDecodeMatchesReference holds the scanner to, and the baseline
 // of the benchmarks. Keep it as it is: it is the specification by example,
 // changed only where the rules change (lone surrogate escapes and control
-// characters in ids are refused), and then in its own way, not the
-// scanner's.
+// characters in ids are refused, and so is a byte order mark before a body
+// or an NDJSON line), and then in its own way, not the scanner's.
 
 // jsonSpace is the white space JSON allows around values.
 const jsonSpace = " \t\r\n"
@@ -30,6 +30,9 @@ func decodeReference(body []byte, maxEvents int) ([]Item, error) {
 	body = bytes.Trim(body, jsonSpace)
 	if len(body) == 0 {
 		return nil, &Error{Kind: ErrInvalid, Message: "request body is empty: send an event object or an array of event objects"}
+	}
+	if strings.HasPrefix(string(body), "\ufeff") {
+		return nil, &Error{Kind: ErrInvalid, Message: "request body starts with a byte order mark (EF BB BF): send the JSON without one"}
 	}
 	var raws []json.RawMessage
 	switch body[0] {
@@ -84,7 +87,9 @@ func decodeNDJSONReference(body []byte, maxEvents int) ([]Item, error) {
 		}
 		var it Item
 		var fields map[string]json.RawMessage
-		if line[0] != '{' {
+		if strings.HasPrefix(string(line), "\ufeff") {
+			it.Err = &Error{Kind: ErrInvalid, Message: "line starts with a byte order mark (EF BB BF): send the JSON without one"}
+		} else if line[0] != '{' {
 			it.Err = &Error{Kind: ErrInvalid, Message: "line is not an event object"}
 		} else if err := json.Unmarshal(line, &fields); err != nil {
 			it.Err = &Error{Kind: ErrInvalid, Message: "line is not valid JSON: " + err.Error()}

@@ -54,11 +54,6 @@ func (s *Server) handleIngest() http.HandlerFunc {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
-		if bytes.HasPrefix(b.body, utf8BOM) {
-			s.writeIngestError(w, r, event.Summary{}, &event.Error{Kind: event.ErrInvalid,
-				Message: "the body starts with a byte order mark (EF BB BF): send the JSON without one"})
-			return
-		}
 		b.items, err = decode(b.items, b.body, s.cfg.MaxBatchEvents)
 		if err != nil {
 			s.writeIngestError(w, r, event.Summary{}, err)
@@ -220,9 +215,6 @@ func rejectedMessage(sum event.Summary, total int) string {
 	}
 	return strconv.Itoa(sum.Rejected) + " of " + strconv.Itoa(total) + " events were rejected; see errors"
 }
-
-// utf8BOM is the byte order mark of UTF-8, which JSON texts must not have.
-var utf8BOM = []byte{0xef, 0xbb, 0xbf}
 
 // decoderFor returns the decoder of a Content-Type: JSON, also for a request
 // with none, or NDJSON, in UTF-8.

@@ -620,6 +620,7 @@ func TestIngestNamesTheProblem(t *testing.T) {
 		wantMessage string
 	}{
 		{name: "byte order mark", body: "\xef\xbb\xbf" + event, wantStatus: http.StatusBadRequest, wantMessage: "byte order mark"},
+		{name: "byte order mark of an NDJSON line", contentType: "application/x-ndjson", body: "\xef\xbb\xbf" + event, wantStatus: http.StatusBadRequest, wantMessage: "byte order mark"},
 		{name: "charset latin1", contentType: "application/json; charset=latin1", body: event, wantStatus: http.StatusUnsupportedMediaType, wantMessage: `charset "latin1"`},
 		{name: "charset utf-16 of NDJSON", contentType: "application/x-ndjson; charset=utf-16", body: event, wantStatus: http.StatusUnsupportedMediaType, wantMessage: "UTF-8"},
 		{name: "charset UTF-8 is taken", contentType: "application/json; charset=UTF-8", body: event, wantStatus: http.StatusAccepted},
