@@ -83,6 +83,11 @@ type Store struct {
 	stopped  chan struct{}
 	broken   chan struct{} // closed once the log has failed
 
+	// tuneMu guards opts.Limits and opts.Retention, and tuned: whether
+	// Load has handed them to mem, which then takes every change.
+	tuneMu sync.Mutex
+	tuned  bool
+
 	// For the metrics: the log's write and sync times, how long Load took,
 	// and when the last snapshot was written (Unix nanoseconds, 0 none).
 	logSeconds   *prometheus.HistogramVec
@@ -203,8 +208,11 @@ func (s *Store) Load(ctx context.Context) error {
 		return err
 	}
 	s.mem.SetJournal(s.log)
+	s.tuneMu.Lock()
 	s.mem.SetLimits(s.opts.Limits)
 	s.mem.SetRetention(s.opts.Retention)
+	s.tuned = true
+	s.tuneMu.Unlock()
 	s.loadSeconds.Store(int64(time.Since(start)))
 	s.opts.Log.Info("loaded the data directory", "dir", s.opts.Dir, "snapshot_events", fromSnap, "replayed_events", fromLog,
 		"took", time.Since(start).Round(time.Millisecond))
@@ -264,6 +272,28 @@ func (s *Store) removeTemporaries() error {
 		}
 	}
 	return nil
+}
+
+// SetLimits sets the limits of the store, as store.Memory.SetLimits does,
+// at any time; the replay of Load is not held to them.
+func (s *Store) SetLimits(l store.Limits) {
+	s.tuneMu.Lock()
+	defer s.tuneMu.Unlock()
+	s.opts.Limits = l
+	if s.tuned {
+		s.mem.SetLimits(l)
+	}
+}
+
+// SetRetention sets the retention of the store, as
+// store.Memory.SetRetention does, at any time.
+func (s *Store) SetRetention(d time.Duration) {
+	s.tuneMu.Lock()
+	defer s.tuneMu.Unlock()
+	s.opts.Retention = d
+	if s.tuned {
+		s.mem.SetRetention(d)
+	}
 }
 
 // Ready reports whether Load has finished.

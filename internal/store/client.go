@@ -164,7 +164,7 @@ func (c *client) find(ref *idRef) (s *series, ch *chunk, off int, found bool) {
 // full, when not nil, says the store holds as much as it may: an event
 // that is not a duplicate is refused with it. A refused event changes
 // nothing.
-func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full error) event.Result {
+func (c *client) apply(m *Memory, lim *Limits, e *event.Event, ref *idRef, full error) event.Result {
 	if old, ch, off, found := c.find(ref); found {
 		if old.key == e.Key && old.typ == e.Type && ch.timestamps[off] == e.Timestamp && ch.values[off] == e.Value {
 			return event.Result{Duplicate: true}
@@ -186,7 +186,7 @@ func (c *client) apply(m *Memory, e *event.Event, ref *idRef, full error) event.
 			return event.Result{Err: &event.Error{Kind: event.ErrConflict, Field: event.FieldType,
 				Message: "key " + strconv.Quote(e.Key) + " is " + s.typ.String() + " for this client, not " + e.Type.String()}}
 		}
-	} else if limit := m.limits.MaxKeysPerClient; len(c.series) >= maxSeries || limit > 0 && len(c.series) >= limit {
+	} else if limit := lim.MaxKeysPerClient; len(c.series) >= maxSeries || limit > 0 && len(c.series) >= limit {
 		return event.Result{Err: &event.Error{Kind: event.ErrLimit, Field: event.FieldKey,
 			Message: "this client already has " + strconv.Itoa(len(c.series)) + " keys, " + keysLimitOf(limit)}}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
@@ -126,5 +127,40 @@ func TestDeleteFreesLimits(t *testing.T) {
 		if m.Bytes() != empty {
 			t.Errorf("round %d: Bytes = %d after Delete, want %d", round, m.Bytes(), empty)
 		}
+	}
+}
+
+// TestLimitsChangeWhileApplying changes the limits and the retention while
+// events are being applied, as a reload of the configuration does: every
+// Apply sees one set of limits whole (no race), and the new ones hold for
+// what comes after.
+func TestLimitsChangeWhileApplying(t *testing.T) {
+	m := store.New()
+	m.SetLimits(store.Limits{MaxClients: 1000})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			m.SetLimits(store.Limits{MaxClients: 1000 + i%2})
+			m.SetRetention(0)
+		}
+	}()
+	for i := range 200 {
+		if _, err := m.Apply(context.Background(), []event.Event{cumulative("c"+strconv.Itoa(i%10), "e"+strconv.Itoa(i), "n", sec(1), 1)}); err != nil {
+			t.Fatalf("Apply: %v", err)
+		}
+	}
+	<-done
+
+	m.SetLimits(store.Limits{MaxClients: 10})
+	res := apply(t, m, cumulative("c-new", "e1", "n", sec(1), 1))
+	if !errors.Is(res[0].Err, event.ErrLimit) {
+		t.Errorf("a new client past the lowered max clients: %v, want a limit error", res[0].Err)
+	}
+	m.SetLimits(store.Limits{})
+	applyOK(t, m, cumulative("c-new", "e1", "n", sec(1), 1))
+	m.SetRetention(time.Hour)
+	if res := apply(t, m, cumulative("c-new", "e2", "n", sec(1), 1)); !errors.Is(res[0].Err, event.ErrTooOld) {
+		t.Errorf("an old event after retention was set: %v, want too old", res[0].Err)
 	}
 }

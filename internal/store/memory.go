@@ -27,11 +27,11 @@ const shardCount = 64
 type Memory struct {
 	hasher  hasher
 	shards  [shardCount]shard
-	journal Journal // nil when the store is only in memory
-	limits  Limits
-	// retention is how long events are kept, by their timestamps; 0 for
-	// ever.
-	retention time.Duration
+	journal Journal                // nil when the store is only in memory
+	limits  atomic.Pointer[Limits] // never nil
+	// retention is how long events are kept, by their timestamps, as a
+	// time.Duration; 0 for ever.
+	retention atomic.Int64
 	clients   atomic.Int64 // clients in the shards
 	bytes     atomic.Int64 // about how much memory the clients' data takes
 }
@@ -54,19 +54,23 @@ const MaxKeysPerClient = 1 << 16
 
 // SetRetention makes m refuse events older than d before now (as
 // event.ErrTooOld) and leave them out of views; Prune drops them. 0 keeps
-// events for ever. Call it before m is used concurrently.
-func (m *Memory) SetRetention(d time.Duration) { m.retention = d }
+// events for ever. It may be called at any time: an Apply under way keeps
+// the retention it began with.
+func (m *Memory) SetRetention(d time.Duration) { m.retention.Store(int64(d)) }
 
 // cutoff returns the oldest timestamp that retention keeps at now, or 0.
 func (m *Memory) cutoff(now int64) event.Timestamp {
-	if m.retention <= 0 {
+	d := m.retention.Load()
+	if d <= 0 {
 		return 0
 	}
-	return event.Timestamp(max(now-int64(m.retention), 0))
+	return event.Timestamp(max(now-d, 0))
 }
 
-// SetLimits sets the limits of m. Call it before m is used concurrently.
-func (m *Memory) SetLimits(l Limits) { m.limits = l }
+// SetLimits sets the limits of m. It may be called at any time: an Apply
+// under way keeps the limits it began with, and what is stored stays even
+// where it is past the new limits.
+func (m *Memory) SetLimits(l Limits) { m.limits.Store(&l) }
 
 // Keys returns the number of keys of all clients.
 func (m *Memory) Keys() int {
@@ -111,6 +115,7 @@ type shard struct {
 func New() *Memory {
 	seed := maphash.MakeSeed()
 	m := &Memory{hasher: hasher{seed: seed, seed64: maphash.Comparable(seed, 0)}}
+	m.limits.Store(&Limits{})
 	for i := range m.shards {
 		m.shards[i].clients = make(map[string]*client)
 	}
@@ -132,8 +137,8 @@ func (m *Memory) lookup(id string) *client {
 
 // getOrCreate returns the client with id, creating it if needed: an
 // optimistic look-up under the read lock, then "set unless already set".
-// It returns nil when there is none and Limits.MaxClients are stored.
-func (m *Memory) getOrCreate(id string) *client {
+// It returns nil when there is none and lim.MaxClients are stored.
+func (m *Memory) getOrCreate(id string, lim *Limits) *client {
 	if c := m.lookup(id); c != nil {
 		return c
 	}
@@ -143,7 +148,7 @@ func (m *Memory) getOrCreate(id string) *client {
 	if c := s.clients[id]; c != nil {
 		return c
 	}
-	if n := m.clients.Add(1); m.limits.MaxClients > 0 && n > int64(m.limits.MaxClients) {
+	if n := m.clients.Add(1); lim.MaxClients > 0 && n > int64(lim.MaxClients) {
 		m.clients.Add(-1)
 		return nil
 	}
@@ -187,7 +192,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		refs = append(refs, m.hasher.ref(events[i].ID))
 	}
 	now := time.Now().UnixNano()
-	cutoff := m.cutoff(now)
+	cutoff, lim := m.cutoff(now), m.limits.Load()
 	var tooOld, full error // made once, for every event they refuse
 	for i := 0; i < len(events); {
 		id := events[i].ClientID
@@ -195,10 +200,10 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		for end < len(events) && events[end].ClientID == id {
 			end++
 		}
-		c := m.getOrCreate(id)
+		c := m.getOrCreate(id, lim)
 		if c == nil {
 			err := &event.Error{Kind: event.ErrLimit, Field: event.FieldClientID,
-				Message: "the server already holds " + strconv.Itoa(m.limits.MaxClients) + " clients, the most its max_clients lets it"}
+				Message: "the server already holds " + strconv.Itoa(lim.MaxClients) + " clients, the most its max_clients lets it"}
 			for ; i < end; i++ {
 				results[i] = event.Result{Err: err}
 			}
@@ -214,10 +219,10 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		}
 		c.lastSeen = now
 		var runFull error
-		if m.limits.MaxBytes > 0 && m.bytes.Load() >= m.limits.MaxBytes {
+		if lim.MaxBytes > 0 && m.bytes.Load() >= lim.MaxBytes {
 			if full == nil {
 				full = &event.Error{Kind: event.ErrStorageFull,
-					Message: "the server holds as much as its max_memory lets it (about " + strconv.FormatInt(m.limits.MaxBytes, 10) + " bytes)"}
+					Message: "the server holds as much as its max_memory lets it (about " + strconv.FormatInt(lim.MaxBytes, 10) + " bytes)"}
 			}
 			runFull = full
 		}
@@ -228,12 +233,12 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 			if events[i].Timestamp < cutoff {
 				if tooOld == nil {
 					tooOld = &event.Error{Kind: event.ErrTooOld, Field: event.FieldTimestamp,
-						Message: "older than the server keeps events (retention " + m.retention.String() + "): the oldest it takes now is " + cutoff.String() + " (" + cutoff.Time().Format(time.RFC3339) + ")"}
+						Message: "older than the server keeps events (retention " + time.Duration(m.retention.Load()).String() + "): the oldest it takes now is " + cutoff.String() + " (" + cutoff.Time().Format(time.RFC3339) + ")"}
 				}
 				results[i] = event.Result{Err: tooOld}
 				continue
 			}
-			results[i] = c.apply(m, &events[i], &refs[i], runFull)
+			results[i] = c.apply(m, lim, &events[i], &refs[i], runFull)
 		}
 		if m.journal != nil {
 			m.journal.Record(c.id, events[start:end], results[start:end])
