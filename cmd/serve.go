@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/montool/montool/internal/durable"
 	"github.com/montool/montool/internal/server"
@@ -48,6 +49,10 @@ type serveOptions struct {
 	// Retention is how long events are kept, by their timestamps; 0 for
 	// ever.
 	Retention time.Duration
+	// flags are the resolved flags, and args the command line that makes
+	// them again, for a reload.
+	flags *pflag.FlagSet
+	args  []string
 	// DebugAddr is where net/http/pprof is served; "" for nowhere. It
 	// must be a loopback address unless InsecureDebugAddr.
 	DebugAddr         string
@@ -87,6 +92,9 @@ What a crash can lose depends on --fsync:
 too_old), --client-ttl forgets clients that went quiet, and --max-clients,
 --max-keys-per-client and --max-memory refuse new events past a limit (429
 or 507), so that a long-running server does not grow without bound.
+
+On SIGHUP (or POST /-/reload) it reads the configuration again: tokens,
+limits, the rate limit, retention and the client TTL change at once.
 
 The server stops cleanly on SIGINT or SIGTERM: it stops accepting, lets the
 requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
@@ -130,6 +138,7 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 				return err
 			}
 			opts.Log = root.Log
+			opts.flags, opts.args = cmd.Flags(), commandLine(cmd)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -199,24 +208,20 @@ var (
 	_ keeper = (*durable.Store)(nil)
 )
 
-// housekeep forgets the clients of st that sent nothing for ttl and prunes
-// the events older than retention (either 0: not that), every tenth of the
-// shorter (from a second to a minute), until ctx ends. ready says whether
+// housekeep forgets the clients of st that sent nothing for the TTL and
+// prunes the events older than the retention (either 0: not that), as u
+// says at each round, every u.every(), until ctx ends. ready says whether
 // st can be used yet.
-func housekeep(ctx context.Context, st keeper, ready func() bool, ttl, retention time.Duration, log *slog.Logger) {
-	every := time.Minute
-	for _, d := range []time.Duration{ttl, retention} {
-		if d > 0 {
-			every = min(every, max(d/10, time.Second))
-		}
-	}
-	t := time.NewTicker(every)
+func housekeep(ctx context.Context, st keeper, ready func() bool, u *upkeep, log *slog.Logger) {
+	t := time.NewTimer(u.every())
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
+			t.Reset(u.every())
+			ttl, retention := u.get()
 			if !ready() {
 				continue
 			}
@@ -270,22 +275,34 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	default:
 		opts.Log.Warn("no tokens configured: taking requests only from this machine; add tokens to the config (montool token new) to take agents from elsewhere, or pass --insecure-open")
 	}
+	up := newUpkeep(opts.ClientTTL, opts.Retention)
+	var srv *server.Server
+	reloadWith := func(st tunable) func(context.Context) error {
+		r := &reloader{args: opts.args, store: st, up: up, log: opts.Log, started: opts,
+			apply: func(next *serveOptions) error { return srv.Apply(next.Server.Settings) }}
+		return r.reload
+	}
+	var background sync.WaitGroup // waited for before the store closes
 	if opts.DataDir == "" {
 		mem := store.New()
 		mem.SetLimits(opts.Limits)
 		mem.SetRetention(opts.Retention)
-		srv, err := server.New(opts.Server, mem, opts.Log)
-		if err != nil {
+		opts.Server.Reload = reloadWith(mem)
+		var err error
+		if srv, err = server.New(opts.Server, mem, opts.Log); err != nil {
 			return err
 		}
 		ln, err := srv.Listen()
 		if err != nil {
 			return err
 		}
-		if opts.ClientTTL > 0 || opts.Retention > 0 {
-			go housekeep(ctx, mem, func() bool { return true }, opts.ClientTTL, opts.Retention, opts.Log)
-		}
-		return srv.Run(ctx, ln)
+		ctx, cancel := context.WithCancel(ctx)
+		background.Go(func() { housekeep(ctx, mem, func() bool { return true }, up, opts.Log) })
+		background.Go(func() { reloadOnHangup(ctx, srv.Reload) })
+		err = srv.Run(ctx, ln)
+		cancel()
+		background.Wait()
+		return err
 	}
 	mode, err := wal.ParseSyncMode(opts.Fsync)
 	if err != nil {
@@ -293,8 +310,8 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	}
 	ds := durable.New(durable.Options{Dir: opts.DataDir, Sync: mode, SyncInterval: opts.FsyncInterval,
 		SnapshotInterval: opts.SnapshotInterval, Limits: opts.Limits, Retention: opts.Retention, AcceptLoss: opts.AcceptDataLoss, Log: opts.Log})
-	srv, err := server.New(opts.Server, ds, opts.Log)
-	if err != nil {
+	opts.Server.Reload = reloadWith(ds)
+	if srv, err = server.New(opts.Server, ds, opts.Log); err != nil {
 		return err
 	}
 	ln, err := srv.Listen()
@@ -323,13 +340,11 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		case <-ctx.Done():
 		}
 	}()
-	var janitor sync.WaitGroup
-	if opts.ClientTTL > 0 || opts.Retention > 0 {
-		janitor.Go(func() { housekeep(ctx, ds, ds.Ready, opts.ClientTTL, opts.Retention, opts.Log) })
-	}
+	background.Go(func() { housekeep(ctx, ds, ds.Ready, up, opts.Log) })
+	background.Go(func() { reloadOnHangup(ctx, srv.Reload) })
 	runErr := srv.Run(ctx, ln)
 	cancel(nil)
-	janitor.Wait() // before the log closes
+	background.Wait() // before the log closes
 	if err := <-loaded; err != nil && !errors.Is(err, context.Canceled) {
 		if errors.Is(err, durable.ErrDataLoss) {
 			err = fmt.Errorf("%w; to load what can be read and go on, losing the rest, start with --accept-data-loss (the damaged bytes are copied aside)", err)

@@ -36,7 +36,8 @@ var errOpenMode = &event.Error{Kind: event.ErrForbidden, Message: "montool has n
 // server takes gets 401, one whose token lacks the role 403.
 func (s *Server) authorize(role auth.Role, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.cfg.Tokens.Len() == 0 {
+		tokens := s.liveOf(r.Context()).settings.Tokens
+		if tokens.Len() == 0 {
 			if !s.cfg.InsecureOpen && !fromLoopback(r) {
 				s.writeError(w, r, errOpenMode)
 				return
@@ -44,7 +45,7 @@ func (s *Server) authorize(role auth.Role, h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		t := s.cfg.Tokens.Authenticate(bearer(r.Header.Get("Authorization")))
+		t := tokens.Authenticate(bearer(r.Header.Get("Authorization")))
 		if t == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="montool"`)
 			s.writeError(w, r, &event.Error{Kind: errUnauthorized, Message: "send one of this server's tokens as Authorization: Bearer TOKEN (montool --token)"})

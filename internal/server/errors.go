@@ -51,6 +51,7 @@ var statuses = []struct {
 	{errRateLimited, http.StatusTooManyRequests, "rate_limited"},
 	{errOverloaded, http.StatusServiceUnavailable, "overloaded"},
 	{errRequestTimeout, http.StatusRequestTimeout, "request_timeout"},
+	{errBadConfig, http.StatusBadRequest, "invalid_config"},
 	{event.ErrForbidden, http.StatusForbidden, event.Code(event.ErrForbidden)},
 }
 

@@ -75,6 +75,12 @@ func newAPIWith(t *testing.T, cfg server.Config, st server.Store) *api {
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
+	return newAPIFor(t, srv)
+}
+
+// newAPIFor starts an httptest server over srv.
+func newAPIFor(t *testing.T, srv *server.Server) *api {
+	t.Helper()
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	client := ts.Client()

@@ -87,25 +87,26 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 			}
 		}
 	}
+	limiter := s.liveOf(r.Context()).limiter
 	var made []string // the clients the limiter made buckets for
-	if s.limiter != nil && len(valid) > 0 {
+	if limiter != nil && len(valid) > 0 {
 		counts := make(map[string]int)
 		for i := range valid {
 			counts[valid[i].ClientID]++
 		}
-		ok, wait, fresh := s.limiter.take(counts, time.Now())
+		ok, wait, fresh := limiter.take(counts, time.Now())
 		if !ok {
 			s.metrics.countRefused(b.refused)
 			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
 			s.writeIngestError(w, r, event.Summary{}, &event.Error{Kind: errRateLimited, Message: fmt.Sprintf(
-				"a client of this request sends more than %g events a second: nothing was applied; send it again after %s", s.limiter.rate, wait.Round(time.Millisecond))})
+				"a client of this request sends more than %g events a second: nothing was applied; send it again after %s", limiter.rate, wait.Round(time.Millisecond))})
 			return
 		}
 		made = fresh
 	}
 	results, err := s.store.Apply(r.Context(), valid)
-	if s.limiter != nil {
-		s.limiter.settle(made, valid, results)
+	if limiter != nil {
+		limiter.settle(made, valid, results)
 	}
 	if err != nil {
 		s.metrics.countRefused(b.refused)

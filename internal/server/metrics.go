@@ -25,6 +25,11 @@ type metrics struct {
 	rejected *prometheus.CounterVec   // by reason (the error code)
 	requests *prometheus.HistogramVec // by route and status
 	inFlight prometheus.Gauge
+	// Reloads of the configuration: by result, whether the last one
+	// succeeded, and when the last success was.
+	reloads          *prometheus.CounterVec
+	reloadOK         prometheus.Gauge
+	reloadOKUnixTime prometheus.Gauge
 }
 
 func newMetrics(st Store) *metrics {
@@ -47,14 +52,41 @@ func newMetrics(st Store) *metrics {
 			Name: "montool_http_requests_in_flight",
 			Help: "HTTP requests being answered.",
 		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "montool_config_reloads_total",
+			Help: "Reloads of the configuration (SIGHUP, POST /-/reload), by result (success, failure).",
+		}, []string{"result"}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "montool_config_last_reload_successful",
+			Help: "Whether the last reload of the configuration succeeded (1) or failed (0); 1 before any.",
+		}),
+		reloadOKUnixTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "montool_config_last_reload_success_timestamp_seconds",
+			Help: "When the configuration was last loaded successfully, at the start or by a reload, in Unix seconds.",
+		}),
 	}
-	m.registry.MustRegister(m.events, m.rejected, m.requests, m.inFlight,
+	m.reloadOK.Set(1)
+	m.reloadOKUnixTime.Set(float64(time.Now().Unix()))
+	m.registry.MustRegister(m.events, m.rejected, m.requests, m.inFlight, m.reloads, m.reloadOK, m.reloadOKUnixTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		storeCollector{st})
 	if c, ok := st.(prometheus.Collector); ok {
 		m.registry.MustRegister(c) // the store's own, such as a durable store's log
 	}
 	return m
+}
+
+// countReload counts a reload of the configuration at now that ended with
+// err.
+func (m *metrics) countReload(err error, now time.Time) {
+	if err != nil {
+		m.reloads.WithLabelValues("failure").Inc()
+		m.reloadOK.Set(0)
+		return
+	}
+	m.reloads.WithLabelValues("success").Inc()
+	m.reloadOK.Set(1)
+	m.reloadOKUnixTime.Set(float64(now.Unix()))
 }
 
 // countResults counts what became of the events of a request, adding up
@@ -104,6 +136,7 @@ func (m *metrics) countRefused(refused []refusal) map[string]int {
 type requestInfo struct {
 	id              string
 	events, clients int
+	live            *live // the settings the request started with
 }
 
 type requestInfoKey struct{}
@@ -127,7 +160,7 @@ func (s *Server) observe(h http.Handler) http.Handler {
 		m.inFlight.Inc()
 		defer m.inFlight.Dec()
 		start := time.Now()
-		ri := &requestInfo{id: requestID(r.Header.Get("X-Request-Id"))}
+		ri := &requestInfo{id: requestID(r.Header.Get("X-Request-Id")), live: s.live.Load()}
 		w.Header().Set("X-Request-Id", ri.id)
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, ri))

@@ -16,6 +16,7 @@ func (s *Server) routes() http.Handler {
 	s.handle(mux, "DELETE /api/v1/clients/{client_id}", s.authorize(auth.RoleAdmin, s.whenReady(s.handleDelete())))
 	s.handle(mux, "GET /api/v1/stats", s.authorize(auth.RoleAdmin, s.wholeServer(s.whenReady(s.handleStats()))))
 	s.handle(mux, "GET /api/v1/export/prometheus", s.authorize(auth.RoleRead, s.whenReady(s.handleExportPrometheus())))
+	s.handle(mux, "POST /-/reload", s.authorize(auth.RoleAdmin, s.wholeServer(s.handleReload())))
 	s.handle(mux, "GET /api/v1/openapi.yaml", handleOpenAPI())
 	s.handle(mux, "GET /healthz", handleHealth())
 	s.handle(mux, "GET /readyz", s.handleReady())

@@ -8,13 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
-	"github.com/montool/montool/internal/auth"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -62,26 +61,25 @@ type Config struct {
 	// ShutdownTimeout bounds how long a shutdown waits for requests in
 	// flight before it closes their connections.
 	ShutdownTimeout time.Duration
-	// Tokens are the bearer tokens the API takes. With none the server is
-	// in open mode: it takes requests without a token, but only from
-	// loopback addresses unless InsecureOpen.
-	Tokens       *auth.Set
+	// Settings are the tokens and the rate limit the server starts with;
+	// Apply changes them while it runs.
+	Settings
+	// InsecureOpen takes requests without a token from any address, when
+	// there are no tokens.
 	InsecureOpen bool
 	// TLSCert and TLSKey are the files of the certificate (PEM, with its
 	// chain) and private key to serve HTTPS with; both empty for HTTP.
 	TLSCert, TLSKey string
-	// RateLimit is how many events a second each client may send, with
-	// RateBurst more at once (0: RateLimit's worth of a second, at least
-	// one); 0 for no limit. Over it a request gets 429 and applies
-	// nothing.
-	RateLimit float64
-	RateBurst int
 	// MaxInFlight bounds the event requests handled at once; over it a
 	// request gets 503 at once. 0 for no bound.
 	MaxInFlight int
 	// MetricsPublic serves /metrics to anyone; else it takes what the
 	// stats take (an admin token, or in open mode a loopback address).
 	MetricsPublic bool
+	// Reload reads the configuration again and applies what may change
+	// (the Settings, with Apply, and the store's); on SIGHUP and POST
+	// /-/reload. nil when there is nothing to read again.
+	Reload func(context.Context) error
 }
 
 // maxHeaderBytes bounds the size of request headers.
@@ -119,14 +117,10 @@ func (c Config) Validate() error {
 		return fmt.Errorf("shutdown timeout must not be negative, not %s", c.ShutdownTimeout)
 	case (c.TLSCert == "") != (c.TLSKey == ""):
 		return errors.New("TLS needs both a certificate file and a key file")
-	case c.RateLimit < 0 || math.IsNaN(c.RateLimit) || math.IsInf(c.RateLimit, 0):
-		return fmt.Errorf("rate limit must be a number of events a second from 0, not %v", c.RateLimit)
-	case c.RateBurst < 0:
-		return fmt.Errorf("rate burst must not be negative, not %d", c.RateBurst)
 	case c.MaxInFlight < 0:
 		return fmt.Errorf("max in-flight requests must not be negative, not %d", c.MaxInFlight)
 	}
-	return nil
+	return c.Settings.Validate()
 }
 
 // Server serves the HTTP API over a Store.
@@ -137,8 +131,9 @@ type Server struct {
 	handler http.Handler
 	tls     *tls.Config // nil for HTTP
 
-	limiter *limiter    // nil without a rate limit
-	bodies  *bodyBudget // of the request bodies being read
+	live     atomic.Pointer[live] // the settings requests start with
+	reloadMu sync.Mutex           // one reload at a time
+	bodies   *bodyBudget          // of the request bodies being read
 	// gzipReaders pools the readers of gzip bodies. Of *gzip.Reader.
 	gzipReaders sync.Pool
 	inFlight    chan struct{} // a slot per request in flight; nil without a bound
@@ -159,13 +154,7 @@ func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
 		}
 		s.tls = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
-	if cfg.RateLimit > 0 {
-		burst := cfg.RateBurst
-		if burst == 0 {
-			burst = max(1, int(cfg.RateLimit))
-		}
-		s.limiter = newLimiter(cfg.RateLimit, burst)
-	}
+	s.live.Store(newLive(cfg.Settings, nil))
 	if cfg.MaxInFlight > 0 {
 		s.inFlight = make(chan struct{}, cfg.MaxInFlight)
 	}

@@ -56,8 +56,8 @@ func (s *Server) handleStats() http.HandlerFunc {
 		if b, ok := s.store.(interface{ Bytes() int64 }); ok {
 			resp.StoreBytes = b.Bytes()
 		}
-		if s.limiter != nil {
-			resp.RateLimitBuckets = s.limiter.buckets()
+		if l := s.live.Load().limiter; l != nil {
+			resp.RateLimitBuckets = l.buckets()
 		}
 		for _, c := range clients {
 			resp.Events += c.Events
