@@ -84,11 +84,12 @@ the server under that load. The report gives the rate achieved and counts
 the requests sent more than 1 ms late, and of them those that found every
 sender busy (raise --connections if they are many). To check a latency
 target at half the peak rate, such as "p99 under 5 ms for single events",
-first find the peak with --rate 0 (the default), then run at half the
-median REQUESTS/S of montool and read its P99:
+first find the peak on your own machine with --rate 0 (the default), then
+run at half the median REQUESTS/S of montool that it printed (not of a
+peak measured elsewhere: it depends on the machine) and read its P99:
 
-  montool bench --in-process --batch 1              # the peak: REQUESTS/S, say 41,200
-  montool bench --in-process --batch 1 --rate 23600  # half of it: P99
+  montool bench --in-process --batch 1               # the peak: REQUESTS/S, say 41,200
+  montool bench --in-process --batch 1 --rate 20600  # half of it: P99
 
 --preload N sends N events before each round's clock starts (same clients
 and keys, unique ids, in batches of 1,000, in no figure), so that the round
@@ -103,7 +104,7 @@ each body with encoding/json into []map[string]any; for --batch 1 it only
 reads and drops the body. Ctrl-C stops at once and still prints the report.`,
 		Example: `  montool bench --in-process --compare-floor
   montool bench --in-process --compare-floor --batch 1 --connections 32
-  montool bench --in-process --batch 1 --rate 23600
+  montool bench --in-process --batch 1 --rate 20600
   montool bench --in-process --preload 10000000 --rounds 1
   montool bench --server http://127.0.0.1:8080 --duration 30s --rounds 1
   montool bench --in-process --events 1000000 --duplicates 0.1 --format ndjson --gzip`,
