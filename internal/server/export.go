@@ -2,7 +2,6 @@ package server
 
 import (
 	"net/http"
-	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -11,9 +10,10 @@ import (
 )
 
 // handleExportPrometheus serves what the store holds to Prometheus, in its
-// exposition format: each client's CUMULATIVE keys as counters and the
-// latest sample of each TIME-SERIES key as a gauge, with the labels
-// client_id and key. Only the clients the request may read are in it.
+// exposition format: a few metric families of fixed names, each with the
+// labels client_id and key, so that a key of any characters is a label
+// value (escaped by the format) and never part of a metric name. Only the
+// clients the request may read are in it.
 func (s *Server) handleExportPrometheus() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reg := prometheus.NewRegistry()
@@ -22,31 +22,49 @@ func (s *Server) handleExportPrometheus() http.Handler {
 	})
 }
 
+// exportLabels are the labels of every metric of the export.
+var exportLabels = []string{"client_id", "key"}
+
+// The metric families of the export. The key type decides which a key is
+// in; the timestamp family holds every key.
+var (
+	cumulativeTotalDesc = prometheus.NewDesc("montool_cumulative_total",
+		"The sum of the values of the events of a CUMULATIVE key, by client and key.", exportLabels, nil)
+	cumulativeEventsDesc = prometheus.NewDesc("montool_cumulative_events_total",
+		"The events summed into a CUMULATIVE key, by client and key.", exportLabels, nil)
+	timeSeriesValueDesc = prometheus.NewDesc("montool_timeseries_value",
+		"The value of the latest sample of a TIME-SERIES key, by client and key.", exportLabels, nil)
+	lastEventDesc = prometheus.NewDesc("montool_last_event_timestamp_seconds",
+		"The Unix time of the latest event of a key (the event's own timestamp), by client and key.", exportLabels, nil)
+)
+
 // exportCollector collects the store for one export request.
 type exportCollector struct {
 	s *Server
 	r *http.Request
 }
 
-// Describe describes nothing: the metrics are the store's keys, known only
-// when collected (an unchecked collector).
-func (exportCollector) Describe(chan<- *prometheus.Desc) {}
+// Describe sends the export's metric families.
+func (exportCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{cumulativeTotalDesc, cumulativeEventsDesc, timeSeriesValueDesc, lastEventDesc} {
+		ch <- d
+	}
+}
 
+// Collect sends the metrics of each key of each client the request may
+// read. A TIME-SERIES key with no samples left has none.
 func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx := c.r.Context()
 	clients, err := c.s.store.Clients(ctx)
 	if err != nil {
 		return
 	}
-	labels := []string{"client_id", "key"}
-	descs := map[string]*prometheus.Desc{}
-	desc := func(name, help string) *prometheus.Desc {
-		if d := descs[name]; d != nil {
-			return d
+	metric := func(d *prometheus.Desc, t prometheus.ValueType, v float64, clientID, key string) {
+		m, err := prometheus.NewConstMetric(d, t, v, clientID, key)
+		if err != nil { // a label value that is not UTF-8: the rest is still served
+			m = prometheus.NewInvalidMetric(d, err)
 		}
-		d := prometheus.NewDesc(name, help, labels, nil)
-		descs[name] = d
-		return d
+		ch <- m
 	}
 	for _, ci := range clients {
 		if !mayActFor(ctx, ci.ClientID) {
@@ -58,45 +76,19 @@ func (c exportCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		for _, sv := range v.Series {
 			if sv.Type == event.Cumulative {
-				ch <- prometheus.MustNewConstMetric(desc(counterName(sv.Key), "The total of the CUMULATIVE key, by client."),
-					prometheus.CounterValue, sv.Total, v.ClientID, sv.Key)
+				metric(cumulativeTotalDesc, prometheus.CounterValue, sv.Total, v.ClientID, sv.Key)
+				metric(cumulativeEventsDesc, prometheus.CounterValue, float64(sv.Count), v.ClientID, sv.Key)
+				metric(lastEventDesc, prometheus.GaugeValue, seconds(sv.Last), v.ClientID, sv.Key)
 				continue
 			}
 			if n := sv.Samples.Len(); n > 0 {
-				ch <- prometheus.MustNewConstMetric(desc(gaugeName(sv.Key), "The latest sample of the TIME-SERIES key, by client."),
-					prometheus.GaugeValue, sv.Samples.At(n-1).Value, v.ClientID, sv.Key)
+				latest := sv.Samples.At(n - 1)
+				metric(timeSeriesValueDesc, prometheus.GaugeValue, latest.Value, v.ClientID, sv.Key)
+				metric(lastEventDesc, prometheus.GaugeValue, seconds(latest.Timestamp), v.ClientID, sv.Key)
 			}
 		}
 	}
 }
 
-// exportPrefix starts the names of exported keys.
-const exportPrefix = "montool_key_"
-
-// counterName is the metric name of a CUMULATIVE key: the key sanitised,
-// ending in _total.
-func counterName(key string) string {
-	return exportPrefix + strings.TrimSuffix(sanitize(key), "_total") + "_total"
-}
-
-// gaugeName is the metric name of a TIME-SERIES key: the key sanitised;
-// one that would end in _total, as counters do, ends in _gauge instead.
-func gaugeName(key string) string {
-	name := sanitize(key)
-	if strings.HasSuffix(name, "_total") {
-		name += "_gauge"
-	}
-	return exportPrefix + name
-}
-
-// sanitize turns a key into the body of a metric name: each byte that is
-// not a letter, digit or _ becomes _.
-func sanitize(key string) string {
-	b := []byte(key)
-	for i, c := range b {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}
+// seconds returns ts in Unix seconds.
+func seconds(ts event.Timestamp) float64 { return float64(ts) / 1e9 }
