@@ -327,20 +327,27 @@ type referenceNumber struct {
 // millions long: big.Rat.SetString refuses exponents past a million, so
 // the number is taken apart at its exponent and its point, and the
 // magnitude bounded from the bit length of its digits before any power of
-// ten is made.
+// ten is made. Zeros at either end of the digits are dropped first, or
+// those millions would be multiplied out.
 func referenceParseNumber(s string) referenceNumber {
 	n := referenceNumber{neg: s[0] == '-'}
-	mant, exp, _ := strings.Cut(strings.ToLower(s), "e")
+	mant, exp, _ := strings.Cut(strings.ToLower(strings.TrimPrefix(s, "-")), "e")
 	whole, frac, _ := strings.Cut(mant, ".")
-	var coef, e big.Int
-	coef.SetString(whole+frac, 10) // with its sign
+	var e big.Int
 	if exp != "" {
 		e.SetString(exp, 10) // with its sign
 	}
-	e.Sub(&e, big.NewInt(int64(len(frac))))
-	if coef.Sign() == 0 {
+	digits := strings.TrimLeft(whole+frac, "0")
+	trimmed := strings.TrimRight(digits, "0")
+	e.Add(&e, big.NewInt(int64(len(digits)-len(trimmed)-len(frac))))
+	if trimmed == "" {
 		n.x = new(big.Rat)
 		return n
+	}
+	var coef big.Int
+	coef.SetString(trimmed, 10)
+	if n.neg {
+		coef.Neg(&coef)
 	}
 	// |coef| is in [2^(bits-1), 2^bits): its decimal order is within
 	// (bits-1)·log10(2) and bits·log10(2).
