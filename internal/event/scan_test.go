@@ -324,6 +324,45 @@ func checkSumMatches(t *testing.T, values []float64) {
 	}
 }
 
+// TestNumbersMatchReferenceOnLongNumbers holds the readers of numbers to
+// the reference on numbers too long for the fuzzer to reach: numbers of
+// many digits and an exponent, which a body of up to 8 MiB may hold.
+func TestNumbersMatchReferenceOnLongNumbers(t *testing.T) {
+	z := strings.Repeat
+	for _, s := range []string{
+		"1" + z("0", 800) + "e-800",
+		"1" + z("0", 799) + "1e-800",
+		"1" + z("0", 900) + "1e-901",
+		"-" + z("9", 1000) + ".5e-990",
+		"1" + z("0", 20000) + "e-19991",
+		"1" + z("0", 20000) + "e-20400",
+		"0." + z("0", 20000) + "1e20001",
+		"0." + z("0", 20000) + "1e20420",
+		"0." + z("0", 2_000_000) + "1e2000001",
+		"0." + z("0", 2_000_000) + "1e2000010",
+		"1" + z("0", 2_000_000) + "e-1999991",
+		"1" + z("0", 2_000_000) + "e-2000000",
+		"-0." + z("0", 900),
+		"0." + z("0", 900) + "E+5",
+		"0e" + z("9", 30),
+		"-0." + z("0", 30) + "e-" + z("9", 30),
+		"1e" + z("9", 30),
+		"1e-" + z("9", 30),
+	} {
+		ts, msg := parseTimestamp(s)
+		wantTS, wantMsg := referenceParseTimestamp(s)
+		if ts != wantTS || msg != wantMsg {
+			t.Errorf("parseTimestamp(%.40q… of %d bytes): %d %q, want %d %q", s, len(s), ts, msg, wantTS, wantMsg)
+		}
+		v, msg := parseValue(s)
+		wantV, wantMsg := referenceParseValue(s)
+		if math.Float64bits(v) != math.Float64bits(wantV) || msg != wantMsg {
+			t.Errorf("parseValue(%.40q… of %d bytes): %v %q, want %v %q", s, len(s), v, msg, wantV, wantMsg)
+		}
+		checkDecimalMatches(t, s)
+	}
+}
+
 // TestDecodeMatchesReferenceOnSeeds runs the seeds of
 // FuzzDecodeMatchesReference inside bigger bodies too: in a batch, as NDJSON
 // lines, and wrapped in an unknown field.
