@@ -169,11 +169,43 @@ func finiteValue(s string) (float64, string) {
 		}
 		return f, ""
 	}
+	if len(s) > maxParseFloatText {
+		s = shortText(s)
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) {
 		return 0, "must be a finite number"
 	}
 	return f, ""
+}
+
+// maxParseFloatText is the longest number text strconv.ParseFloat is
+// trusted with as it is: it keeps 800 digits, and past them it loses count
+// of the digits before the point, so that "1" and 900 zeros then "e-900"
+// reads as 1e-101.
+const maxParseFloatText = 800
+
+// shortText returns s, a number that follows the JSON number grammar, as
+// [-]0.digits e exponent: without the zeros at either end of its digits,
+// and with none of them before the point, the form ParseFloat reads right
+// whatever its length.
+func shortText(s string) string {
+	d, _ := parseDecimal(s)
+	switch {
+	case d.digits == "" && d.neg:
+		return "-0"
+	case d.digits == "":
+		return "0"
+	}
+	b := make([]byte, 0, len(d.digits)+24)
+	if d.neg {
+		b = append(b, '-')
+	}
+	b = append(b, "0."...)
+	b = append(b, d.digits...)
+	b = append(b, 'e')
+	b = strconv.AppendInt(b, int64(d.exp+len(d.digits)), 10)
+	return string(b)
 }
 
 // ParseValue reads an event value written as a JSON number ("3", "-0.5",

@@ -32,6 +32,10 @@ func TestParseValueAccepts(t *testing.T) {
 		{"largest float", "1.7976931348623157e308", math.MaxFloat64},
 		{"smallest subnormal", "5e-324", math.SmallestNonzeroFloat64},
 		{"underflow rounds to zero", "1e-400", 0},
+		{"over 800 whole digits and an exponent", "1" + strings.Repeat("0", 900) + "e-900", 1},
+		{"over 800 whole digits, a fraction and an exponent", "1" + strings.Repeat("0", 900) + ".5e-900", 1},
+		{"over 800 whole digits and an exponent, rounded", "1" + strings.Repeat("0", 899) + "1e-900", 1},
+		{"over 800 digits with leading fraction zeros", "0." + strings.Repeat("0", 900) + "25e900", 0.25},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

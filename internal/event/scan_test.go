@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -221,6 +223,13 @@ func FuzzDecodeMatchesReference(f *testing.F) {
 			t.Fatalf("the decoders changed their input")
 		}
 		checkUnmarshalMatches(t, body)
+		var values []float64
+		for _, it := range got {
+			if it.Err == nil {
+				values = append(values, it.Event.Value)
+			}
+		}
+		checkSumMatches(t, values)
 	})
 }
 
@@ -249,12 +258,112 @@ func FuzzNumbersMatchReference(f *testing.F) {
 		if math.Float64bits(v) != math.Float64bits(wantV) || msg != wantMsg {
 			t.Fatalf("parseValue(%q): %v %q, want %v %q", s, v, msg, wantV, wantMsg)
 		}
-		d, err := parseDecimal(s)
-		wantD, wantErr := referenceParseDecimal(s)
-		if (err == nil) != (wantErr == nil) || err == nil && (d.neg != wantD.neg || d.digits != wantD.digits || d.exp != wantD.exp) {
-			t.Fatalf("parseDecimal(%q): %+v %v, want %+v %v", s, d, err, wantD, wantErr)
+		checkDecimalMatches(t, s)
+		if wantMsg == "" {
+			checkSumMatches(t, []float64{v, 0.1, v, -v, 1e308})
 		}
 	})
+}
+
+// checkDecimalMatches holds parseDecimal to the reference: the same verdict
+// on s, and digits × 10^exp, stripped of leading zeros, that are the exact
+// value of s with its sign. Past every range montool takes the exponent is
+// bounded, and the decimal need only be past it on the same side.
+func checkDecimalMatches(t *testing.T, s string) {
+	t.Helper()
+	d, err := parseDecimal(s)
+	if ok := referenceIsNumber(s); (err == nil) != ok {
+		t.Fatalf("parseDecimal(%q): error %v, want a number: %t", s, err, ok)
+	}
+	if err != nil {
+		return
+	}
+	want := referenceParseNumber(s)
+	if d.neg != want.neg || strings.TrimLeft(d.digits, "0") != d.digits || strings.Trim(d.digits, "0123456789") != "" {
+		t.Fatalf("parseDecimal(%q): %+v, want digits without leading zeros, negative: %t", s, d, want.neg)
+	}
+	order := len(d.digits) + d.exp // the decimal is below 10^order
+	switch {
+	case d.digits == "":
+		if want.x == nil || want.x.Sign() != 0 {
+			t.Fatalf("parseDecimal(%q): zero, want %+v", s, want)
+		}
+	case want.beyond > 0:
+		if order <= referenceOrderBound {
+			t.Fatalf("parseDecimal(%q): %+v, want a magnitude of at least 1e%d", s, d, referenceOrderBound)
+		}
+	case want.beyond < 0:
+		if order > -referenceOrderBound {
+			t.Fatalf("parseDecimal(%q): %+v, want a magnitude below 1e-%d", s, d, referenceOrderBound)
+		}
+	default:
+		got, ok := new(big.Rat).SetString(d.digits + "e" + strconv.Itoa(d.exp))
+		if ok && d.neg {
+			got.Neg(got)
+		}
+		if !ok || got.Cmp(want.x) != 0 {
+			t.Fatalf("parseDecimal(%q): %+v, want %s", s, d, want.x.RatString())
+		}
+	}
+}
+
+// checkSumMatches adds values, which must be finite, to a Sum and holds
+// what each Add reports and the total to the reference.
+func checkSumMatches(t *testing.T, values []float64) {
+	t.Helper()
+	wantAdded, wantTotal := referenceSum(values)
+	var sum Sum
+	for i, v := range values {
+		if got := sum.Add(v); got != wantAdded[i] {
+			t.Fatalf("Sum of %v: Add(%v) = %t, want %t", values[:i+1], v, got, wantAdded[i])
+		}
+	}
+	// The exact total has no sign when it is zero: 0 and -0 are both right.
+	if got := sum.Float64(); got != wantTotal {
+		t.Fatalf("Sum of %v: %v, want %v", values, got, wantTotal)
+	}
+}
+
+// TestNumbersMatchReferenceOnLongNumbers holds the readers of numbers to
+// the reference on numbers too long for the fuzzer to reach: numbers of
+// many digits and an exponent, which a body of up to 8 MiB may hold.
+func TestNumbersMatchReferenceOnLongNumbers(t *testing.T) {
+	z := strings.Repeat
+	for _, s := range []string{
+		"1" + z("0", 800) + "e-800",
+		"1" + z("0", 799) + "1e-800",
+		"1" + z("0", 900) + "1e-901",
+		"-" + z("9", 1000) + ".5e-990",
+		"1" + z("0", 20000) + "e-19991",
+		"1" + z("0", 20000) + "e-20400",
+		"0." + z("0", 20000) + "1e20001",
+		"0." + z("0", 20000) + "1e20420",
+		"0." + z("0", 2_000_000) + "1e2000001",
+		"0." + z("0", 2_000_000) + "1e2000010",
+		"1" + z("0", 2_000_000) + "e-1999991",
+		"1" + z("0", 2_000_000) + "e-2000000",
+		"1.00000000000000011102230246251565404236316680908203125" + z("0", 900), // halfway: to even
+		"1.00000000000000011102230246251565404236316680908203125" + z("0", 900) + "1",
+		"100000000000000011102230246251565404236316680908203125" + z("0", 900) + "1e-953",
+		"-0." + z("0", 900),
+		"0." + z("0", 900) + "E+5",
+		"0e" + z("9", 30),
+		"-0." + z("0", 30) + "e-" + z("9", 30),
+		"1e" + z("9", 30),
+		"1e-" + z("9", 30),
+	} {
+		ts, msg := parseTimestamp(s)
+		wantTS, wantMsg := referenceParseTimestamp(s)
+		if ts != wantTS || msg != wantMsg {
+			t.Errorf("parseTimestamp(%.40q… of %d bytes): %d %q, want %d %q", s, len(s), ts, msg, wantTS, wantMsg)
+		}
+		v, msg := parseValue(s)
+		wantV, wantMsg := referenceParseValue(s)
+		if math.Float64bits(v) != math.Float64bits(wantV) || msg != wantMsg {
+			t.Errorf("parseValue(%.40q… of %d bytes): %v %q, want %v %q", s, len(s), v, msg, wantV, wantMsg)
+		}
+		checkDecimalMatches(t, s)
+	}
 }
 
 // TestDecodeMatchesReferenceOnSeeds runs the seeds of
