@@ -51,8 +51,9 @@ func benchEvents(n int) []string {
 	return events
 }
 
-// benchDecoders are the decoders compared: the scanner and the encoding/json
-// decoder it replaced.
+// benchDecoders are the decoders compared: the scanner and the reference
+// decoder of the fuzz tests (encoding/json, with the value rules in exact
+// math/big arithmetic).
 var benchDecoders = []struct {
 	name         string
 	json, ndjson func([]byte, int) ([]Item, error)
