@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+
+	"github.com/montool/montool/internal/event"
 )
 
 // statsResponse is the body of GET /api/v1/stats: what the store holds and
@@ -43,7 +45,12 @@ type memoryStats struct {
 // past requests (sync.Pool) outlives one collection.
 func (s *Server) handleStats() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if gc, _ := strconv.ParseBool(r.URL.Query().Get("gc")); gc {
+		gc, err := parseGC(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if gc {
 			runtime.GC()
 			debug.FreeOSMemory()
 		}
@@ -72,6 +79,20 @@ func (s *Server) handleStats() http.HandlerFunc {
 		}
 		writeJSON(w, http.StatusOK, resp)
 	}
+}
+
+// parseGC reads the gc query parameter of the stats: true or false, as
+// strconv.ParseBool reads them; absent or empty is false.
+func parseGC(r *http.Request) (bool, error) {
+	v := r.URL.Query().Get("gc")
+	if v == "" {
+		return false, nil
+	}
+	gc, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, &event.Error{Kind: event.ErrInvalid, Field: "gc", Message: "must be true or false, not " + strconv.Quote(v)}
+	}
+	return gc, nil
 }
 
 // residentBytes returns the resident set size of the process from

@@ -150,3 +150,28 @@ func TestStatsWrongMethod(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsGCParameter checks that gc takes the forms strconv.ParseBool
+// reads, and that any other value is refused with 400 invalid naming gc,
+// rather than taken for false.
+func TestStatsGCParameter(t *testing.T) {
+	a := newDefaultAPI(t)
+	for _, v := range []string{"", "true", "false", "1", "0", "TRUE", "f"} {
+		t.Run("gc="+v, func(t *testing.T) {
+			checkProcessStats(t, a.stats("/api/v1/stats?gc="+v))
+		})
+	}
+	for _, v := range []string{"maybe", "yes", "2", "%20true"} {
+		t.Run("gc="+v, func(t *testing.T) {
+			r := a.get("/api/v1/stats?gc=" + v)
+			wantStatus(t, r.status, http.StatusBadRequest)
+			e := decodeError(t, r)
+			if e.Code != "invalid" {
+				t.Errorf("error code = %q, want invalid", e.Code)
+			}
+			if !strings.HasPrefix(e.Message, "gc: ") {
+				t.Errorf("error message %q does not name the parameter gc", e.Message)
+			}
+		})
+	}
+}
