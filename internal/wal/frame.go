@@ -1,3 +1,12 @@
+// Package wal is a write-ahead log of payloads that it knows only as
+// bytes: each payload goes into a frame (a length, CRCs, the payload),
+// frames are appended to numbered segment files by a background writer
+// that shares one sync among concurrent waiters (group commit), and Replay
+// gives the payloads back in order, cutting off the torn tail a crash
+// leaves and reporting any other damage. What a payload means is its
+// user's business: wal imports nothing of the program around it. Its frames
+// are a file format of their own too (AppendFrame, ScanFrames), for other
+// files made of records, such as snapshots.
 package wal
 
 import (

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/montool/montool/internal/event"
 )
 
 // SyncMode says when the log's writes reach stable storage.
@@ -400,27 +398,6 @@ func (l *Log) Append(payload []byte) {
 	l.buf = append(appendHeader(l.buf, len(payload), crc), payload...)
 	l.appended += uint64(frameHeader + len(payload))
 }
-
-// Record appends a frame of the accepted events of one client. It
-// implements store.Journal.
-func (l *Log) Record(clientID string, events []event.Event, results []event.Result) {
-	// The payload is made outside the log's lock, which Append holds only
-	// to copy it.
-	scratch := frames.Get().(*[]byte)
-	defer frames.Put(scratch)
-	payload, n := AppendEvents((*scratch)[:0], clientID, events, results)
-	*scratch = payload
-	if n > 0 {
-		l.Append(payload)
-	}
-}
-
-// Delete appends a frame that records the deletion of a client. It
-// implements store.Journal.
-func (l *Log) Delete(clientID string) { l.Append(AppendDelete(nil, clientID)) }
-
-// frames pools the room Record makes payloads in. Of *[]byte.
-var frames = sync.Pool{New: func() any { return new([]byte) }}
 
 // fail sets the log's error, unless it has one, and wakes the waiters.
 // The caller holds mu.
