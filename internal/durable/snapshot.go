@@ -17,7 +17,7 @@ import (
 
 // A snapshot file is snapMagic, then frames in the log's format: one per
 // batch of one client's events, one per CUMULATIVE key with a total beyond
-// its rows (wal.AppendBase), and last an end frame, whose payload is
+// its rows (appendBase), and last an end frame, whose payload is
 // snapEnd and the number of events (a varint), so that a snapshot cut
 // short is told from a whole one. It is named after the last log segment it
 // holds: "snapshot-" and 16 hex digits, then ".snap".
@@ -58,13 +58,13 @@ func writeSnapshot(ctx context.Context, dir string, seq uint64, mem *store.Memor
 			results = make([]event.Result, len(events))
 		}
 		var k int
-		payload, k = wal.AppendEvents(payload[:0], events[0].ClientID, events, results[:len(events)])
+		payload, k = appendEvents(payload[:0], events[0].ClientID, events, results[:len(events)])
 		n += int64(k)
 		frame = wal.AppendFrame(frame[:0], payload)
 		_, err := w.Write(frame)
 		return err
 	}, func(b *store.Base) error {
-		frame = wal.AppendFrame(frame[:0], wal.AppendBase(payload[:0], b))
+		frame = wal.AppendFrame(frame[:0], appendBase(payload[:0], b))
 		_, err := w.Write(frame)
 		return err
 	})
@@ -126,14 +126,14 @@ func readSnapshot(file string, fn func([]event.Event) error, base func(*store.Ba
 			end = off
 			return nil
 		}
-		if b, ok, err := wal.DecodeBase(payload); ok {
+		if b, ok, err := decodeBase(payload); ok {
 			if err != nil {
 				return &wal.DamageError{File: file, Offset: off, Reason: err.Error()}
 			}
 			return base(b)
 		}
 		var err error
-		if events, err = wal.DecodeEvents(events[:0], payload); err != nil {
+		if events, err = decodeEvents(events[:0], payload); err != nil {
 			return &wal.DamageError{File: file, Offset: off, Reason: err.Error()}
 		}
 		n += int64(len(events))

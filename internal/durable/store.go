@@ -2,6 +2,12 @@
 // every accepted event written to a write-ahead log before it is
 // acknowledged, and snapshots that let the log be cut short.
 //
+// Package wal keeps payloads in frames and knows nothing of what they
+// mean; this package gives them their meaning. It owns the records, events,
+// deletions and the totals of keys (record.go), the journal that writes the
+// store's records to the log as the store applies them (journal.go), and
+// the snapshots, files of frames of the same records (snapshot.go).
+//
 // Start-up loads the newest snapshot and replays the log after it, through
 // the store's own Apply: an event the snapshot and the log both hold is a
 // duplicate the second time, so overlap is harmless, and the dedupe index
@@ -171,7 +177,7 @@ func (s *Store) Load(ctx context.Context) error {
 	}
 	var events []event.Event
 	replayed, err := wal.Replay(s.walDir(), s.lastSnap, s.opts.AcceptLoss, func(payload []byte) error {
-		if client, ok, err := wal.DecodeDelete(payload); ok || err != nil {
+		if client, ok, err := decodeDelete(payload); ok || err != nil {
 			if err == nil {
 				_, err = s.mem.Delete(ctx, client)
 			}
@@ -181,7 +187,7 @@ func (s *Store) Load(ctx context.Context) error {
 			return err
 		}
 		var err error
-		if events, err = wal.DecodeEvents(events[:0], payload); err != nil {
+		if events, err = decodeEvents(events[:0], payload); err != nil {
 			return err
 		}
 		fromLog += int64(len(events))
@@ -207,7 +213,7 @@ func (s *Store) Load(ctx context.Context) error {
 	if s.log, err = wal.Open(s.walDir(), s.lastSnap, wal.Options{Sync: s.opts.Sync, Interval: s.opts.SyncInterval, SegmentBytes: s.opts.SegmentBytes, Observe: observe}); err != nil {
 		return err
 	}
-	s.mem.SetJournal(s.log)
+	s.mem.SetJournal(&journal{log: s.log})
 	s.tuneMu.Lock()
 	s.mem.SetLimits(s.opts.Limits)
 	s.mem.SetRetention(s.opts.Retention)

@@ -1,3 +1,12 @@
+// Package wal is a write-ahead log of payloads that it knows only as
+// bytes: each payload goes into a frame (a length, CRCs, the payload),
+// frames are appended to numbered segment files by a background writer
+// that shares one sync among concurrent waiters (group commit), and Replay
+// gives the payloads back in order, cutting off the torn tail a crash
+// leaves and reporting any other damage. What a payload means is its
+// user's business: wal imports nothing of the program around it. Its frames
+// are a file format of their own too (AppendFrame, ScanFrames), for other
+// files made of records, such as snapshots.
 package wal
 
 import (
@@ -13,29 +22,35 @@ import (
 // tells a damaged length from a frame cut short.
 const (
 	frameHeader = 12
-	// maxPayload bounds a payload; a length over it is damage.
-	maxPayload = 256 << 20
+	// MaxPayload bounds a payload; a length over it is damage.
+	MaxPayload = 256 << 20
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
-// beginFrame appends room for a frame header; endFrame fills it in once
-// the payload that follows has been appended.
-func beginFrame(buf []byte) []byte { return append(buf, make([]byte, frameHeader)...) }
-
-func endFrame(buf []byte, start int) {
-	payload := buf[start+frameHeader:]
-	binary.LittleEndian.PutUint32(buf[start:], uint32(len(payload)))
-	binary.LittleEndian.PutUint32(buf[start+4:], crc32.Checksum(payload, castagnoli))
-	binary.LittleEndian.PutUint32(buf[start+8:], crc32.Checksum(buf[start:start+8], castagnoli))
+// checkPayload panics unless a payload of n bytes can have a frame: one
+// that is empty or over MaxPayload would read as damage.
+func checkPayload(n int) {
+	if n == 0 || n > MaxPayload {
+		panic(fmt.Sprintf("wal: a payload of %d bytes, not 1 to %d", n, MaxPayload))
+	}
 }
 
-// AppendFrame appends payload as one frame.
-func AppendFrame(buf, payload []byte) []byte {
+// appendHeader appends the header of the frame of a payload of n bytes
+// whose CRC-32C is crc.
+func appendHeader(buf []byte, n int, crc uint32) []byte {
 	start := len(buf)
-	buf = append(beginFrame(buf), payload...)
-	endFrame(buf, start)
-	return buf
+	buf = binary.LittleEndian.AppendUint32(buf, uint32(n))
+	buf = binary.LittleEndian.AppendUint32(buf, crc)
+	return binary.LittleEndian.AppendUint32(buf, crc32.Checksum(buf[start:], castagnoli))
+}
+
+// AppendFrame appends payload as one frame. The payload must be 1 to
+// MaxPayload bytes, as no other can be read back: AppendFrame panics on
+// one that is not.
+func AppendFrame(buf, payload []byte) []byte {
+	checkPayload(len(payload))
+	return append(appendHeader(buf, len(payload), crc32.Checksum(payload, castagnoli)), payload...)
 }
 
 // DamageError says a file of the log or a snapshot cannot be read past
@@ -77,7 +92,7 @@ func ScanFrames(file string, data []byte, fn func(off int64, payload []byte) err
 		switch {
 		case crc32.Checksum(rest[:8], castagnoli) != binary.LittleEndian.Uint32(rest[8:]):
 			return int64(off), false, damage(fmt.Sprintf("checksum mismatch at offset %d (the frame's header)", off), 0)
-		case n == 0 || n > maxPayload:
+		case n == 0 || n > MaxPayload:
 			return int64(off), false, damage(fmt.Sprintf("impossible frame length %d", n), 0)
 		case len(rest) < frameHeader+n:
 			return int64(off), true, nil

@@ -3,6 +3,7 @@ package wal
 import (
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"path/filepath"
@@ -11,8 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/montool/montool/internal/event"
 )
 
 // SyncMode says when the log's writes reach stable storage.
@@ -146,7 +145,7 @@ func MissingCount(spans []Span) uint64 {
 	return n
 }
 
-// Replayed is what Replay found besides the records.
+// Replayed is what Replay found besides the payloads.
 type Replayed struct {
 	// Last is the number of the last segment, or after when there is none.
 	Last uint64
@@ -295,17 +294,17 @@ func truncate(file string, size int64) error {
 	return err
 }
 
-// Log appends records to segment files in a directory. It is safe for
-// concurrent use. Record only adds to a buffer; a background writer
-// writes the buffer out, and Wait waits for it.
+// Log appends payloads, each as a frame, to segment files in a directory.
+// It is safe for concurrent use. Append only adds to a buffer; a
+// background writer writes the buffer out, and Wait waits for it.
 type Log struct {
 	dir  string
 	opts Options
 
 	mu       sync.Mutex
 	cond     sync.Cond     // broadcast when done or err changes
-	buf      []byte        // records not yet taken by a write
-	appended uint64        // bytes recorded in all
+	buf      []byte        // frames not yet taken by a write
+	appended uint64        // bytes appended in all
 	done     uint64        // bytes written (and synced, with SyncAlways)
 	err      error         // the first write or sync failure; the log takes nothing after it
 	failed   chan struct{} // closed when err is set
@@ -380,40 +379,25 @@ func (l *Log) openSegment(seq uint64, reuse bool) error {
 	return nil
 }
 
-// Record appends a frame of the accepted events of one client. It
-// implements store.Journal.
-func (l *Log) Record(clientID string, events []event.Event, results []event.Result) {
-	// The frame is made outside the lock, which is held only to copy it.
-	scratch := frames.Get().(*[]byte)
-	defer frames.Put(scratch)
-	frame, n := AppendEvents(beginFrame((*scratch)[:0]), clientID, events, results)
-	*scratch = frame
-	if n == 0 {
-		return
-	}
-	endFrame(frame, 0)
-	l.append(frame)
-}
-
-// Delete appends a frame that records the deletion of a client. It
-// implements store.Journal.
-func (l *Log) Delete(clientID string) {
-	l.append(AppendFrame(nil, AppendDelete(nil, clientID)))
-}
-
-// append adds a whole frame to the buffer.
-func (l *Log) append(frame []byte) {
+// Append adds payload to the buffer as one frame: the background writer
+// writes the frames in the order they were appended, and Wait waits for
+// it. Append copies payload, so the caller may reuse it at once. A payload
+// must be 1 to MaxPayload bytes, as no other can be read back: Append
+// panics on one that is not. Once the log has failed or is closed, Append
+// drops the payload, and Wait says so.
+func (l *Log) Append(payload []byte) {
+	checkPayload(len(payload))
+	// The payload's checksum is made outside the lock, which is held only
+	// to copy.
+	crc := crc32.Checksum(payload, castagnoli)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.err != nil || l.closed {
 		return // Wait reports it
 	}
-	l.buf = append(l.buf, frame...)
-	l.appended += uint64(len(frame))
+	l.buf = append(appendHeader(l.buf, len(payload), crc), payload...)
+	l.appended += uint64(frameHeader + len(payload))
 }
-
-// frames pools the room Record makes frames in. Of *[]byte.
-var frames = sync.Pool{New: func() any { return new([]byte) }}
 
 // fail sets the log's error, unless it has one, and wakes the waiters.
 // The caller holds mu.
@@ -439,13 +423,13 @@ func (l *Log) Err() error {
 // ErrClosed is returned by a Wait called after Close.
 var ErrClosed = errors.New("write-ahead log closed")
 
-// Wait returns once everything recorded before it was called is written,
+// Wait returns once everything appended before it was called is written,
 // and synced with SyncAlways, or the error that stopped the log.
 func (l *Log) Wait() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed && l.err == nil {
-		return ErrClosed // what was recorded since Close was dropped
+		return ErrClosed // what was appended since Close was dropped
 	}
 	target := l.appended
 	if l.done < target {
@@ -486,7 +470,7 @@ func (l *Log) run() {
 }
 
 // flush writes what is buffered, syncing it when the mode says so or
-// sync is set, then wakes the waiters. It writes again while records keep
+// sync is set, then wakes the waiters. It writes again while frames keep
 // coming in the meantime.
 func (l *Log) flush(sync bool) {
 	l.fmu.Lock()
@@ -585,10 +569,10 @@ func (l *Log) take() (data []byte, target uint64, err error) {
 	return data, target, err
 }
 
-// Rotate writes and syncs everything recorded so far, closes the segment
+// Rotate writes and syncs everything appended so far, closes the segment
 // that holds it, and goes on in a new one. It returns the number of the
-// segment it closed: every record made before Rotate is in a segment up to
-// that one.
+// segment it closed: every payload appended before Rotate is in a segment
+// up to that one.
 func (l *Log) Rotate() (uint64, error) {
 	l.fmu.Lock()
 	defer l.fmu.Unlock()

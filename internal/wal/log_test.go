@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/wal"
 )
 
@@ -49,75 +48,86 @@ func wait(t *testing.T, l *wal.Log) {
 	}
 }
 
-// replay replays dir after after and returns the events of every payload
-// in order.
-func replay(t *testing.T, dir string, after uint64) (events []event.Event, last uint64, losses []wal.Loss) {
+// replay replays dir after after and returns every payload in order.
+func replay(t *testing.T, dir string, after uint64) (payloads [][]byte, last uint64, losses []wal.Loss) {
 	t.Helper()
-	res, err := wal.Replay(dir, after, false, func(payload []byte) error {
-		var err error
-		events, err = wal.DecodeEvents(events, payload)
-		return err
-	})
+	res, err := wal.Replay(dir, after, false, collect(&payloads))
 	if err != nil {
 		t.Fatalf("Replay(%q, %d): %v", dir, after, err)
 	}
-	return events, res.Last, res.Losses
+	return payloads, res.Last, res.Losses
 }
 
-// batch is the arguments of one Record call and the events it should
-// leave in the log.
-type batch struct {
-	client   string
-	events   []event.Event
-	results  []event.Result
-	accepted []event.Event
+// collect returns a function for Replay or ScanFrames that appends a copy
+// of each payload to payloads.
+func collect(payloads *[][]byte) func(payload []byte) error {
+	return func(payload []byte) error {
+		*payloads = append(*payloads, bytes.Clone(payload))
+		return nil
+	}
 }
 
-// makeBatch makes a batch of n events for client, numbered from first;
-// every third event is a duplicate and every fifth a conflict.
+// checkPayloads fails t unless got and want hold the same payloads in
+// order.
+func checkPayloads(t *testing.T, got, want [][]byte) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("got %d payloads, want %d:\ngot  %q\nwant %q", len(got), len(want), got, want)
+	}
+	for i := range want {
+		if !bytes.Equal(got[i], want[i]) {
+			t.Errorf("payload %d = %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// batch is payloads appended one after the other, as a user of the log
+// appends the records of a request.
+type batch [][]byte
+
+// makeBatch makes a batch of n payloads of client, numbered from first, of
+// sizes from a few bytes to about a hundred.
 func makeBatch(client string, first, n int) batch {
-	b := batch{client: client}
+	var b batch
 	for i := first; i < first+n; i++ {
-		e := event.Event{
-			ClientID: client, ID: fmt.Sprintf("%s-evt-%d", client, i), Timestamp: event.Timestamp(i) * 1000,
-			Type: event.Type(1 + i%2), Key: fmt.Sprintf("key-%d", i%5), Value: float64(i) - 0.5,
-		}
-		var r event.Result
-		switch {
-		case i%5 == 4:
-			r.Err = errConflict
-		case i%3 == 2:
-			r.Duplicate = true
-		default:
-			b.accepted = append(b.accepted, e)
-		}
-		b.events = append(b.events, e)
-		b.results = append(b.results, r)
+		b = append(b, fmt.Appendf(nil, "%s/%d %s", client, i, strings.Repeat("x", i%7*13)))
 	}
 	return b
 }
 
-func (b batch) record(l *wal.Log) { l.Record(b.client, b.events, b.results) }
+func (b batch) append(l *wal.Log) {
+	for _, p := range b {
+		l.Append(p)
+	}
+}
 
-func TestLogRecordReplay(t *testing.T) {
+func TestLogAppendReplay(t *testing.T) {
 	for _, mode := range []wal.SyncMode{wal.SyncAlways, wal.SyncInterval, wal.SyncNever} {
 		t.Run(mode.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			l := openLog(t, dir, 0, wal.Options{Sync: mode, Interval: 10 * time.Millisecond, SegmentBytes: 1 << 20})
-			var want []event.Event
+			var want [][]byte
 			for i := range 20 {
 				b := makeBatch(fmt.Sprintf("client-%d", i%3), i*7, 1+i%7)
-				b.record(l)
-				want = append(want, b.accepted...)
+				b.append(l)
+				want = append(want, b...)
 				if i%4 == 3 {
 					wait(t, l)
 				}
 			}
-			// A batch with nothing accepted leaves nothing.
-			l.Record("client-x", []event.Event{{ID: "dup", Type: event.Cumulative, Key: "k"}}, []event.Result{duplicate})
-			// A UUID id comes back in canonical form.
-			l.Record("client-u", []event.Event{{ID: "6BA7B810-9DAD-11D1-80B4-00C04FD430C8", Timestamp: 5, Type: event.TimeSeries, Key: "k", Value: 3}}, []event.Result{accepted})
-			want = append(want, event.Event{ClientID: "client-u", ID: "6ba7b810-9dad-11d1-80b4-00c04fd430c8", Timestamp: 5, Type: event.TimeSeries, Key: "k", Value: 3})
+			// Append copies: a payload made in a buffer used again at
+			// once comes back as it was.
+			var buf []byte
+			for i := range 3 {
+				buf = fmt.Appendf(buf[:0], "reused %d", i)
+				l.Append(buf)
+				want = append(want, bytes.Clone(buf))
+			}
+			// A payload of a single byte, and a large one.
+			for _, p := range [][]byte{{0}, bytes.Repeat([]byte{0xa5}, 200<<10)} {
+				l.Append(p)
+				want = append(want, p)
+			}
 			wait(t, l)
 			if err := l.Err(); err != nil {
 				t.Errorf("Err() = %v, want nil", err)
@@ -126,14 +136,14 @@ func TestLogRecordReplay(t *testing.T) {
 			// Once Wait returns, the records are written: a reader sees
 			// them before Close.
 			got, _, torn := replay(t, dir, 0)
-			checkEvents(t, got, want)
+			checkPayloads(t, got, want)
 			if torn != nil {
 				t.Errorf("torn = %+v before Close", torn)
 			}
 
 			closeLog(t, l)
 			got, last, torn := replay(t, dir, 0)
-			checkEvents(t, got, want)
+			checkPayloads(t, got, want)
 			if torn != nil {
 				t.Errorf("torn = %+v, want nil", torn)
 			}
@@ -148,7 +158,7 @@ func TestLogRecordReplay(t *testing.T) {
 	}
 }
 
-func TestLogConcurrentRecord(t *testing.T) {
+func TestLogConcurrentAppend(t *testing.T) {
 	const goroutines, perGoroutine = 16, 100
 	for _, tc := range []struct {
 		name   string
@@ -170,8 +180,7 @@ func TestLogConcurrentRecord(t *testing.T) {
 					defer wg.Done()
 					client := fmt.Sprintf("client-%02d", g)
 					for i := range perGoroutine {
-						e := event.Event{ID: fmt.Sprintf("%d", i), Timestamp: event.Timestamp(i), Type: event.Cumulative, Key: "k", Value: float64(g)}
-						l.Record(client, []event.Event{e}, []event.Result{accepted})
+						l.Append(fmt.Appendf(nil, "%s/%d", client, i))
 						if err := l.Wait(); err != nil {
 							errs <- fmt.Errorf("goroutine %d, record %d: Wait: %w", g, i, err)
 							return
@@ -217,12 +226,12 @@ func TestLogConcurrentRecord(t *testing.T) {
 				t.Errorf("replayed %d records, want %d", len(got), goroutines*perGoroutine)
 			}
 			next := make(map[string]int) // the record each client should show next
-			for _, e := range got {
-				want := fmt.Sprintf("%d", next[e.ClientID])
-				if e.ID != want {
-					t.Fatalf("%s: record %s where %s was due", e.ClientID, e.ID, want)
+			for _, p := range got {
+				client, i, _ := strings.Cut(string(p), "/")
+				if want := fmt.Sprint(next[client]); i != want {
+					t.Fatalf("%s: record %s where %s was due", client, i, want)
 				}
-				next[e.ClientID]++
+				next[client]++
 			}
 			if len(next) != goroutines {
 				t.Errorf("records of %d clients, want %d", len(next), goroutines)
@@ -246,12 +255,12 @@ func TestLogSegments(t *testing.T) {
 	}
 	const segmentBytes = 4096
 	l := openLog(t, dir, 0, wal.Options{Sync: wal.SyncNever, SegmentBytes: segmentBytes})
-	var want []event.Event
+	var want [][]byte
 	for i := range 150 {
 		b := makeBatch("client", i*3, 3)
-		b.record(l)
-		want = append(want, b.accepted...)
-		wait(t, l) // one frame a write: segments fill frame by frame
+		b.append(l)
+		want = append(want, b...)
+		wait(t, l) // one batch a write: segments fill batch by batch
 	}
 	closeLog(t, l)
 
@@ -282,7 +291,7 @@ func TestLogSegments(t *testing.T) {
 	}
 
 	got, last, torn := replay(t, dir, 0)
-	checkEvents(t, got, want)
+	checkPayloads(t, got, want)
 	if torn != nil {
 		t.Errorf("torn = %+v, want nil", torn)
 	}
@@ -311,7 +320,7 @@ func TestSegmentsMissingDir(t *testing.T) {
 func TestOpenAfter(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, 41, wal.Options{Sync: wal.SyncNever, SegmentBytes: 1 << 20})
-	makeBatch("c", 0, 2).record(l)
+	makeBatch("c", 0, 2).append(l)
 	closeLog(t, l)
 	seqs, err := wal.Segments(dir)
 	if err != nil {
@@ -323,9 +332,8 @@ func TestOpenAfter(t *testing.T) {
 	if seqs[0] != 42 {
 		t.Errorf("Segments = %v, want 42: the one after 41", seqs)
 	}
-	if got, _, _ := replay(t, dir, 41); len(got) != len(makeBatch("c", 0, 2).accepted) {
-		t.Errorf("Replay = %d events, want %d", len(got), len(makeBatch("c", 0, 2).accepted))
-	}
+	got, _, _ := replay(t, dir, 41)
+	checkPayloads(t, got, makeBatch("c", 0, 2))
 	// Segments 1 to 41, or 43, are missing to a replay from 0, or 42.
 	for _, tc := range []struct {
 		after uint64
@@ -343,11 +351,11 @@ func TestLogRotate(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, 0, wal.Options{Sync: wal.SyncAlways, SegmentBytes: 1 << 20})
 
-	var before, afterRotate []event.Event
+	var before, afterRotate [][]byte
 	for i := range 3 {
 		b := makeBatch("before", i*4, 4)
-		b.record(l) // no Wait: Rotate writes what is recorded
-		before = append(before, b.accepted...)
+		b.append(l) // no Wait: Rotate writes what is appended
+		before = append(before, b...)
 	}
 	closed, err := l.Rotate()
 	if err != nil {
@@ -356,8 +364,8 @@ func TestLogRotate(t *testing.T) {
 	wait(t, l) // nothing left to write
 	for i := range 3 {
 		b := makeBatch("after", i*4, 4)
-		b.record(l)
-		afterRotate = append(afterRotate, b.accepted...)
+		b.append(l)
+		afterRotate = append(afterRotate, b...)
 	}
 	wait(t, l)
 
@@ -369,8 +377,9 @@ func TestLogRotate(t *testing.T) {
 		t.Fatalf("Segments = %v, want %d among them and a later one", seqs, closed)
 	}
 
-	// The records made before Rotate are in the segments up to closed.
-	var inClosed []event.Event
+	// The payloads appended before Rotate are in the segments up to
+	// closed.
+	var inClosed [][]byte
 	for _, seq := range seqs {
 		if seq > closed {
 			break
@@ -380,18 +389,16 @@ func TestLogRotate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := wal.ScanFrames(file, data, func(_ int64, payload []byte) error {
-			inClosed, err = wal.DecodeEvents(inClosed, payload)
-			return err
-		}); err != nil {
+		scan := collect(&inClosed)
+		if _, _, err := wal.ScanFrames(file, data, func(_ int64, payload []byte) error { return scan(payload) }); err != nil {
 			t.Fatalf("ScanFrames(%s): %v", file, err)
 		}
 	}
-	checkEvents(t, inClosed, before)
+	checkPayloads(t, inClosed, before)
 	got, _, _ := replay(t, dir, closed)
-	checkEvents(t, got, afterRotate)
+	checkPayloads(t, got, afterRotate)
 	got, _, _ = replay(t, dir, 0)
-	checkEvents(t, got, append(slices.Clone(before), afterRotate...))
+	checkPayloads(t, got, append(slices.Clone(before), afterRotate...))
 
 	if err := l.RemoveThrough(closed); err != nil {
 		t.Fatalf("RemoveThrough(%d): %v", closed, err)
@@ -406,7 +413,7 @@ func TestLogRotate(t *testing.T) {
 		}
 	}
 	got, _, _ = replay(t, dir, closed)
-	checkEvents(t, got, afterRotate)
+	checkPayloads(t, got, afterRotate)
 	// From 0, the segments removed are missing.
 	var gap *wal.GapError
 	if _, err := wal.Replay(dir, 0, false, func([]byte) error { return nil }); !errors.As(err, &gap) {
@@ -415,11 +422,11 @@ func TestLogRotate(t *testing.T) {
 
 	// The log writes on after all that.
 	more := makeBatch("more", 0, 4)
-	more.record(l)
+	more.append(l)
 	wait(t, l)
 	closeLog(t, l)
 	got, _, _ = replay(t, dir, closed)
-	checkEvents(t, got, append(slices.Clone(afterRotate), more.accepted...))
+	checkPayloads(t, got, append(slices.Clone(afterRotate), more...))
 }
 
 func TestLogRotateEmpty(t *testing.T) {
@@ -438,18 +445,18 @@ func TestLogRotateEmpty(t *testing.T) {
 	}
 	closeLog(t, l)
 	if got, _, losses := replay(t, dir, 0); len(got) != 0 || losses != nil {
-		t.Errorf("Replay = %d events, losses %+v; want none", len(got), losses)
+		t.Errorf("Replay = %d payloads, losses %+v; want none", len(got), losses)
 	}
 }
 
 func TestReplayTornTail(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, 0, wal.Options{Sync: wal.SyncAlways, SegmentBytes: 1 << 20})
-	var want []event.Event
+	var want [][]byte
 	for i := range 4 {
 		b := makeBatch("client", i*5, 5)
-		b.record(l)
-		want = append(want, b.accepted...)
+		b.append(l)
+		want = append(want, b...)
 	}
 	closeLog(t, l)
 	seqs, err := wal.Segments(dir)
@@ -459,14 +466,13 @@ func TestReplayTornTail(t *testing.T) {
 	file := segmentPath(dir, seqs[len(seqs)-1])
 
 	// What a crash in the middle of a write leaves: half a frame.
-	payload, _ := wal.AppendEvents(nil, "client", makeBatch("client", 100, 4).events, make([]event.Result, 4))
-	frame := wal.AppendFrame(nil, payload)
+	frame := wal.AppendFrame(nil, makeBatch("client", 100, 1)[0])
 	half := frame[:len(frame)/2]
 	oldSize := fileSize(t, file)
 	appendFile(t, file, half)
 
 	got, last, losses := replay(t, dir, 0)
-	checkEvents(t, got, want)
+	checkPayloads(t, got, want)
 	if last != seqs[len(seqs)-1] {
 		t.Errorf("last = %d, want %d", last, seqs[len(seqs)-1])
 	}
@@ -487,7 +493,7 @@ func TestReplayTornTail(t *testing.T) {
 	}
 
 	got, _, losses = replay(t, dir, 0)
-	checkEvents(t, got, want)
+	checkPayloads(t, got, want)
 	if losses != nil {
 		t.Errorf("second Replay: losses = %+v, want nil", losses)
 	}
@@ -495,25 +501,24 @@ func TestReplayTornTail(t *testing.T) {
 	// A log opened after it goes on, and everything replays.
 	l = openLog(t, dir, last, wal.Options{Sync: wal.SyncAlways, SegmentBytes: 1 << 20})
 	b := makeBatch("client", 200, 3)
-	b.record(l)
+	b.append(l)
 	closeLog(t, l)
 	got, _, losses = replay(t, dir, 0)
-	checkEvents(t, got, append(want, b.accepted...))
+	checkPayloads(t, got, append(want, b...))
 	if losses != nil {
 		t.Errorf("Replay after reopening: losses = %+v, want nil", losses)
 	}
 }
 
-// twoSegments writes two segments of two records each and returns their
-// files and the events.
-func twoSegments(t *testing.T) (dir string, files []string, want []event.Event) {
+// twoSegments writes two segments of two payloads each and returns their
+// files and the payloads.
+func twoSegments(t *testing.T) (dir string, files []string, want [][]byte) {
 	t.Helper()
 	dir = t.TempDir()
 	l := openLog(t, dir, 0, wal.Options{Sync: wal.SyncNever, SegmentBytes: 1 << 20})
-	for i := range 4 {
-		b := makeBatch("client", i*5, 5)
-		b.record(l)
-		want = append(want, b.accepted...)
+	for i, p := range makeBatch("client", 0, 4) {
+		l.Append(p)
+		want = append(want, p)
 		if i == 1 {
 			if _, err := l.Rotate(); err != nil {
 				t.Fatalf("Rotate: %v", err)
@@ -560,12 +565,8 @@ func TestReplayDamage(t *testing.T) {
 		dir, files, want := twoSegments(t)
 		size := fileSize(t, files[0])
 		appendFile(t, files[0], wal.AppendFrame(nil, []byte("half a frame"))[:10])
-		var got []event.Event
-		res, err := wal.Replay(dir, 0, false, func(payload []byte) error {
-			var err error
-			got, err = wal.DecodeEvents(got, payload)
-			return err
-		})
+		var got [][]byte
+		res, err := wal.Replay(dir, 0, false, collect(&got))
 		var de *wal.DamageError
 		if !errors.As(err, &de) {
 			t.Fatalf("Replay error = %v (%T), want a *DamageError", err, err)
@@ -576,7 +577,7 @@ func TestReplayDamage(t *testing.T) {
 		if res.Losses != nil {
 			t.Errorf("losses = %+v, want nil", res.Losses)
 		}
-		checkEvents(t, got, want[:len(makeBatch("client", 0, 5).accepted)+len(makeBatch("client", 5, 5).accepted)])
+		checkPayloads(t, got, want[:2])
 		if got := fileSize(t, files[0]); got != size+10 {
 			t.Errorf("segment is %d bytes after Replay, want it left at %d", got, size+10)
 		}
@@ -595,8 +596,8 @@ func TestWaitAfterClose(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, 0, wal.Options{Sync: wal.SyncAlways, SegmentBytes: 1 << 20})
 	b := makeBatch("client", 0, 5)
-	b.record(l)
-	closeLog(t, l) // Close writes what was recorded, without a Wait
+	b.append(l)
+	closeLog(t, l) // Close writes what was appended, without a Wait
 
 	// What Wait does after Close, with nothing pending (Close wrote it
 	// all): it returns ErrClosed ("ErrClosed is returned by a Wait called
@@ -609,62 +610,39 @@ func TestWaitAfterClose(t *testing.T) {
 		t.Errorf("Err after Close = %v, want nil", err)
 	}
 	got, _, _ := replay(t, dir, 0)
-	checkEvents(t, got, b.accepted)
+	checkPayloads(t, got, b)
 }
 
-// A record made after Close is not written: Wait must say so.
-func TestRecordAfterCloseWaitReportsIt(t *testing.T) {
+// A payload appended after Close is not written: Wait must say so.
+func TestAppendAfterCloseWaitReportsIt(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, 0, wal.Options{Sync: wal.SyncAlways, SegmentBytes: 1 << 20})
 	closeLog(t, l)
-	makeBatch("client", 0, 5).record(l)
-	l.Delete("client")
+	makeBatch("client", 0, 5).append(l)
 	if err := l.Wait(); !errors.Is(err, wal.ErrClosed) {
-		t.Errorf("Wait after a Record after Close = %v, want ErrClosed: the record was not written", err)
+		t.Errorf("Wait after an Append after Close = %v, want ErrClosed: the payload was not written", err)
 	}
 	if got, _, _ := replay(t, dir, 0); len(got) != 0 {
-		t.Errorf("Replay = %d events, want none", len(got))
+		t.Errorf("Replay = %d payloads, want none", len(got))
 	}
 }
 
-func TestLogDelete(t *testing.T) {
-	dir := t.TempDir()
-	l := openLog(t, dir, 0, wal.Options{Sync: wal.SyncAlways, SegmentBytes: 1 << 20})
-	a, b := makeBatch("c1", 0, 4), makeBatch("c1", 4, 4)
-	a.record(l)
-	l.Delete("c1")
-	b.record(l)
-	wait(t, l)
-	closeLog(t, l)
-
-	// What the log holds, in order: "+id" for an event, "-client" for a
-	// deletion.
-	var got []string
-	_, err := wal.Replay(dir, 0, false, func(payload []byte) error {
-		if client, ok, err := wal.DecodeDelete(payload); ok || err != nil {
-			got = append(got, "-"+client)
-			return err
-		}
-		events, err := wal.DecodeEvents(nil, payload)
-		for _, e := range events {
-			got = append(got, "+"+e.ID)
-		}
-		return err
-	})
-	if err != nil {
-		t.Fatalf("Replay: %v", err)
+// An empty payload is the caller's mistake: Append panics rather than
+// write a frame that would read as damage.
+func TestAppendEmptyPanics(t *testing.T) {
+	l := openLog(t, t.TempDir(), 0, wal.Options{Sync: wal.SyncAlways, SegmentBytes: 1 << 20})
+	defer closeLog(t, l)
+	for _, p := range [][]byte{nil, {}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Append of a payload of %d bytes did not panic", len(p))
+				}
+			}()
+			l.Append(p)
+		}()
 	}
-	var want []string
-	for _, e := range a.accepted {
-		want = append(want, "+"+e.ID)
-	}
-	want = append(want, "-c1")
-	for _, e := range b.accepted {
-		want = append(want, "+"+e.ID)
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("log holds %q, want %q", got, want)
-	}
+	wait(t, l) // nothing was taken
 }
 
 // A last segment left empty is taken up again by the next Open, so that
@@ -674,7 +652,7 @@ func TestOpenTakesUpEmptySegment(t *testing.T) {
 	opts := wal.Options{Sync: wal.SyncNever, SegmentBytes: 1 << 20}
 	l := openLog(t, dir, 0, opts)
 	b := makeBatch("c", 0, 3)
-	b.record(l)
+	b.append(l)
 	closeLog(t, l)
 	l = openLog(t, dir, 0, opts) // left empty
 	closeLog(t, l)
@@ -685,7 +663,7 @@ func TestOpenTakesUpEmptySegment(t *testing.T) {
 
 	l = openLog(t, dir, 0, opts)
 	more := makeBatch("c", 3, 3)
-	more.record(l)
+	more.append(l)
 	closeLog(t, l)
 	after, err := wal.Segments(dir)
 	if err != nil {
@@ -695,7 +673,7 @@ func TestOpenTakesUpEmptySegment(t *testing.T) {
 		t.Errorf("Segments after opening again = %v, want %v, the empty one written to", after, before)
 	}
 	got, _, _ := replay(t, dir, 0)
-	checkEvents(t, got, append(slices.Clone(b.accepted), more.accepted...))
+	checkPayloads(t, got, append(slices.Clone(b), more...))
 }
 
 // A write that fails stops the log: Rotate, Wait and Close report it, and
@@ -704,7 +682,7 @@ func TestLogStopsOnFailure(t *testing.T) {
 	dir := t.TempDir()
 	l := openLog(t, dir, 0, wal.Options{Sync: wal.SyncAlways, SegmentBytes: 1 << 20})
 	b := makeBatch("client", 0, 5)
-	b.record(l)
+	b.append(l)
 	wait(t, l)
 	seqs, err := wal.Segments(dir)
 	if err != nil || len(seqs) != 1 {
@@ -720,7 +698,7 @@ func TestLogStopsOnFailure(t *testing.T) {
 	if err := l.Err(); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("Err = %v, want fs.ErrExist", err)
 	}
-	makeBatch("client", 5, 5).record(l)
+	makeBatch("client", 5, 5).append(l)
 	if err := l.Wait(); !errors.Is(err, fs.ErrExist) {
 		t.Errorf("Wait = %v, want fs.ErrExist", err)
 	}
@@ -728,7 +706,7 @@ func TestLogStopsOnFailure(t *testing.T) {
 		t.Errorf("Close = nil, want the log's error")
 	}
 	got, _, _ := replay(t, dir, 0)
-	checkEvents(t, got, b.accepted)
+	checkPayloads(t, got, b)
 }
 
 func TestParseSyncMode(t *testing.T) {
@@ -832,22 +810,17 @@ func TestReplayAcceptLoss(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first := len(makeBatch("client", 0, 5).accepted)
 	end := int64(frameHeader) + int64(binary.LittleEndian.Uint32(data)) // of the first frame
 	data[frameHeader+2] ^= 0x01
 	if err := os.WriteFile(files[0], data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var got []event.Event
-	res, err := wal.Replay(dir, 0, true, func(payload []byte) error {
-		var err error
-		got, err = wal.DecodeEvents(got, payload)
-		return err
-	})
+	var got [][]byte
+	res, err := wal.Replay(dir, 0, true, collect(&got))
 	if err != nil {
 		t.Fatalf("Replay: %v", err)
 	}
-	checkEvents(t, got, want[first:])
+	checkPayloads(t, got, want[1:])
 	if len(res.Losses) != 1 {
 		t.Fatalf("losses = %+v, want one", res.Losses)
 	}
@@ -867,15 +840,11 @@ func TestReplayAcceptLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = nil
-	res, err = wal.Replay(dir, 0, true, func(payload []byte) error {
-		var err error
-		got, err = wal.DecodeEvents(got, payload)
-		return err
-	})
+	res, err = wal.Replay(dir, 0, true, collect(&got))
 	if err != nil {
 		t.Fatalf("Replay: %v", err)
 	}
-	checkEvents(t, got, want[first+len(makeBatch("client", 5, 5).accepted):])
+	checkPayloads(t, got, want[2:])
 	if len(res.Missing) != 1 || res.Missing[0] != (wal.Span{First: 1, Last: 1}) {
 		t.Errorf("missing = %v, want segment 1", res.Missing)
 	}

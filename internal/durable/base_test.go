@@ -1,4 +1,4 @@
-package wal_test
+package durable
 
 import (
 	"math"
@@ -7,7 +7,6 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
-	"github.com/montool/montool/internal/wal"
 )
 
 // baseOf returns a Base whose total is the Sum of values.
@@ -54,20 +53,20 @@ func testBases(t *testing.T) []struct {
 	}
 }
 
-// TestBaseRoundTrip checks that DecodeBase gives back what AppendBase
+// TestBaseRoundTrip checks that decodeBase gives back what appendBase
 // wrote, and that the Base decoded encodes the same.
 func TestBaseRoundTrip(t *testing.T) {
 	for _, tc := range testBases(t) {
 		t.Run(tc.name, func(t *testing.T) {
 			want := tc.base
-			payload := wal.AppendBase([]byte("head"), want)
+			payload := appendBase([]byte("head"), want)
 			if !strings.HasPrefix(string(payload), "head") {
-				t.Fatalf("AppendBase did not keep what the buffer held: got %q", payload)
+				t.Fatalf("appendBase did not keep what the buffer held: got %q", payload)
 			}
 			payload = payload[len("head"):]
-			got, ok, err := wal.DecodeBase(payload)
+			got, ok, err := decodeBase(payload)
 			if err != nil || !ok {
-				t.Fatalf("DecodeBase: got ok %v, error %v; want ok, no error", ok, err)
+				t.Fatalf("decodeBase: got ok %v, error %v; want ok, no error", ok, err)
 			}
 			if got.ClientID != want.ClientID {
 				t.Errorf("ClientID: got %q, want %q", got.ClientID, want.ClientID)
@@ -84,8 +83,8 @@ func TestBaseRoundTrip(t *testing.T) {
 			if g, w := got.Total.Float64(), want.Total.Float64(); g != w {
 				t.Errorf("Total.Float64(): got %v, want %v", g, w)
 			}
-			if again := wal.AppendBase(nil, got); string(again) != string(payload) {
-				t.Errorf("AppendBase of the decoded Base: got %x, want %x", again, payload)
+			if again := appendBase(nil, got); string(again) != string(payload) {
+				t.Errorf("appendBase of the decoded Base: got %x, want %x", again, payload)
 			}
 		})
 	}
@@ -98,14 +97,14 @@ func eventsPayload(t *testing.T, client string, n int) []byte {
 	for i := range events {
 		events[i] = event.Event{ClientID: client, ID: "e" + strings.Repeat("x", i), Type: event.Cumulative, Key: "k", Timestamp: 1, Value: 1}
 	}
-	payload, k := wal.AppendEvents(nil, client, events, make([]event.Result, n))
+	payload, k := appendEvents(nil, client, events, make([]event.Result, n))
 	if k != n {
-		t.Fatalf("AppendEvents: recorded %d events, want %d", k, n)
+		t.Fatalf("appendEvents: recorded %d events, want %d", k, n)
 	}
 	return payload
 }
 
-// TestDecodeBaseOtherKinds checks that DecodeBase reports ok false, and no
+// TestDecodeBaseOtherKinds checks that decodeBase reports ok false, and no
 // error, for payloads that are not of a Base.
 func TestDecodeBaseOtherKinds(t *testing.T) {
 	tests := []struct {
@@ -114,41 +113,41 @@ func TestDecodeBaseOtherKinds(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"events", eventsPayload(t, "client-a", 3)},
-		{"delete", wal.AppendDelete(nil, "client-a")},
+		{"delete", appendDelete(nil, "client-a")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			b, ok, err := wal.DecodeBase(tc.payload)
+			b, ok, err := decodeBase(tc.payload)
 			if ok || err != nil || b != nil {
-				t.Errorf("DecodeBase(%x): got %v, ok %v, error %v; want nil, not ok, no error", tc.payload, b, ok, err)
+				t.Errorf("decodeBase(%x): got %v, ok %v, error %v; want nil, not ok, no error", tc.payload, b, ok, err)
 			}
 		})
 	}
 }
 
-// TestDecodeBaseRejects checks that DecodeBase reports an error, and ok,
+// TestDecodeBaseRejects checks that decodeBase reports an error, and ok,
 // for every strict prefix of a Base payload but the empty one, and for a
 // payload with a byte too many.
 func TestDecodeBaseRejects(t *testing.T) {
 	for _, tc := range testBases(t) {
 		t.Run(tc.name, func(t *testing.T) {
-			payload := wal.AppendBase(nil, tc.base)
+			payload := appendBase(nil, tc.base)
 			for n := 1; n < len(payload); n++ {
 				prefix := payload[:n:n]
-				if b, ok, err := wal.DecodeBase(prefix); err == nil || !ok || b != nil {
-					t.Errorf("DecodeBase of the first %d of %d bytes: got %v, ok %v, error %v; want nil, ok, an error", n, len(payload), b, ok, err)
+				if b, ok, err := decodeBase(prefix); err == nil || !ok || b != nil {
+					t.Errorf("decodeBase of the first %d of %d bytes: got %v, ok %v, error %v; want nil, ok, an error", n, len(payload), b, ok, err)
 				}
 			}
 			longer := append(payload[:len(payload):len(payload)], 0)
-			if b, ok, err := wal.DecodeBase(longer); err == nil || !ok || b != nil {
-				t.Errorf("DecodeBase with a byte too many: got %v, ok %v, error %v; want nil, ok, an error", b, ok, err)
+			if b, ok, err := decodeBase(longer); err == nil || !ok || b != nil {
+				t.Errorf("decodeBase with a byte too many: got %v, ok %v, error %v; want nil, ok, an error", b, ok, err)
 			}
 		})
 	}
 }
 
-// TestDeletePayloadRoundTrip checks that DecodeDelete gives back the
-// client id that AppendDelete wrote, and refuses what is cut short or has
+// TestDeletePayloadRoundTrip checks that decodeDelete gives back the
+// client id that appendDelete wrote, and refuses what is cut short or has
 // a byte too many.
 func TestDeletePayloadRoundTrip(t *testing.T) {
 	tests := []struct {
@@ -163,29 +162,29 @@ func TestDeletePayloadRoundTrip(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			payload := wal.AppendDelete([]byte("head"), tc.client)
+			payload := appendDelete([]byte("head"), tc.client)
 			if !strings.HasPrefix(string(payload), "head") {
-				t.Fatalf("AppendDelete did not keep what the buffer held: got %q", payload)
+				t.Fatalf("appendDelete did not keep what the buffer held: got %q", payload)
 			}
 			payload = payload[len("head"):]
-			got, ok, err := wal.DecodeDelete(payload)
+			got, ok, err := decodeDelete(payload)
 			if err != nil || !ok || got != tc.client {
-				t.Errorf("DecodeDelete: got %q, ok %v, error %v; want %q, ok, no error", got, ok, err, tc.client)
+				t.Errorf("decodeDelete: got %q, ok %v, error %v; want %q, ok, no error", got, ok, err, tc.client)
 			}
 			for n := 1; n < len(payload); n++ {
-				if got, ok, err := wal.DecodeDelete(payload[:n:n]); err == nil || !ok {
-					t.Errorf("DecodeDelete of the first %d of %d bytes: got %q, ok %v, error %v; want ok and an error", n, len(payload), got, ok, err)
+				if got, ok, err := decodeDelete(payload[:n:n]); err == nil || !ok {
+					t.Errorf("decodeDelete of the first %d of %d bytes: got %q, ok %v, error %v; want ok and an error", n, len(payload), got, ok, err)
 				}
 			}
 			longer := append(payload[:len(payload):len(payload)], 'x')
-			if got, ok, err := wal.DecodeDelete(longer); err == nil || !ok {
-				t.Errorf("DecodeDelete with a byte too many: got %q, ok %v, error %v; want ok and an error", got, ok, err)
+			if got, ok, err := decodeDelete(longer); err == nil || !ok {
+				t.Errorf("decodeDelete with a byte too many: got %q, ok %v, error %v; want ok and an error", got, ok, err)
 			}
 		})
 	}
 }
 
-// TestDecodeDeleteOtherKinds checks that DecodeDelete reports ok false,
+// TestDecodeDeleteOtherKinds checks that decodeDelete reports ok false,
 // and no error, for payloads that are not of a deletion.
 func TestDecodeDeleteOtherKinds(t *testing.T) {
 	tests := []struct {
@@ -194,44 +193,44 @@ func TestDecodeDeleteOtherKinds(t *testing.T) {
 	}{
 		{"empty", nil},
 		{"events", eventsPayload(t, "client-a", 2)},
-		{"base", wal.AppendBase(nil, baseOf(t, "client-a", "requests", 1, 1, 1))},
+		{"base", appendBase(nil, baseOf(t, "client-a", "requests", 1, 1, 1))},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, ok, err := wal.DecodeDelete(tc.payload)
+			got, ok, err := decodeDelete(tc.payload)
 			if ok || err != nil || got != "" {
-				t.Errorf("DecodeDelete(%x): got %q, ok %v, error %v; want \"\", not ok, no error", tc.payload, got, ok, err)
+				t.Errorf("decodeDelete(%x): got %q, ok %v, error %v; want \"\", not ok, no error", tc.payload, got, ok, err)
 			}
 		})
 	}
 }
 
-// TestDecodeEventsRejectsBaseAndDelete checks that DecodeEvents refuses
+// TestDecodeEventsRejectsBaseAndDelete checks that decodeEvents refuses
 // payloads of the other kinds, and appends nothing.
 func TestDecodeEventsRejectsBaseAndDelete(t *testing.T) {
 	tests := []struct {
 		name    string
 		payload []byte
 	}{
-		{"base", wal.AppendBase(nil, baseOf(t, "client-a", "requests", 2, 1, 0.5, 0.5))},
-		{"base of nothing", wal.AppendBase(nil, baseOf(t, "", "", 0, 0))},
-		{"delete", wal.AppendDelete(nil, "client-a")},
-		{"delete of an empty id", wal.AppendDelete(nil, "")},
+		{"base", appendBase(nil, baseOf(t, "client-a", "requests", 2, 1, 0.5, 0.5))},
+		{"base of nothing", appendBase(nil, baseOf(t, "", "", 0, 0))},
+		{"delete", appendDelete(nil, "client-a")},
+		{"delete of an empty id", appendDelete(nil, "")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			into := []event.Event{{ClientID: "kept"}}
-			got, err := wal.DecodeEvents(into, tc.payload)
+			got, err := decodeEvents(into, tc.payload)
 			if err == nil {
-				t.Errorf("DecodeEvents(%x): got no error, want one", tc.payload)
+				t.Errorf("decodeEvents(%x): got no error, want one", tc.payload)
 			}
 			if len(got) != 1 || got[0].ClientID != "kept" {
-				t.Errorf("DecodeEvents(%x): got events %v, want only the one given", tc.payload, got)
+				t.Errorf("decodeEvents(%x): got events %v, want only the one given", tc.payload, got)
 			}
 		})
 	}
 	// The events payload the others are told from decodes.
-	if got, err := wal.DecodeEvents(nil, eventsPayload(t, "client-a", 2)); err != nil || len(got) != 2 {
-		t.Errorf("DecodeEvents of an events payload: got %d events, error %v; want 2, no error", len(got), err)
+	if got, err := decodeEvents(nil, eventsPayload(t, "client-a", 2)); err != nil || len(got) != 2 {
+		t.Errorf("decodeEvents of an events payload: got %d events, error %v; want 2, no error", len(got), err)
 	}
 }

@@ -1,4 +1,4 @@
-package wal_test
+package durable
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/montool/montool/internal/event"
-	"github.com/montool/montool/internal/wal"
 )
 
 // sameEvent reports whether a and b are equal, comparing values bit for bit
@@ -34,7 +33,7 @@ func checkEvents(t *testing.T, got, want []event.Event) {
 var errConflict = &event.Error{Kind: event.ErrConflict, Message: "conflicts with what was sent before"}
 
 var (
-	accepted  = event.Result{}
+	accept    = event.Result{}
 	duplicate = event.Result{Duplicate: true}
 	rejected  = event.Result{Err: errConflict}
 )
@@ -44,7 +43,7 @@ type roundTrip struct {
 	clientID string
 	events   []event.Event
 	results  []event.Result
-	// want is what DecodeEvents gives back.
+	// want is what decodeEvents gives back.
 	want []event.Event
 }
 
@@ -58,21 +57,21 @@ func roundTrips() []roundTrip {
 			name:     "upper-case UUID comes back lower-case",
 			clientID: client,
 			events:   []event.Event{ev("6BA7B810-9DAD-11D1-80B4-00C04FD430C8", 1, event.Cumulative, "cpu", 1)},
-			results:  []event.Result{accepted},
+			results:  []event.Result{accept},
 			want:     []event.Event{ev("6ba7b810-9dad-11d1-80b4-00c04fd430c8", 1, event.Cumulative, "cpu", 1)},
 		},
 		{
 			name:     "mixed-case UUID comes back lower-case",
 			clientID: client,
 			events:   []event.Event{ev("6ba7B810-9dAd-11d1-80b4-00c04fD430c8", 1, event.TimeSeries, "cpu", 1)},
-			results:  []event.Result{accepted},
+			results:  []event.Result{accept},
 			want:     []event.Event{ev("6ba7b810-9dad-11d1-80b4-00c04fd430c8", 1, event.TimeSeries, "cpu", 1)},
 		},
 		{
 			name:     "lower-case UUID as given",
 			clientID: client,
 			events:   []event.Event{ev("00000000-0000-0000-0000-000000000000", 1, event.Cumulative, "k", 2)},
-			results:  []event.Result{accepted},
+			results:  []event.Result{accept},
 			want:     []event.Event{ev("00000000-0000-0000-0000-000000000000", 1, event.Cumulative, "k", 2)},
 		},
 		{
@@ -85,7 +84,7 @@ func roundTrips() []roundTrip {
 				ev("{6ba7b810-9dad-11d1-80b4-00c04fd430c8}", 4, event.TimeSeries, "d", 4),
 				ev("ÜNICODE-ïd", 5, event.TimeSeries, "ключ", 5),
 			},
-			results: []event.Result{accepted, accepted, accepted, accepted, accepted},
+			results: []event.Result{accept, accept, accept, accept, accept},
 			want: []event.Event{
 				ev("evt-1", 1, event.Cumulative, "a", 1),
 				ev("6BA7B810-9DAD-11D1-80B4-00C04FD430CX", 2, event.Cumulative, "b", 2),
@@ -102,7 +101,7 @@ func roundTrips() []roundTrip {
 				ev("b", 1<<40, event.Cumulative, "k", 1),
 				ev("c", math.MaxInt64, event.TimeSeries, "k", 1),
 			},
-			results: []event.Result{accepted, accepted, accepted},
+			results: []event.Result{accept, accept, accept},
 			want: []event.Event{
 				ev("a", 0, event.Cumulative, "k", 1),
 				ev("b", 1<<40, event.Cumulative, "k", 1),
@@ -122,7 +121,7 @@ func roundTrips() []roundTrip {
 				ev("g", 7, event.TimeSeries, "k", math.Copysign(0, -1)),
 				ev("h", 8, event.TimeSeries, "k", 0),
 			},
-			results: []event.Result{accepted, accepted, accepted, accepted, accepted, accepted, accepted, accepted},
+			results: []event.Result{accept, accept, accept, accept, accept, accept, accept, accept},
 			want: []event.Event{
 				ev("a", 1, event.Cumulative, "k", -42),
 				ev("b", 2, event.TimeSeries, "k", 0.1),
@@ -145,7 +144,7 @@ func roundTrips() []roundTrip {
 				ev("6BA7B810-9DAD-11D1-80B4-00C04FD430C8", 5, event.TimeSeries, "x", 5),
 				ev("conflict-last", 6, event.Cumulative, "k", 6),
 			},
-			results: []event.Result{duplicate, accepted, rejected, duplicate, accepted, rejected},
+			results: []event.Result{duplicate, accept, rejected, duplicate, accept, rejected},
 			want: []event.Event{
 				ev("kept-1", 2, event.Cumulative, "k", 2),
 				ev("6ba7b810-9dad-11d1-80b4-00c04fd430c8", 5, event.TimeSeries, "x", 5),
@@ -157,7 +156,7 @@ func roundTrips() []roundTrip {
 			events: []event.Event{
 				{ClientID: "someone-else", ID: "a", Timestamp: 1, Type: event.Cumulative, Key: "k", Value: 1},
 			},
-			results: []event.Result{accepted},
+			results: []event.Result{accept},
 			want: []event.Event{
 				{ClientID: "6BA7B810-9DAD-11D1-80B4-00C04FD430C8", ID: "a", Timestamp: 1, Type: event.Cumulative, Key: "k", Value: 1},
 			},
@@ -168,7 +167,7 @@ func roundTrips() []roundTrip {
 			events: []event.Event{
 				ev(string(bytes.Repeat([]byte("i"), event.MaxIDLen)), 1, event.Cumulative, string(bytes.Repeat([]byte("k"), event.MaxKeyLen)), 1),
 			},
-			results: []event.Result{accepted},
+			results: []event.Result{accept},
 			want: []event.Event{
 				{
 					ClientID: string(bytes.Repeat([]byte("c"), event.MaxIDLen)),
@@ -202,26 +201,26 @@ func TestAppendEventsRoundTrip(t *testing.T) {
 	for _, tc := range roundTrips() {
 		t.Run(tc.name, func(t *testing.T) {
 			prefix := []byte("prefix")
-			payload, n := wal.AppendEvents(append([]byte(nil), prefix...), tc.clientID, tc.events, tc.results)
+			payload, n := appendEvents(append([]byte(nil), prefix...), tc.clientID, tc.events, tc.results)
 			if n != len(tc.want) {
-				t.Errorf("AppendEvents reported %d events, want %d", n, len(tc.want))
+				t.Errorf("appendEvents reported %d events, want %d", n, len(tc.want))
 			}
 			if !bytes.HasPrefix(payload, prefix) {
-				t.Fatalf("AppendEvents did not keep what buf held: %q", payload[:min(len(payload), len(prefix))])
+				t.Fatalf("appendEvents did not keep what buf held: %q", payload[:min(len(payload), len(prefix))])
 			}
 			payload = payload[len(prefix):]
 
-			got, err := wal.DecodeEvents(nil, payload)
+			got, err := decodeEvents(nil, payload)
 			if err != nil {
-				t.Fatalf("DecodeEvents: %v", err)
+				t.Fatalf("decodeEvents: %v", err)
 			}
 			checkEvents(t, got, tc.want)
 
 			// Decoding appends to what into holds.
 			before := event.Event{ClientID: "before", ID: "x", Type: event.Cumulative, Key: "k"}
-			got, err = wal.DecodeEvents([]event.Event{before}, payload)
+			got, err = decodeEvents([]event.Event{before}, payload)
 			if err != nil {
-				t.Fatalf("DecodeEvents into a non-empty slice: %v", err)
+				t.Fatalf("decodeEvents into a non-empty slice: %v", err)
 			}
 			checkEvents(t, got, append([]event.Event{before}, tc.want...))
 		})
@@ -247,16 +246,16 @@ func TestAppendEventsNoneAccepted(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			buf := []byte("unchanged")
-			got, n := wal.AppendEvents(buf, "client", tc.events, tc.results)
+			got, n := appendEvents(buf, "client", tc.events, tc.results)
 			if n != 0 {
-				t.Errorf("AppendEvents reported %d events, want 0", n)
+				t.Errorf("appendEvents reported %d events, want 0", n)
 			}
 			if string(got) != "unchanged" {
-				t.Errorf("AppendEvents appended: buf = %q, want %q", got, "unchanged")
+				t.Errorf("appendEvents appended: buf = %q, want %q", got, "unchanged")
 			}
-			got, n = wal.AppendEvents(nil, "client", tc.events, tc.results)
+			got, n = appendEvents(nil, "client", tc.events, tc.results)
 			if n != 0 || len(got) != 0 {
-				t.Errorf("AppendEvents(nil) = %q, %d; want nothing, 0", got, n)
+				t.Errorf("appendEvents(nil) = %q, %d; want nothing, 0", got, n)
 			}
 		})
 	}
@@ -268,26 +267,26 @@ func TestDecodeEventsErrors(t *testing.T) {
 			{ID: "6BA7B810-9DAD-11D1-80B4-00C04FD430C8", Timestamp: 1 << 50, Type: event.Cumulative, Key: "cpu", Value: -1.5},
 			{ID: "text-id", Timestamp: 300, Type: event.TimeSeries, Key: "mem", Value: math.MaxFloat64},
 		}
-		payload, n := wal.AppendEvents(nil, "client-1", events, []event.Result{accepted, accepted})
+		payload, n := appendEvents(nil, "client-1", events, []event.Result{accept, accept})
 		if n != 2 {
-			t.Fatalf("AppendEvents reported %d events, want 2", n)
+			t.Fatalf("appendEvents reported %d events, want 2", n)
 		}
 		return payload
 	}
-	if _, err := wal.DecodeEvents(nil, valid()); err != nil {
-		t.Fatalf("DecodeEvents of the valid payload: %v", err)
+	if _, err := decodeEvents(nil, valid()); err != nil {
+		t.Fatalf("decodeEvents of the valid payload: %v", err)
 	}
 
 	t.Run("every strict prefix", func(t *testing.T) {
 		for _, tc := range roundTrips() {
-			payload, n := wal.AppendEvents(nil, tc.clientID, tc.events, tc.results)
+			payload, n := appendEvents(nil, tc.clientID, tc.events, tc.results)
 			if n == 0 {
 				t.Fatalf("%s: no payload", tc.name)
 			}
 			for i := range len(payload) {
 				prefix := bytes.Clone(payload[:i])
-				if got, err := wal.DecodeEvents(nil, prefix); err == nil {
-					t.Errorf("%s: DecodeEvents of the first %d of %d bytes = %d events, nil error; want an error",
+				if got, err := decodeEvents(nil, prefix); err == nil {
+					t.Errorf("%s: decodeEvents of the first %d of %d bytes = %d events, nil error; want an error",
 						tc.name, i, len(payload), len(got))
 				}
 			}
@@ -326,9 +325,9 @@ func TestDecodeEventsErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			payload := tc.damage(valid())
-			got, err := wal.DecodeEvents(nil, payload)
+			got, err := decodeEvents(nil, payload)
 			if err == nil {
-				t.Errorf("DecodeEvents(%x) = %+v, nil error; want an error", payload, got)
+				t.Errorf("decodeEvents(%x) = %+v, nil error; want an error", payload, got)
 			}
 		})
 	}
@@ -336,32 +335,32 @@ func TestDecodeEventsErrors(t *testing.T) {
 
 func TestDeleteRoundTrip(t *testing.T) {
 	for _, client := range []string{"client-1", "6BA7B810-9DAD-11D1-80B4-00C04FD430C8", "ÜNICODE"} {
-		payload := wal.AppendDelete([]byte("pre"), client)
+		payload := appendDelete([]byte("pre"), client)
 		if string(payload[:3]) != "pre" {
-			t.Fatalf("AppendDelete lost what buf held: %q", payload[:3])
+			t.Fatalf("appendDelete lost what buf held: %q", payload[:3])
 		}
 		payload = payload[3:]
-		got, ok, err := wal.DecodeDelete(payload)
+		got, ok, err := decodeDelete(payload)
 		if got != client || !ok || err != nil {
-			t.Errorf("DecodeDelete(AppendDelete(%q)) = %q, %v, %v; want it back, true, nil", client, got, ok, err)
+			t.Errorf("decodeDelete(appendDelete(%q)) = %q, %v, %v; want it back, true, nil", client, got, ok, err)
 		}
-		if _, err := wal.DecodeEvents(nil, payload); err == nil {
-			t.Errorf("DecodeEvents of a deletion of %q: nil error, want one", client)
+		if _, err := decodeEvents(nil, payload); err == nil {
+			t.Errorf("decodeEvents of a deletion of %q: nil error, want one", client)
 		}
 		for i := 1; i < len(payload); i++ {
-			if got, ok, err := wal.DecodeDelete(bytes.Clone(payload[:i])); !ok || err == nil {
-				t.Errorf("DecodeDelete of the first %d of %d bytes = %q, %v, %v; want ok and an error", i, len(payload), got, ok, err)
+			if got, ok, err := decodeDelete(bytes.Clone(payload[:i])); !ok || err == nil {
+				t.Errorf("decodeDelete of the first %d of %d bytes = %q, %v, %v; want ok and an error", i, len(payload), got, ok, err)
 			}
 		}
-		if _, ok, err := wal.DecodeDelete(append(bytes.Clone(payload), 0)); !ok || err == nil {
-			t.Errorf("DecodeDelete with a trailing byte = %v, %v; want ok and an error", ok, err)
+		if _, ok, err := decodeDelete(append(bytes.Clone(payload), 0)); !ok || err == nil {
+			t.Errorf("decodeDelete with a trailing byte = %v, %v; want ok and an error", ok, err)
 		}
 	}
 
-	events, _ := wal.AppendEvents(nil, "client", []event.Event{{ID: "a", Type: event.Cumulative, Key: "k", Value: 1}}, []event.Result{accepted})
+	events, _ := appendEvents(nil, "client", []event.Event{{ID: "a", Type: event.Cumulative, Key: "k", Value: 1}}, []event.Result{accept})
 	for _, p := range [][]byte{nil, events} {
-		if got, ok, err := wal.DecodeDelete(p); ok || err != nil || got != "" {
-			t.Errorf("DecodeDelete(%x) = %q, %v, %v; want \"\", false, nil", p, got, ok, err)
+		if got, ok, err := decodeDelete(p); ok || err != nil || got != "" {
+			t.Errorf("decodeDelete(%x) = %q, %v, %v; want \"\", false, nil", p, got, ok, err)
 		}
 	}
 }

@@ -1,7 +1,4 @@
-// Package wal is montool's write-ahead log and the file format it shares
-// with snapshots: a sequence of frames, each a length, a CRC and a payload,
-// where a payload holds the accepted events of one client.
-package wal
+package durable
 
 import (
 	"encoding/binary"
@@ -15,6 +12,11 @@ import (
 	"github.com/montool/montool/internal/store"
 )
 
+// The records of the log and of snapshots are the payloads of their
+// frames: package wal carries them as bytes, and this file gives them
+// their meaning (all but the end record of a snapshot, snapEnd, which
+// snapshot.go keeps).
+//
 // A payload is a kind byte and its fields. Numbers are unsigned varints
 // unless said otherwise; strings are a length and their bytes.
 //
@@ -47,8 +49,8 @@ const (
 // up to it is a float64.
 const maxWhole = 1 << 53
 
-// AppendBase appends the payload that records a store.Base.
-func AppendBase(buf []byte, b *store.Base) []byte {
+// appendBase appends the payload that records a store.Base.
+func appendBase(buf []byte, b *store.Base) []byte {
 	buf = appendString(append(buf, kindBase), b.ClientID)
 	buf = appendString(buf, b.Key)
 	buf = binary.AppendUvarint(buf, uint64(b.Count))
@@ -57,9 +59,9 @@ func AppendBase(buf []byte, b *store.Base) []byte {
 	return buf
 }
 
-// DecodeBase decodes a payload made by AppendBase; ok is false for a
+// decodeBase decodes a payload made by appendBase; ok is false for a
 // payload of another kind. Its strings point into payload.
-func DecodeBase(payload []byte) (b *store.Base, ok bool, err error) {
+func decodeBase(payload []byte) (b *store.Base, ok bool, err error) {
 	if len(payload) == 0 || payload[0] != kindBase {
 		return nil, false, nil
 	}
@@ -71,14 +73,14 @@ func DecodeBase(payload []byte) (b *store.Base, ok bool, err error) {
 	return b, true, nil
 }
 
-// AppendDelete appends the payload that records the deletion of a client.
-func AppendDelete(buf []byte, clientID string) []byte {
+// appendDelete appends the payload that records the deletion of a client.
+func appendDelete(buf []byte, clientID string) []byte {
 	return appendString(append(buf, kindDelete), clientID)
 }
 
-// DecodeDelete returns the client id of a payload made by AppendDelete;
+// decodeDelete returns the client id of a payload made by appendDelete;
 // ok is false for a payload of another kind.
-func DecodeDelete(payload []byte) (clientID string, ok bool, err error) {
+func decodeDelete(payload []byte) (clientID string, ok bool, err error) {
 	if len(payload) == 0 || payload[0] != kindDelete {
 		return "", false, nil
 	}
@@ -90,10 +92,10 @@ func DecodeDelete(payload []byte) (clientID string, ok bool, err error) {
 	return clientID, true, nil
 }
 
-// AppendEvents appends the payload that records the events of one client
+// appendEvents appends the payload that records the events of one client
 // whose results say they were accepted, and reports how many it recorded;
 // it appends nothing when none was.
-func AppendEvents(buf []byte, clientID string, events []event.Event, results []event.Result) ([]byte, int) {
+func appendEvents(buf []byte, clientID string, events []event.Event, results []event.Result) ([]byte, int) {
 	n := 0
 	for _, r := range results {
 		if r.Err == nil && !r.Duplicate {
@@ -164,9 +166,9 @@ func appendString(buf []byte, s string) []byte {
 // another version, or a bug.
 var errPayload = errors.New("payload does not decode")
 
-// DecodeEvents decodes a payload into events, appended to into. The
+// decodeEvents decodes a payload into events, appended to into. The
 // strings of the events point into payload.
-func DecodeEvents(into []event.Event, payload []byte) ([]event.Event, error) {
+func decodeEvents(into []event.Event, payload []byte) ([]event.Event, error) {
 	d := decoder{b: payload}
 	if kind := d.byte(); kind != kindEvents {
 		return into, fmt.Errorf("%w: unknown kind %d", errPayload, kind)
@@ -226,7 +228,7 @@ type decoder struct {
 	err error
 }
 
-var zero8 [16]byte
+var zeros [16]byte
 
 func (d *decoder) fail() { d.err, d.b = errPayload, nil }
 
@@ -263,7 +265,7 @@ func (d *decoder) uvarint() uint64 {
 func (d *decoder) bytes(n int) []byte {
 	if len(d.b) < n {
 		d.fail()
-		return zero8[:n]
+		return zeros[:n]
 	}
 	b := d.b[:n]
 	d.b = d.b[n:]

@@ -1,0 +1,49 @@
+package durable
+
+import (
+	"sync"
+
+	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/wal"
+)
+
+// journal is the store.Journal of a Store: it writes the records of what
+// the store accepts (record.go) to the log. Its zero value, given a log,
+// is ready to use.
+type journal struct {
+	log *wal.Log
+	// scratch pools the room records are made in, of *[]byte: each is
+	// made before the log's lock is taken, which is held only to copy it.
+	scratch sync.Pool
+}
+
+var _ store.Journal = (*journal)(nil)
+
+// Record appends to the log the record of the events of one client whose
+// results say they were accepted, and nothing when none was.
+func (j *journal) Record(clientID string, events []event.Event, results []event.Result) {
+	buf := j.buffer()
+	defer j.scratch.Put(buf)
+	var n int
+	*buf, n = appendEvents((*buf)[:0], clientID, events, results)
+	if n > 0 {
+		j.log.Append(*buf)
+	}
+}
+
+// Delete appends to the log the record of the deletion of a client.
+func (j *journal) Delete(clientID string) {
+	buf := j.buffer()
+	defer j.scratch.Put(buf)
+	*buf = appendDelete((*buf)[:0], clientID)
+	j.log.Append(*buf)
+}
+
+// buffer returns room to make a record in, from scratch or new.
+func (j *journal) buffer() *[]byte {
+	if buf, ok := j.scratch.Get().(*[]byte); ok {
+		return buf
+	}
+	return new([]byte)
+}
