@@ -134,6 +134,9 @@ func (b *autoBool) Set(s string) error {
 	return nil
 }
 
+// Takes says what the value may be.
+func (b *autoBool) Takes() string { return "true, false or auto" }
+
 // Type names the value as a bool, so that help shows the flag as a switch.
 func (b *autoBool) Type() string { return "bool" }
 

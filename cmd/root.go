@@ -96,9 +96,7 @@ config file, then defaults.`,
 	configKey(pf, "log-level", "log_level")
 	configKey(pf, "log-format", "log_format")
 
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())
-	})
+	cmd.SetFlagErrorFunc(flagError)
 	cmd.AddCommand(
 		newServeCmd(opts, run.serve),
 		newAgentsCmd(opts, run.agents),
@@ -131,7 +129,7 @@ func configKey(fs *pflag.FlagSet, name, key string) {
 func (o *rootOptions) init(cmd *cobra.Command) error {
 	v := viper.New()
 	v.SetEnvPrefix("MONTOOL")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.SetEnvKeyReplacer(envKeyReplacer)
 	v.AutomaticEnv()
 
 	file := o.ConfigFile
@@ -160,9 +158,15 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 		if f.Changed || len(keys) == 0 || !v.IsSet(keys[0]) {
 			return
 		}
+		what := configSource(v, keys[0])
 		val := v.Get(keys[0])
+		switch val.(type) {
+		case []any, map[string]any:
+			errs = append(errs, fmt.Errorf("%s takes one value, not a list or a section: %s", what, flagTakes(f)))
+			return
+		}
 		if err := f.Value.Set(fmt.Sprint(val)); err != nil {
-			errs = append(errs, fmt.Errorf("config %s: %q is not a valid value for --%s: %w", keys[0], fmt.Sprint(val), f.Name, err))
+			errs = append(errs, valueError(what, f, fmt.Sprint(val), err))
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -176,6 +180,21 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 	}
 	o.Log = log
 	return nil
+}
+
+// envKeyReplacer turns a config key into the end of its environment
+// variable's name. It is never changed.
+var envKeyReplacer = strings.NewReplacer(".", "_", "-", "_")
+
+// configSource names where the configuration's value of key comes from:
+// its environment variable when that is set, else the key in the config
+// file.
+func configSource(v *viper.Viper, key string) string {
+	env := "MONTOOL_" + strings.ToUpper(envKeyReplacer.Replace(key))
+	if os.Getenv(env) != "" {
+		return env + " (" + key + ")"
+	}
+	return "config " + v.ConfigFileUsed() + ": " + key
 }
 
 // newLogger returns a slog logger writing to w at level in format.
