@@ -44,7 +44,7 @@ func TestAgentsBatchFlags(t *testing.T) {
 		{name: "batch not a number", args: []string{"--batch", "many"}, wantErr: `"many"|--batch`},
 		{name: "batch not an integer", args: []string{"--batch", "2.5"}, wantErr: `"2.5"|--batch`},
 		{name: "gzip not a bool", args: []string{"--gzip=maybe"}, wantErr: `"maybe"|--gzip|true, false or auto`},
-		{name: "gzip value after a space", args: []string{"--gzip", "false"}, wantErr: `unknown command "false"`},
+		{name: "gzip value after a space", args: []string{"--gzip", "false"}, wantErr: `--gzip takes true, false or auto after "="|"false"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

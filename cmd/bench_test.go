@@ -98,7 +98,7 @@ func TestBenchFlags(t *testing.T) {
 		{name: "compare-durable without in-process", args: []string{"bench", "--compare-durable"}, wantErr: "--compare-durable needs --in-process"},
 		{name: "fsync sometimes", args: []string{"bench", "--in-process", "--compare-durable", "--fsync", "sometimes"}, wantErr: `fsync mode "sometimes": want always, interval or never`},
 		{name: "unknown flag", args: []string{"bench", "--speed", "5"}, wantErr: "unknown flag --speed|montool bench --help"},
-		{name: "unexpected argument", args: []string{"bench", "now"}, wantErr: `unknown command "now"`},
+		{name: "unexpected argument", args: []string{"bench", "now"}, wantErr: `takes no arguments, got "now"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,12 +61,7 @@ CUMULATIVE keys keep their totals.`,
   montool dump 3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11 -o table
   montool dump web-01 --key cpu_usage_percent --limit 10
   montool dump web-01 --from 1763850000 --to 1763853600 -o csv > web-01.csv`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return fmt.Errorf("dump takes exactly one argument, the client id; got %d", len(args))
-			}
-			return nil
-		},
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(dumpOutputs, opts.Output) {
 				return fmt.Errorf("-o %q: must be json, table, ndjson or csv", opts.Output)

@@ -108,6 +108,8 @@ config file, then defaults.`,
 		newClientsCmd(opts, run.clients),
 		newDocsCmd(),
 	)
+	addCompletionCmd(cmd)
+	wordArgs(cmd)
 	return cmd
 }
 
