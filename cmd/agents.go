@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/agent"
+	"github.com/montool/montool/internal/client"
 )
 
 // agentsOptions holds what `montool agents` runs with.
@@ -163,7 +164,11 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	err = c.Health(hctx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+		var apiErr *client.Error
+		if errors.As(err, &apiErr) {
+			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+		}
+		return reachError(c, err)
 	}
 
 	fleet, err := agent.NewFleet(opts.Agents, c)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -274,13 +275,48 @@ func newAPIClient(url, token string, hc *http.Client) (*client.Client, error) {
 }
 
 // reachError words an error of c that is not an answer of the server as
-// the server being out of reach; the server's answers, whole or cut short,
-// pass as they are.
+// the server being out of reach, or, when the server answered plain HTTP
+// as an HTTPS server or its certificate is not trusted, says which flag to
+// change; the server's answers, whole or cut short, pass as they are.
 func reachError(c *client.Client, err error) error {
 	var apiErr *client.Error
 	var cut *client.CutError
 	if err == nil || errors.As(err, &apiErr) || errors.As(err, &cut) {
 		return err
 	}
+	var https *client.HTTPSError
+	if errors.As(err, &https) {
+		return fmt.Errorf("the montool server at %s speaks HTTPS: give --server %s", c.URL(), https.URL)
+	}
+	if msg := certificateError(err); msg != "" {
+		return fmt.Errorf("the certificate of the montool server at %s %s", c.URL(), msg)
+	}
 	return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+}
+
+// certificateError words why the server's certificate was refused, with
+// what to pass instead, or returns "" when err is not about it.
+func certificateError(err error) string {
+	var verify *tls.CertificateVerificationError
+	if !errors.As(err, &verify) {
+		return ""
+	}
+	const skip = "or --insecure-skip-verify to not check it"
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknown):
+		return "is not trusted (it is signed by an authority this machine does not know): pass --ca-cert FILE, a PEM file of the authority that signed it, " + skip
+	case errors.As(err, &host):
+		names := host.Certificate.DNSNames
+		for _, ip := range host.Certificate.IPAddresses {
+			names = append(names, ip.String())
+		}
+		return fmt.Sprintf("is not trusted: it is for %s, not %s; give --server with a name it is for, %s", strings.Join(names, ", "), host.Host, skip)
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return fmt.Sprintf("is not trusted: it is valid from %s to %s only; renew it, %s",
+			invalid.Cert.NotBefore.UTC().Format(time.RFC3339), invalid.Cert.NotAfter.UTC().Format(time.RFC3339), skip)
+	}
+	return "is not trusted: pass --ca-cert FILE, a PEM file of the authority that signed it, " + skip
 }
