@@ -155,7 +155,7 @@ func TestServeErrors(t *testing.T) {
 		{name: "negative rate limit", args: []string{"--addr", "127.0.0.1:0", "--rate-limit", "-1"}, wantErr: "rate limit must be a number of events a second from 0, not -1"},
 		{name: "negative rate burst", args: []string{"--addr", "127.0.0.1:0", "--rate-burst", "-1"}, wantErr: "rate burst must not be negative, not -1"},
 		{name: "negative max in flight", args: []string{"--addr", "127.0.0.1:0", "--max-in-flight", "-1"}, wantErr: "max in-flight requests must not be negative, not -1"},
-		{name: "TLS certificate without key", args: []string{"--addr", "127.0.0.1:0", "--tls-cert", notADir}, wantErr: "TLS needs both a certificate file and a key file"},
+		{name: "TLS certificate without key", args: []string{"--addr", "127.0.0.1:0", "--tls-cert", notADir}, wantErr: "--tls-cert needs --tls-key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
