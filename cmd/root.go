@@ -154,6 +154,11 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 			return fmt.Errorf("read config %s: %w", v.ConfigFileUsed(), err)
 		}
 	}
+	if v.ConfigFileUsed() != "" {
+		if err := checkConfigKeys(v, configKeys(cmd.Root())); err != nil {
+			return err
+		}
+	}
 
 	var errs []error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
