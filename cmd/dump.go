@@ -158,7 +158,8 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 		}
 		if err := dumpOnce(ctx, c, opts, &b); err != nil {
 			if ctx.Err() != nil {
-				return nil
+				_, err := io.WriteString(opts.Out, "\n")
+				return err
 			}
 			fmt.Fprintf(&b, "montool: %v\n", err)
 		}
@@ -168,7 +169,10 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			// A line of its own for what comes next, such as the shell's
+			// prompt after the ^C a terminal shows.
+			_, err := io.WriteString(opts.Out, "\n")
+			return err
 		case <-t.C:
 		}
 	}
@@ -279,7 +283,8 @@ func writeTable(w io.Writer, d *event.Dump) error {
 const sparkWidth = 24
 
 // sparkline draws samples as bars of eight heights, from the lowest value
-// among them to the highest.
+// among them to the highest, followed by that range ("47.4–47.5"), so that
+// a small change drawn from the bottom bar to the top is read as small.
 func sparkline(samples []event.Sample) string {
 	const bars = "▁▂▃▄▅▆▇█"
 	levels := []rune(bars)
@@ -295,9 +300,29 @@ func sparkline(samples []event.Sample) string {
 		}
 		out[i] = levels[level]
 	}
-	return string(out)
+	if hi == lo {
+		return string(out) + " all " + number(lo)
+	}
+	return string(out) + " " + number(lo) + "–" + number(hi)
 }
 
-func number(f float64) string { return string(event.AppendFloat(nil, f)) }
+// tableDigits is how many significant digits the table shows of a value
+// that is not a whole number.
+const tableDigits = 6
+
+// number writes f for the table: a whole number of up to 15 digits as it
+// is, any other rounded to tableDigits significant digits (but for its
+// whole part, which is kept), in exponent form only when very small or
+// very large.
+func number(f float64) string {
+	a := math.Abs(f)
+	switch {
+	case a >= 1e15 || (a < 1e-4 && f != 0):
+		return strconv.FormatFloat(f, 'g', tableDigits, 64)
+	case a >= math.Pow10(tableDigits-1):
+		return strconv.FormatFloat(math.Round(f), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(f, 'g', tableDigits, 64)
+}
 
 func when(ts event.Timestamp) string { return ts.Time().Format(time.RFC3339) }

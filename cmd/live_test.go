@@ -198,7 +198,7 @@ func TestDumpTable(t *testing.T) {
 	// g's values in time order are 5, 9, 1: a middle, a top and a bottom bar.
 	want := [][]string{
 		{"KEY", "TYPE", "COUNT", "TOTAL", "LAST", "MIN", "MAX", "LATEST", "TREND"},
-		{"g", "TIME-SERIES", "3", "-", "1", "1", "9", "2025-11-22T22:25:00Z", "▅█▁"},
+		{"g", "TIME-SERIES", "3", "-", "1", "1", "9", "2025-11-22T22:25:00Z", "▅█▁", "1–9"},
 		{"k", "CUMULATIVE", "2", "7.5", "-", "-", "-", "2025-11-22T22:21:00Z", "-"},
 	}
 	rows := lines[header:]
