@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/agent"
+	"github.com/montool/montool/internal/client"
 )
 
 // agentsOptions holds what `montool agents` runs with.
@@ -134,6 +136,9 @@ func (b *autoBool) Set(s string) error {
 	return nil
 }
 
+// Takes says what the value may be.
+func (b *autoBool) Takes() string { return "true, false or auto" }
+
 // Type names the value as a bool, so that help shows the flag as a switch.
 func (b *autoBool) Type() string { return "bool" }
 
@@ -160,7 +165,11 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	err = c.Health(hctx)
 	cancel()
 	if err != nil {
-		return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+		var apiErr *client.Error
+		if errors.As(err, &apiErr) {
+			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+		}
+		return reachError(c, err)
 	}
 
 	fleet, err := agent.NewFleet(opts.Agents, c)
@@ -179,7 +188,37 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	err = fleet.Run(ctx)
 	stopProgress()
 	printSummary(opts.Out, fleet, time.Since(start))
-	return err
+	if err != nil {
+		return err
+	}
+	return noneAccepted(fleet)
+}
+
+// noneAccepted returns an error when an agent sent events and had none of
+// them accepted (nor found already held), with the first reason given.
+func noneAccepted(fleet *agent.Fleet) error {
+	var idle []int
+	var reason string
+	for i, a := range fleet.Agents() {
+		s := a.Stats()
+		if s.Sent == 0 || s.Accepted+s.Duplicates > 0 {
+			continue
+		}
+		idle = append(idle, i+1)
+		if r := a.Rejections(); reason == "" && len(r) > 0 {
+			reason = r[0].Code + ": " + r[0].Message
+		}
+	}
+	if len(idle) == 0 {
+		return nil
+	}
+	if reason == "" {
+		reason = "see the errors above"
+	}
+	if len(idle) == 1 {
+		return fmt.Errorf("agent %d had none of its events accepted (%s)", idle[0], reason)
+	}
+	return fmt.Errorf("%d agents had none of their events accepted (%s)", len(idle), reason)
 }
 
 // showProgress rewrites one status line on w twice a second until the
@@ -198,9 +237,9 @@ func showProgress(w io.Writer, fleet *agent.Fleet, start time.Time) func() {
 			case <-ticker.C:
 				t := total(fleet)
 				elapsed := time.Since(start)
-				fmt.Fprintf(w, "\r\033[K%s  sent %d  accepted %d  duplicates %d  rejected %d  errors %d  retries %d  (%.1f events/s)",
+				fmt.Fprintf(w, "\r\033[K%s  sent %d  accepted %d  duplicates %d  rejected %d  errors %d  retries %d  (%.1f events/s)%s",
 					elapsed.Truncate(time.Second), t.Sent, t.Accepted, t.Duplicates, t.Rejected, t.Errors, t.Retries,
-					float64(t.Sent)/elapsed.Seconds())
+					float64(t.Sent)/elapsed.Seconds(), failing(fleet))
 			}
 		}
 	})
@@ -208,6 +247,28 @@ func showProgress(w io.Writer, fleet *agent.Fleet, start time.Time) func() {
 		close(done)
 		wg.Wait()
 	}
+}
+
+// failing says, for the progress line, since when the fleet's sends have
+// got no answer, when they have not: the server unreachable, or answering
+// with a status that is retried; "" while sends get answers.
+func failing(fleet *agent.Fleet) string {
+	var since time.Time
+	var last error
+	for _, a := range fleet.Agents() {
+		if t, err := a.Failing(); !t.IsZero() && (since.IsZero() || t.Before(since)) {
+			since, last = t, err
+		}
+	}
+	if since.IsZero() {
+		return ""
+	}
+	d := time.Since(since).Truncate(time.Second)
+	var apiErr *client.Error
+	if errors.As(last, &apiErr) {
+		return fmt.Sprintf("  server answering %d %s for %s, retrying", apiErr.Status, http.StatusText(apiErr.Status), d)
+	}
+	return fmt.Sprintf("  server unreachable for %s, retrying", d)
 }
 
 // total adds up the stats of every agent of the fleet.
@@ -238,6 +299,23 @@ func printSummary(w io.Writer, fleet *agent.Fleet, elapsed time.Duration) {
 	}
 	row("total", total(fleet))
 	tw.Flush()
+	for _, r := range rejections(fleet) {
+		fmt.Fprintf(w, "rejected (%s): %s\n", printable(r.Code), printable(r.Message))
+	}
+}
+
+// rejections returns the kinds of rejection the fleet's events met, each
+// with the first message of the first agent that met it.
+func rejections(fleet *agent.Fleet) []agent.Rejection {
+	var all []agent.Rejection
+	for _, a := range fleet.Agents() {
+		for _, r := range a.Rejections() {
+			if !slices.ContainsFunc(all, func(o agent.Rejection) bool { return o.Code == r.Code }) {
+				all = append(all, r)
+			}
+		}
+	}
+	return all
 }
 
 // readIdentities reads a file of agents, one a line: a client id, then a

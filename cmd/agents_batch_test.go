@@ -41,10 +41,10 @@ func TestAgentsBatchFlags(t *testing.T) {
 		// Out-of-range numbers parse here; runAgents rejects them (see
 		// TestAgentsRejectsBadBatch).
 		{name: "batch 0 parses", args: []string{"--batch", "0"}, wantBatch: 0, wantGzip: false},
-		{name: "batch not a number", args: []string{"--batch", "many"}, wantErr: `invalid argument "many"|--batch|montool agents --help`},
-		{name: "batch not an integer", args: []string{"--batch", "2.5"}, wantErr: `invalid argument "2.5"|--batch`},
-		{name: "gzip not a bool", args: []string{"--gzip=maybe"}, wantErr: `invalid argument "maybe"|--gzip|true, false or auto`},
-		{name: "gzip value after a space", args: []string{"--gzip", "false"}, wantErr: `unknown command "false"`},
+		{name: "batch not a number", args: []string{"--batch", "many"}, wantErr: `"many"|--batch`},
+		{name: "batch not an integer", args: []string{"--batch", "2.5"}, wantErr: `"2.5"|--batch`},
+		{name: "gzip not a bool", args: []string{"--gzip=maybe"}, wantErr: `"maybe"|--gzip|true, false or auto`},
+		{name: "gzip value after a space", args: []string{"--gzip", "false"}, wantErr: `--gzip takes true, false or auto after "="|"false"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

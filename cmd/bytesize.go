@@ -25,6 +25,10 @@ func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
 
 func (b *byteSize) Type() string { return "bytes" }
 
+func (b *byteSize) Takes() string {
+	return "a whole number of bytes, optionally with a unit such as 256MiB or 4GB"
+}
+
 func (b *byteSize) Set(s string) error {
 	num, mult := strings.TrimSpace(s), int64(1)
 	lower := strings.ToLower(num)
@@ -39,7 +43,7 @@ func (b *byteSize) Set(s string) error {
 		return fmt.Errorf("%q is not a size: want a whole number of bytes, optionally with a unit such as MiB or GB", s)
 	}
 	if n > math.MaxInt64/mult {
-		return fmt.Errorf("%q is too large", s)
+		return fmt.Errorf("%q is too large: %w", s, strconv.ErrRange)
 	}
 	*b = byteSize(n * mult)
 	return nil

@@ -56,7 +56,7 @@ func TestClientsCommandErrors(t *testing.T) {
 	}{
 		{"bad output", []string{"clients", "-o", "xml"}, `-o "xml": must be table or json`},
 		{"no server", []string{"clients", "--server", closedServerURL(t)}, "cannot reach the montool server"},
-		{"an argument", []string{"clients", "web-01"}, `unknown command "web-01"`},
+		{"an argument", []string{"clients", "web-01"}, `takes no arguments, got "web-01"`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := execute(t, runners{}, tt.args...)

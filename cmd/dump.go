@@ -30,7 +30,9 @@ type dumpOptions struct {
 	// Output is "json", "table", "ndjson" or "csv".
 	Output string
 	// Keys, From, To and Limit narrow the dump, as the endpoint's query
-	// parameters do; empty or 0 for all.
+	// parameters do; empty or 0 for all. From and To are as the flags
+	// give them (see parseWhen), read again at each fetch, so that a time
+	// ago moves on with --watch.
 	Keys     []string
 	From, To string
 	Limit    int
@@ -53,26 +55,26 @@ default; with -o table one row per key for people (type, count, and the
 total of a CUMULATIVE key or the last, min and max of a TIME-SERIES key);
 with -o ndjson an event a line; with -o csv a header and an event a row.
 
---key (repeated) keeps some keys; --from and --to (timestamps as events
-take them: Unix seconds, milliseconds, ...) keep the TIME-SERIES events in
-a range, both ends included; --limit N keeps the latest N of each key.
+--key (repeated) keeps some keys; --from and --to keep the TIME-SERIES
+events in a range, both ends included: each a Unix timestamp (seconds,
+milliseconds, ...), RFC 3339 text, or a time ago such as 1h or 30m;
+--limit N keeps the latest N of each key.
 CUMULATIVE keys keep their totals.`,
 		Example: `  montool dump 3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11
   montool dump 3f1c9d1e-7d4b-4c8a-9a53-0a0e1b7c2d11 -o table
   montool dump web-01 --key cpu_usage_percent --limit 10
+  montool dump web-01 --from 1h -o table
   montool dump web-01 --from 1763850000 --to 1763853600 -o csv > web-01.csv`,
-		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 1 {
-				return fmt.Errorf("dump takes exactly one argument, the client id; got %d", len(args))
-			}
-			return nil
-		},
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(dumpOutputs, opts.Output) {
 				return fmt.Errorf("-o %q: must be json, table, ndjson or csv", opts.Output)
 			}
 			if opts.Limit < 0 {
 				return fmt.Errorf("--limit must not be negative, not %d", opts.Limit)
+			}
+			if err := checkTimeRange(opts.From, opts.To, time.Now()); err != nil {
+				return err
 			}
 			if opts.Watch && opts.Interval < 100*time.Millisecond {
 				return fmt.Errorf("--interval must be at least 100ms, not %s", opts.Interval)
@@ -91,12 +93,49 @@ CUMULATIVE keys keep their totals.`,
 	fs := cmd.Flags()
 	fs.StringVarP(&opts.Output, "output", "o", "json", "output format: json, table, ndjson or csv")
 	fs.StringArrayVar(&opts.Keys, "key", nil, "keep this key; repeat for more (default: every key)")
-	fs.StringVar(&opts.From, "from", "", "keep the TIME-SERIES events from this timestamp on (Unix seconds, ms, ...)")
-	fs.StringVar(&opts.To, "to", "", "keep the TIME-SERIES events up to this timestamp")
+	fs.StringVar(&opts.From, "from", "", "keep the TIME-SERIES events from this time on: Unix seconds, ms, µs or ns, RFC 3339, or a time ago such as 1h")
+	fs.StringVar(&opts.To, "to", "", "keep the TIME-SERIES events up to this time, written as for --from")
 	fs.IntVar(&opts.Limit, "limit", 0, "keep the latest N TIME-SERIES events of each key (0: all)")
 	fs.BoolVar(&opts.Watch, "watch", false, "show the dump again every --interval, in place on a terminal, until Ctrl-C")
 	fs.DurationVar(&opts.Interval, "interval", 2*time.Second, "with --watch, how often the dump is fetched")
 	return cmd
+}
+
+// parseWhen reads the value s of --from or --to (name) at now: what send
+// --timestamp takes, or a time ago such as 1h or 30m.
+func parseWhen(name, s string, now time.Time) (event.Timestamp, error) {
+	ts, err := parseTimestampFlag(name, s)
+	if err == nil {
+		return ts, nil
+	}
+	d, derr := time.ParseDuration(s)
+	switch {
+	case derr != nil:
+		return 0, fmt.Errorf("%w, or a time ago such as 1h or 30m", err)
+	case d < 0:
+		return 0, fmt.Errorf("--%s %q: a time ago must not be negative", name, s)
+	}
+	return event.FromTime(now.Add(-d)), nil
+}
+
+// checkTimeRange checks --from and --to at now, each alone and one
+// against the other.
+func checkTimeRange(from, to string, now time.Time) error {
+	var ends [2]event.Timestamp
+	for i, v := range []string{from, to} {
+		if v == "" {
+			continue
+		}
+		ts, err := parseWhen([]string{"from", "to"}[i], v, now)
+		if err != nil {
+			return err
+		}
+		ends[i] = ts
+	}
+	if from != "" && to != "" && ends[0] > ends[1] {
+		return fmt.Errorf("--from %s is after --to %s: nothing is in between", from, to)
+	}
+	return nil
 }
 
 func runDump(ctx context.Context, opts *dumpOptions) error {
@@ -119,7 +158,8 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 		}
 		if err := dumpOnce(ctx, c, opts, &b); err != nil {
 			if ctx.Err() != nil {
-				return nil
+				_, err := io.WriteString(opts.Out, "\n")
+				return err
 			}
 			fmt.Fprintf(&b, "montool: %v\n", err)
 		}
@@ -129,7 +169,10 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 		}
 		select {
 		case <-ctx.Done():
-			return nil
+			// A line of its own for what comes next, such as the shell's
+			// prompt after the ^C a terminal shows.
+			_, err := io.WriteString(opts.Out, "\n")
+			return err
 		case <-t.C:
 		}
 	}
@@ -141,10 +184,16 @@ func dumpOnce(ctx context.Context, c *client.Client, opts *dumpOptions, w io.Wri
 	for _, k := range opts.Keys {
 		query.Add("key", k)
 	}
+	now := time.Now()
 	for name, v := range map[string]string{"from": opts.From, "to": opts.To} {
-		if v != "" {
-			query.Set(name, v)
+		if v == "" {
+			continue
 		}
+		ts, err := parseWhen(name, v, now)
+		if err != nil {
+			return err
+		}
+		query.Set(name, string(ts.AppendJSON(nil)))
 	}
 	if opts.Limit > 0 {
 		query.Set("limit", strconv.Itoa(opts.Limit))
@@ -234,7 +283,8 @@ func writeTable(w io.Writer, d *event.Dump) error {
 const sparkWidth = 24
 
 // sparkline draws samples as bars of eight heights, from the lowest value
-// among them to the highest.
+// among them to the highest, followed by that range ("47.4–47.5"), so that
+// a small change drawn from the bottom bar to the top is read as small.
 func sparkline(samples []event.Sample) string {
 	const bars = "▁▂▃▄▅▆▇█"
 	levels := []rune(bars)
@@ -250,9 +300,29 @@ func sparkline(samples []event.Sample) string {
 		}
 		out[i] = levels[level]
 	}
-	return string(out)
+	if hi == lo {
+		return string(out) + " all " + number(lo)
+	}
+	return string(out) + " " + number(lo) + "–" + number(hi)
 }
 
-func number(f float64) string { return string(event.AppendFloat(nil, f)) }
+// tableDigits is how many significant digits the table shows of a value
+// that is not a whole number.
+const tableDigits = 6
+
+// number writes f for the table: a whole number of up to 15 digits as it
+// is, any other rounded to tableDigits significant digits (but for its
+// whole part, which is kept), in exponent form only when very small or
+// very large.
+func number(f float64) string {
+	a := math.Abs(f)
+	switch {
+	case a >= 1e15 || (a < 1e-4 && f != 0):
+		return strconv.FormatFloat(f, 'g', tableDigits, 64)
+	case a >= math.Pow10(tableDigits-1):
+		return strconv.FormatFloat(math.Round(f), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(f, 'g', tableDigits, 64)
+}
 
 func when(ts event.Timestamp) string { return ts.Time().Format(time.RFC3339) }

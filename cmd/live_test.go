@@ -198,7 +198,7 @@ func TestDumpTable(t *testing.T) {
 	// g's values in time order are 5, 9, 1: a middle, a top and a bottom bar.
 	want := [][]string{
 		{"KEY", "TYPE", "COUNT", "TOTAL", "LAST", "MIN", "MAX", "LATEST", "TREND"},
-		{"g", "TIME-SERIES", "3", "-", "1", "1", "9", "2025-11-22T22:25:00Z", "▅█▁"},
+		{"g", "TIME-SERIES", "3", "-", "1", "1", "9", "2025-11-22T22:25:00Z", "▅█▁", "1–9"},
 		{"k", "CUMULATIVE", "2", "7.5", "-", "-", "-", "2025-11-22T22:21:00Z", "-"},
 	}
 	rows := lines[header:]
@@ -565,8 +565,10 @@ func TestAgentsIdentities(t *testing.T) {
 		t.Fatal(err)
 	}
 	stdout, _, err := execute(t, runners{}, "agents", "--server", ts.URL, "--identities", file, "--rate", "20", "--duration", "500ms")
-	if err != nil {
-		t.Fatalf("agents: %v\n%s", err, stdout)
+	// web-03 had nothing accepted, which fails the run, with the reason.
+	checkErr(t, err, "agent 3 had none of its events accepted|forbidden")
+	if !strings.Contains(stdout, "rejected (forbidden): ") {
+		t.Errorf("no reason for web-03's rejections:\n%s", stdout)
 	}
 	for _, id := range []string{"web-01", "web-02"} {
 		d, err := st.Dump(context.Background(), id)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -96,9 +97,7 @@ config file, then defaults.`,
 	configKey(pf, "log-level", "log_level")
 	configKey(pf, "log-format", "log_format")
 
-	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return fmt.Errorf("%w\nRun '%s --help' for usage", err, c.CommandPath())
-	})
+	cmd.SetFlagErrorFunc(flagError)
 	cmd.AddCommand(
 		newServeCmd(opts, run.serve),
 		newAgentsCmd(opts, run.agents),
@@ -110,6 +109,8 @@ config file, then defaults.`,
 		newClientsCmd(opts, run.clients),
 		newDocsCmd(),
 	)
+	addCompletionCmd(cmd)
+	wordArgs(cmd)
 	return cmd
 }
 
@@ -131,7 +132,7 @@ func configKey(fs *pflag.FlagSet, name, key string) {
 func (o *rootOptions) init(cmd *cobra.Command) error {
 	v := viper.New()
 	v.SetEnvPrefix("MONTOOL")
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_", "-", "_"))
+	v.SetEnvKeyReplacer(envKeyReplacer)
 	v.AutomaticEnv()
 
 	file := o.ConfigFile
@@ -153,6 +154,11 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 			return fmt.Errorf("read config %s: %w", v.ConfigFileUsed(), err)
 		}
 	}
+	if v.ConfigFileUsed() != "" {
+		if err := checkConfigKeys(v, configKeys(cmd.Root())); err != nil {
+			return err
+		}
+	}
 
 	var errs []error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
@@ -160,9 +166,15 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 		if f.Changed || len(keys) == 0 || !v.IsSet(keys[0]) {
 			return
 		}
+		what := configSource(v, keys[0])
 		val := v.Get(keys[0])
+		switch val.(type) {
+		case []any, map[string]any:
+			errs = append(errs, fmt.Errorf("%s takes one value, not a list or a section: %s", what, flagTakes(f)))
+			return
+		}
 		if err := f.Value.Set(fmt.Sprint(val)); err != nil {
-			errs = append(errs, fmt.Errorf("config %s: %q is not a valid value for --%s: %w", keys[0], fmt.Sprint(val), f.Name, err))
+			errs = append(errs, valueError(what, f, fmt.Sprint(val), err))
 		}
 	})
 	if err := errors.Join(errs...); err != nil {
@@ -176,6 +188,21 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 	}
 	o.Log = log
 	return nil
+}
+
+// envKeyReplacer turns a config key into the end of its environment
+// variable's name. It is never changed.
+var envKeyReplacer = strings.NewReplacer(".", "_", "-", "_")
+
+// configSource names where the configuration's value of key comes from:
+// its environment variable when that is set, else the key in the config
+// file.
+func configSource(v *viper.Viper, key string) string {
+	env := "MONTOOL_" + strings.ToUpper(envKeyReplacer.Replace(key))
+	if os.Getenv(env) != "" {
+		return env + " (" + key + ")"
+	}
+	return "config " + v.ConfigFileUsed() + ": " + key
 }
 
 // newLogger returns a slog logger writing to w at level in format.
@@ -253,13 +280,48 @@ func newAPIClient(url, token string, hc *http.Client) (*client.Client, error) {
 }
 
 // reachError words an error of c that is not an answer of the server as
-// the server being out of reach; the server's answers, whole or cut short,
-// pass as they are.
+// the server being out of reach, or, when the server answered plain HTTP
+// as an HTTPS server or its certificate is not trusted, says which flag to
+// change; the server's answers, whole or cut short, pass as they are.
 func reachError(c *client.Client, err error) error {
 	var apiErr *client.Error
 	var cut *client.CutError
 	if err == nil || errors.As(err, &apiErr) || errors.As(err, &cut) {
 		return err
 	}
+	var https *client.HTTPSError
+	if errors.As(err, &https) {
+		return fmt.Errorf("the montool server at %s speaks HTTPS: give --server %s", c.URL(), https.URL)
+	}
+	if msg := certificateError(err); msg != "" {
+		return fmt.Errorf("the certificate of the montool server at %s %s", c.URL(), msg)
+	}
 	return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+}
+
+// certificateError words why the server's certificate was refused, with
+// what to pass instead, or returns "" when err is not about it.
+func certificateError(err error) string {
+	var verify *tls.CertificateVerificationError
+	if !errors.As(err, &verify) {
+		return ""
+	}
+	const skip = "or --insecure-skip-verify to not check it"
+	var unknown x509.UnknownAuthorityError
+	var host x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	switch {
+	case errors.As(err, &unknown):
+		return "is not trusted (it is signed by an authority this machine does not know): pass --ca-cert FILE, a PEM file of the authority that signed it, " + skip
+	case errors.As(err, &host):
+		names := host.Certificate.DNSNames
+		for _, ip := range host.Certificate.IPAddresses {
+			names = append(names, ip.String())
+		}
+		return fmt.Sprintf("is not trusted: it is for %s, not %s; give --server with a name it is for, %s", strings.Join(names, ", "), host.Host, skip)
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return fmt.Sprintf("is not trusted: it is valid from %s to %s only; renew it, %s",
+			invalid.Cert.NotBefore.UTC().Format(time.RFC3339), invalid.Cert.NotAfter.UTC().Format(time.RFC3339), skip)
+	}
+	return "is not trusted: pass --ca-cert FILE, a PEM file of the authority that signed it, " + skip
 }

@@ -118,7 +118,7 @@ func (f *sendFlags) event(keys []agent.KeySpec, now time.Time, hostname func() (
 	}
 	ev.ClientID, ev.ID = event.NormalizeID(ev.ClientID), event.NormalizeID(ev.ID)
 	if f.timestamp != "" {
-		if ev.Timestamp, err = parseTimestampFlag(f.timestamp); err != nil {
+		if ev.Timestamp, err = parseTimestampFlag("timestamp", f.timestamp); err != nil {
 			return ev, err
 		}
 	}
@@ -142,8 +142,12 @@ var flagOfField = map[string]string{
 	event.FieldValue:     "value",
 }
 
-// parseTimestampFlag reads a numeric Unix timestamp or RFC 3339 text.
-func parseTimestampFlag(s string) (event.Timestamp, error) {
+// timestampForms says what parseTimestampFlag takes.
+const timestampForms = "a Unix timestamp (seconds, ms, µs or ns) or RFC 3339 text such as 2026-11-26T10:00:00Z"
+
+// parseTimestampFlag reads the value s of flag name: a numeric Unix
+// timestamp or RFC 3339 text.
+func parseTimestampFlag(name, s string) (event.Timestamp, error) {
 	ts, numErr := event.ParseTimestamp(s)
 	if numErr == nil {
 		return ts, nil
@@ -152,9 +156,9 @@ func parseTimestampFlag(s string) (event.Timestamp, error) {
 	if err != nil {
 		var e *event.Error
 		if _, ferr := strconv.ParseFloat(s, 64); ferr == nil && errors.As(numErr, &e) {
-			return 0, fmt.Errorf("--timestamp %q: %s", s, e.Message) // a number, but negative or too far ahead
+			return 0, fmt.Errorf("--%s %q: %s", name, s, e.Message) // a number, but negative or too far ahead
 		}
-		return 0, fmt.Errorf("--timestamp %q: must be a Unix timestamp (seconds, ms, µs or ns) or RFC 3339 text such as 2026-11-26T10:00:00Z", s)
+		return 0, fmt.Errorf("--%s %q: must be %s", name, s, timestampForms)
 	}
 	return event.FromTime(t), nil
 }

@@ -137,6 +137,15 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 			if err := checkLimits(opts.Limits); err != nil {
 				return err
 			}
+			switch {
+			case opts.Server.TLSCert != "" && opts.Server.TLSKey == "":
+				return errors.New("--tls-cert needs --tls-key, the PEM file of the certificate's private key")
+			case opts.Server.TLSKey != "" && opts.Server.TLSCert == "":
+				return errors.New("--tls-key needs --tls-cert, the PEM file of the certificate it is the key of")
+			}
+			if err := opts.Server.Validate(); err != nil {
+				return fmt.Errorf("server config: %w", err)
+			}
 			opts.Log = root.Log
 			opts.flags, opts.args = cmd.Flags(), commandLine(cmd)
 			if runF != nil {
@@ -267,14 +276,6 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		}
 		defer stop()
 	}
-	switch {
-	case opts.Server.Tokens.Len() > 0:
-		opts.Log.Info("taking requests with a token", "tokens", opts.Server.Tokens.Len())
-	case opts.Server.InsecureOpen:
-		opts.Log.Warn("no tokens configured and --insecure-open: anyone who reaches the server may write and read everything")
-	default:
-		opts.Log.Warn("no tokens configured: taking requests only from this machine; add tokens to the config (montool token new) to take agents from elsewhere, or pass --insecure-open")
-	}
 	up := newUpkeep(opts.ClientTTL, opts.Retention)
 	var srv *server.Server
 	reloadWith := func(st tunable) func(context.Context) error {
@@ -292,6 +293,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		if srv, err = server.New(opts.Server, mem, opts.Log); err != nil {
 			return err
 		}
+		logAccess(opts)
 		ln, err := srv.Listen()
 		if err != nil {
 			return err
@@ -314,6 +316,7 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if srv, err = server.New(opts.Server, ds, opts.Log); err != nil {
 		return err
 	}
+	logAccess(opts)
 	ln, err := srv.Listen()
 	if err != nil {
 		return err
@@ -359,6 +362,20 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 		return errors.Join(runErr, fmt.Errorf("close the data directory: %w", closeErr))
 	}
 	return runErr
+}
+
+// logAccess logs who may send requests: with tokens, or in open mode, a
+// warning. It comes once the server is built, so that a setting it refuses
+// is told first and alone.
+func logAccess(opts *serveOptions) {
+	switch {
+	case opts.Server.Tokens.Len() > 0:
+		opts.Log.Info("taking requests with a token", "tokens", opts.Server.Tokens.Len())
+	case opts.Server.InsecureOpen:
+		opts.Log.Warn("no tokens configured and --insecure-open: anyone who reaches the server may write and read everything")
+	default:
+		opts.Log.Warn("no tokens configured: taking requests only from this machine; add tokens to the config (montool token new) to take agents from elsewhere, or pass --insecure-open")
+	}
 }
 
 // errDebugAddrFix says what to do about a profiler address that is not

@@ -61,8 +61,8 @@ func TestTokenNewFlags(t *testing.T) {
 		{name: "role in capitals", args: []string{"token", "new", "--role", "ADMIN", "--client", "*"}, wantErr: `--role|role "ADMIN"`},
 		{name: "no client", args: []string{"token", "new", "--role", "ingest"}, wantErr: "--client|give the client ids the token may act for"},
 		{name: "no flags at all", args: []string{"token", "new"}, wantErr: "--role"},
-		{name: "unknown flag", args: []string{"token", "new", "--role", "ingest", "--client", "x", "--clients", "y"}, wantErr: "unknown flag: --clients|montool token new --help"},
-		{name: "unexpected argument", args: []string{"token", "new", "--role", "ingest", "--client", "x", "extra"}, wantErr: `unknown command "extra"`},
+		{name: "unknown flag", args: []string{"token", "new", "--role", "ingest", "--client", "x", "--clients", "y"}, wantErr: "unknown flag --clients|montool token new --help"},
+		{name: "unexpected argument", args: []string{"token", "new", "--role", "ingest", "--client", "x", "extra"}, wantErr: `takes no arguments, got "extra"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,8 +157,50 @@ type Agent struct {
 
 	sent, accepted, duplicates, rejected, errs, retries atomic.Int64
 
-	mu      sync.Mutex // guards lastErr
-	lastErr error      // the latest failure to get an answer
+	mu         sync.Mutex  // guards lastErr, failingAt and rejections
+	lastErr    error       // the latest failure to get an answer
+	failingAt  time.Time   // when sends began to get no answer; zero when the last got one
+	rejections []Rejection // the first of each code, in the order met
+}
+
+// Rejection is a kind of rejection an agent's events met: the server's
+// code, such as "invalid" or "forbidden", and the message of the first
+// event rejected with it.
+type Rejection struct {
+	Code, Message string
+}
+
+// Rejections returns the kinds of rejection the agent's events met so
+// far, each with its first message, in the order they were first met.
+func (a *Agent) Rejections() []Rejection {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.rejections)
+}
+
+// Failing returns since when the agent's sends have got no answer it can
+// keep (a network error, a 5xx or a 429, retried), and the latest such
+// error; a zero time when the latest send got one.
+func (a *Agent) Failing() (since time.Time, err error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.failingAt.IsZero() {
+		return time.Time{}, nil
+	}
+	return a.failingAt, a.lastErr
+}
+
+// answered notes that a send got an answer, with the events it rejected:
+// the first reason of each code is kept.
+func (a *Agent) answered(errs []event.ItemError) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failingAt = time.Time{}
+	for _, e := range errs {
+		if !slices.ContainsFunc(a.rejections, func(r Rejection) bool { return r.Code == e.Code }) {
+			a.rejections = append(a.rejections, Rejection{Code: e.Code, Message: e.Message})
+		}
+	}
 }
 
 // ClientID returns the agent's client id.
@@ -314,6 +357,7 @@ func (a *Agent) deliver(ctx context.Context, batch []event.Event) {
 		cancel()
 		if sum != nil {
 			if answered := int64(sum.Accepted + sum.Duplicates + sum.Rejected); answered > 0 {
+				a.answered(sum.Errors)
 				a.accepted.Add(int64(sum.Accepted))
 				a.duplicates.Add(int64(sum.Duplicates))
 				a.rejected.Add(int64(sum.Rejected))
@@ -324,16 +368,21 @@ func (a *Agent) deliver(ctx context.Context, batch []event.Event) {
 			}
 		}
 		if err == nil {
+			a.answered(nil)
 			a.fail(n, errors.New("the server answered without counting the events"))
 			return
 		}
 		var apiErr *client.Error
 		if errors.As(err, &apiErr) && !apiErr.Temporary() {
+			a.answered(nil)
 			a.fail(n, err) // refused as a whole (a 4xx without a summary): retrying cannot help
 			return
 		}
 		a.mu.Lock()
 		a.lastErr = err
+		if a.failingAt.IsZero() {
+			a.failingAt = time.Now()
+		}
 		a.mu.Unlock()
 		wait := a.backoff(attempt)
 		if apiErr != nil && apiErr.RetryAfter > wait {

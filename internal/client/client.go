@@ -107,6 +107,20 @@ func (e *CutError) Error() string {
 // Unwrap returns why the body ended.
 func (e *CutError) Unwrap() error { return e.Err }
 
+// httpsAnswer starts the body of the 400 that Go's HTTPS server answers a
+// plain HTTP request with.
+const httpsAnswer = "Client sent an HTTP request to an HTTPS server."
+
+// HTTPSError says that a server was asked over plain HTTP but speaks
+// HTTPS, as Go's HTTPS server tells with a 400.
+type HTTPSError struct {
+	// URL is the server's base URL with https.
+	URL string
+}
+
+// Error says to use the https URL.
+func (e *HTTPSError) Error() string { return "the server speaks HTTPS: use " + e.URL }
+
 // Unwrap returns the domain error kind the code names (event.ErrNotFound
 // for "not_found", and so on), or nil.
 func (e *Error) Unwrap() error { return event.KindOf(e.Code) }
@@ -328,6 +342,11 @@ func (c *Client) do(req *http.Request) ([]byte, error) {
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return raw, nil
+	}
+	if resp.StatusCode == http.StatusBadRequest && req.URL.Scheme == "http" && bytes.HasPrefix(raw, []byte(httpsAnswer)) {
+		u := *c.base
+		u.Scheme = "https"
+		return nil, &HTTPSError{URL: u.String()}
 	}
 	apiErr := &Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 	var body struct {

@@ -45,14 +45,15 @@ func (s *Server) authorize(role auth.Role, h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		t := tokens.Authenticate(bearer(r.Header.Get("Authorization")))
+		header := r.Header.Get("Authorization")
+		t := tokens.Authenticate(bearer(header))
 		if t == nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="montool"`)
-			s.writeError(w, r, &event.Error{Kind: errUnauthorized, Message: "send one of this server's tokens as Authorization: Bearer TOKEN (montool --token)"})
+			s.writeError(w, r, &event.Error{Kind: errUnauthorized, Message: unauthorizedMessage(header)})
 			return
 		}
 		if !t.May(role) {
-			s.writeError(w, r, &event.Error{Kind: event.ErrForbidden, Message: "a token of role " + string(t.Role) + " may not do this; it takes role " + string(role)})
+			s.writeError(w, r, &event.Error{Kind: event.ErrForbidden, Message: "a token of role " + string(t.Role) + " may not do this; it takes role " + rolesThatMay(role)})
 			return
 		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), tokenKey{}, t)))
@@ -73,6 +74,41 @@ func (s *Server) wholeServer(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// unauthorizedMessage says why a request with the Authorization header
+// header has no token the server takes: none sent, another scheme, or a
+// token the server does not know. It never repeats what was sent but a
+// well-known scheme's name.
+func unauthorizedMessage(header string) string {
+	const send = "send one of this server's tokens as Authorization: Bearer TOKEN (montool --token)"
+	scheme, token, _ := strings.Cut(strings.TrimSpace(header), " ")
+	switch {
+	case header == "":
+		return "this request has no token: " + send
+	case !strings.EqualFold(scheme, "Bearer"):
+		for _, known := range []string{"Basic", "Digest", "Token", "Negotiate"} {
+			if strings.EqualFold(scheme, known) {
+				return "the Authorization header must be Bearer TOKEN, not " + known + ": " + send
+			}
+		}
+		return "the Authorization header must be Bearer TOKEN: " + send
+	case strings.TrimSpace(token) == "":
+		return "the Authorization header holds no token: " + send
+	}
+	return "the token sent is not one of this server's tokens: check it (montool --token), or make one with montool token new and add its entry to the server's config"
+}
+
+// rolesThatMay names the roles whose tokens may do what role stands for,
+// such as "read or admin".
+func rolesThatMay(role auth.Role) string {
+	var may []string
+	for _, r := range []auth.Role{auth.RoleIngest, auth.RoleRead, auth.RoleAdmin} {
+		if (&auth.Token{Role: r}).May(role) {
+			may = append(may, string(r))
+		}
+	}
+	return strings.Join(may, " or ")
 }
 
 // bearer returns the token of an Authorization header, or "".

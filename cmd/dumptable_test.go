@@ -1,0 +1,77 @@
+package cmd
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/montool/montool/internal/event"
+)
+
+// TestTableNumber: the table rounds values to six significant digits,
+// keeps whole numbers whole, and never widens a column with the last
+// digits of a float.
+func TestTableNumber(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{-0.9984950306638146, "-0.998495"},
+		{47.4, "47.4"},
+		{51.06666666666667, "51.0667"},
+		{123456.789, "123457"},
+		{1514214, "1514214"},
+		{8589934592, "8589934592"},
+		{3880169544.25, "3880169544"},
+		{0.000012345678, "1.23457e-05"},
+		{0, "0"},
+		{1e300, "1e+300"},
+	}
+	for _, tt := range tests {
+		if got := number(tt.in); got != tt.want {
+			t.Errorf("number(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestTableSparklineRange: a sparkline says the range it spans, so that
+// ▁█ for 47.4 then 47.5 is not read as a leap.
+func TestTableSparklineRange(t *testing.T) {
+	d := &event.Dump{ClientID: "c1", Series: []event.Series{
+		{Key: "cpu", Type: event.TimeSeries, Samples: []event.Sample{{Timestamp: 1e9, Value: 47.4}, {Timestamp: 2e9, Value: 47.5}}},
+		{Key: "flat", Type: event.TimeSeries, Samples: []event.Sample{{Timestamp: 1e9, Value: 3}, {Timestamp: 2e9, Value: 3}}},
+	}}
+	var b strings.Builder
+	if err := writeTable(&b, d); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"▁█ 47.4–47.5\n", "▁▁ all 3\n"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("table does not end a row with %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestDumpWatchEndsWithANewline: once --watch is stopped (Ctrl-C) the
+// output ends on a line of its own, so that the shell's prompt does not
+// land after the ^C the terminal shows.
+func TestDumpWatchEndsWithANewline(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	seed(t, st)
+	cmd := newRootCmd(runners{})
+	var out strings.Builder
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"dump", "c1", "-o", "table", "--watch", "--interval", "100ms", "--server", url})
+	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
+	defer cancel()
+	if err := cmd.ExecuteContext(ctx); err != nil {
+		t.Fatalf("dump --watch: %v", err)
+	}
+	if !strings.HasSuffix(out.String(), ")\n\n") {
+		t.Errorf("dump --watch ended with %q, want the footer and a newline", out.String()[max(0, out.Len()-40):])
+	}
+}
