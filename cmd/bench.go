@@ -134,11 +134,7 @@ reads and drops the body. Ctrl-C stops at once and still prints the report.`,
 			if opts.Rounds < 1 || opts.Rounds > loadgen.MaxRounds {
 				return fmt.Errorf("--rounds %d: must be between 1 and %d", opts.Rounds, loadgen.MaxRounds)
 			}
-			tlsCfg, err := root.tlsConfig()
-			if err != nil {
-				return err
-			}
-			opts.Server, opts.Load.Token, opts.Load.TLS = root.Server, root.Token, tlsCfg
+			opts.Server, opts.Load.Token = root.Server, root.Token
 			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.Progress = isTerminal(opts.ErrOut)
 			if runF != nil {

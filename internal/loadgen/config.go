@@ -10,7 +10,6 @@
 package loadgen
 
 import (
-	"crypto/tls"
 	"fmt"
 	"math"
 	"strconv"
@@ -48,9 +47,6 @@ const (
 type Config struct {
 	// Token is a bearer token sent with every request; "" sends none.
 	Token string
-	// TLS is the TLS settings for an https:// server; nil for the
-	// defaults.
-	TLS *tls.Config
 	// Clients is the number of client ids the events are spread over.
 	Clients int
 	// Keys is the number of keys each client reports.

@@ -647,11 +647,16 @@ func snippet(b []byte) string {
 }
 
 // checkURL returns the base URL of a target, without a trailing slash, or
-// an error when it is not an http URL of this machine.
+// an error when it is not an http URL of this machine. There is no https:
+// the load stays on loopback, where TLS would only add its own cost to
+// the figures.
 func checkURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("server URL %q: %w", raw, err)
+	}
+	if u.Scheme == "https" {
+		return "", fmt.Errorf("server URL %q: the load generator speaks plain HTTP only, to servers on this machine: use an http:// URL such as http://127.0.0.1:8080", raw)
 	}
 	if u.Scheme != "http" || u.Host == "" {
 		return "", fmt.Errorf("server URL %q: must be an http:// URL such as http://127.0.0.1:8080", raw)
@@ -697,7 +702,6 @@ func newHTTPClient(cfg Config) *http.Client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
-		TLSClientConfig:     cfg.TLS,
 	}
 	if cfg.Token != "" {
 		return &http.Client{Transport: bearerTransport{base: transport, token: cfg.Token}, Timeout: cfg.RequestTimeout}

@@ -287,6 +287,7 @@ func TestRunRefuses(t *testing.T) {
 		{name: "a host off this machine", url: "http://192.0.2.1:8080", wantErr: "loopback"},
 		{name: "a name that is not localhost", url: "http://example.com", wantErr: "loopback"},
 		{name: "not http", url: "ftp://127.0.0.1/", wantErr: "http://"},
+		{name: "https", url: "https://127.0.0.1:8443", wantErr: "plain HTTP only"},
 		{name: "not a URL", url: "http://[::1", wantErr: "server URL"},
 		{name: "nothing listening", url: closedURL(t), wantErr: "cannot reach the test server"},
 		{name: "a bad config", url: "http://127.0.0.1:1", cfg: func(c *Config) { c.Batch = 0 }, wantErr: "batch 0"},
