@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/montool/montool/internal/event"
 )
 
 // These tests drive real servers over HTTP on 127.0.0.1.
@@ -386,22 +388,23 @@ func TestRoundsAlternate(t *testing.T) {
 func TestParseAnswer(t *testing.T) {
 	tests := []struct {
 		in     string
-		want   answerSummary
+		want   event.Summary
 		wantOK bool
 	}{
-		{`{"accepted":1000,"duplicates":0,"rejected":0,"errors":[]}`, answerSummary{1000, 0, 0}, true},
-		{`{"accepted":0,"duplicates":1,"rejected":0,"errors":[]}`, answerSummary{0, 1, 0}, true},
-		{`{"accepted":3,"duplicates":2,"rejected":1,"errors":[{"index":1}],"error":{"code":"invalid"}}`, answerSummary{3, 2, 1}, true},
-		{`{ "accepted": 7, "duplicates": 1, "rejected": 2 }`, answerSummary{7, 1, 2}, true}, // through encoding/json
-		{`{"rejected":2,"accepted":7}`, answerSummary{7, 0, 2}, true},
-		{`{"accepted":}`, answerSummary{}, false},
-		{`{"error":{"code":"too_large"}}`, answerSummary{}, true}, // JSON without counts: zeros
-		{`not json`, answerSummary{}, false},
-		{``, answerSummary{}, false},
+		{`{"accepted":1000,"duplicates":0,"rejected":0,"errors":[]}`, event.Summary{Accepted: 1000, Duplicates: 0, Rejected: 0}, true},
+		{`{"accepted":0,"duplicates":1,"rejected":0,"errors":[]}`, event.Summary{Accepted: 0, Duplicates: 1, Rejected: 0}, true},
+		{`{"accepted":3,"duplicates":2,"rejected":1,"errors":[{"index":1}],"error":{"code":"invalid"}}`, event.Summary{Accepted: 3, Duplicates: 2, Rejected: 1}, true},
+		{`{ "accepted": 7, "duplicates": 1, "rejected": 2 }`, event.Summary{Accepted: 7, Duplicates: 1, Rejected: 2}, true}, // through encoding/json
+		{`{"rejected":2,"accepted":7}`, event.Summary{Accepted: 7, Duplicates: 0, Rejected: 2}, true},
+		{`{"accepted":}`, event.Summary{}, false},
+		{`{"error":{"code":"too_large"}}`, event.Summary{}, true}, // JSON without counts: zeros
+		{`not json`, event.Summary{}, false},
+		{``, event.Summary{}, false},
 	}
 	for _, tt := range tests {
 		got, ok := parseAnswer([]byte(tt.in))
-		if got != tt.want || ok != tt.wantOK {
+		counts := func(s event.Summary) [3]int { return [3]int{s.Accepted, s.Duplicates, s.Rejected} }
+		if counts(got) != counts(tt.want) || ok != tt.wantOK {
 			t.Errorf("parseAnswer(%s) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.wantOK)
 		}
 	}
