@@ -166,7 +166,7 @@ reads and drops the body. Ctrl-C stops at once and still prints the report.`,
 }
 
 func runBench(ctx context.Context, opts *benchOptions) error {
-	montool := loadgen.Contender{Name: "montool", Stats: true, Start: func(context.Context) (string, func() error, error) {
+	montool := loadgen.Contender{Target: loadgen.Target{Name: "montool", Stats: true}, Start: func(context.Context) (string, func() error, error) {
 		return opts.Server, func() error { return nil }, nil
 	}}
 	if opts.InProcess {
@@ -178,7 +178,7 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 		if err != nil {
 			return err
 		}
-		contenders = append(contenders, loadgen.Contender{Name: "durable", Stats: true, Start: func(ctx context.Context) (string, func() error, error) {
+		contenders = append(contenders, loadgen.Contender{Target: loadgen.Target{Name: "durable", Stats: true}, Start: func(ctx context.Context) (string, func() error, error) {
 			return startDurable(ctx, opts.DataDir, mode)
 		}})
 	}
@@ -189,7 +189,7 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 			return err
 		}
 		defer floor.Close()
-		contenders = append(contenders, loadgen.Contender{Name: "floor", NoPreload: true, Start: func(context.Context) (string, func() error, error) {
+		contenders = append(contenders, loadgen.Contender{Target: loadgen.Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
 			return floor.URL(), func() error { return nil }, nil
 		}})
 	}

@@ -103,11 +103,10 @@ type Config struct {
 
 // Progress is how far a run has got.
 type Progress struct {
-	Target   string
-	Round    int
-	Elapsed  time.Duration
-	Events   int64 // events in requests answered so far, whatever the status
-	Requests int64
+	Target  string
+	Round   int
+	Elapsed time.Duration
+	Events  int64 // events in requests answered so far, whatever the status
 	// Preload says the events are those of the preload, before the clock.
 	Preload bool
 }

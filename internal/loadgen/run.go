@@ -144,10 +144,8 @@ type BodyStats struct {
 	Patched   int64
 	PatchTime time.Duration
 	// SenderWait is the time the senders spent, added up, waiting for a
-	// template that an earlier request still held; Waits counts those
-	// waits.
+	// template that an earlier request still held.
 	SenderWait time.Duration
-	Waits      int64
 }
 
 // EventsPerSecond returns the rate of events answered 2xx.
@@ -280,16 +278,11 @@ func (r *Result) preload(ctx context.Context, cfg Config, con *content, client *
 	p.Duration, p.Duplicates, p.Gzip, p.Rate = 0, 0, false, 0
 	start := time.Now()
 	src := newStream(ctx, p, con, 0)
-	var stopProgress func()
 	workers := newWorkers(p.Connections)
-	if cfg.Progress != nil {
-		stopProgress = reportProgress(cfg.Progress, workers, target, start, true)
-	}
+	stopProgress := reportProgress(cfg.Progress, workers, target, start, true)
 	drive(ctx, client, src, workers, drivePlan{url: base + EventsPath, contentType: contentType(p.Format)})
 	r.PreloadTime = time.Since(start)
-	if stopProgress != nil {
-		stopProgress()
-	}
+	stopProgress()
 	var failed, requests int64
 	first := ""
 	for _, w := range workers {
@@ -324,10 +317,7 @@ func (r *Result) measure(ctx context.Context, cfg Config, client *http.Client, b
 		plan.deadline = plan.start.Add(cfg.Duration)
 	}
 	cpu0, cpuOK := processCPU()
-	stopProgress := func() {}
-	if cfg.Progress != nil {
-		stopProgress = reportProgress(cfg.Progress, workers, target, plan.start, false)
-	}
+	stopProgress := reportProgress(cfg.Progress, workers, target, plan.start, false)
 	drive(ctx, client, src, workers, plan)
 	r.Elapsed = time.Since(plan.start)
 	if cpu1, ok := processCPU(); ok && cpuOK {
@@ -347,7 +337,6 @@ func (r *Result) measure(ctx context.Context, cfg Config, client *http.Client, b
 		r.Answers.Duplicates += w.answers.Duplicates
 		r.Answers.Rejected += w.answers.Rejected
 		r.Bodies.SenderWait += w.waited
-		r.Bodies.Waits += w.waits
 		r.Bodies.Patched += w.patched
 		r.Bodies.PatchTime += w.patchTime
 		r.Late += w.late
@@ -463,9 +452,12 @@ func newWorkers(n int) []*worker {
 	return workers
 }
 
-// reportProgress calls progress once a second with the senders' counts
-// until the returned function is called.
+// reportProgress calls progress, when not nil, once a second with the
+// senders' counts until the returned function is called.
 func reportProgress(progress func(Progress), workers []*worker, target Target, start time.Time, preload bool) func() {
+	if progress == nil {
+		return func() {}
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -479,7 +471,6 @@ func reportProgress(progress func(Progress), workers []*worker, target Target, s
 				p := Progress{Target: target.Name, Round: target.Round, Preload: preload, Elapsed: time.Since(start)}
 				for _, w := range workers {
 					p.Events += w.progressEvents.Load()
-					p.Requests += w.progressRequests.Load()
 				}
 				progress(p)
 			}
@@ -511,24 +502,22 @@ func (b *requestBody) Close() error {
 // connection. Its fields are its own until the run is over, but for the
 // progress counters, which the progress goroutine reads.
 type worker struct {
-	hist             Histogram
-	statuses         map[int]int64
-	requests, ok     int64
-	events, dups     int64
-	failedEvents     int64
-	transportErrors  int64
-	interrupted      int64
-	firstFailure     string
-	answers          Answers
-	waited           time.Duration // waiting for a template
-	waits            int64
-	patched          int64 // events in the bodies patched
-	patchTime        time.Duration
-	late, lateTaken  int64
-	maxLate          time.Duration
-	buf              bytes.Buffer // the answer being read
-	progressEvents   atomic.Int64
-	progressRequests atomic.Int64
+	hist            Histogram
+	statuses        map[int]int64
+	requests, ok    int64
+	events, dups    int64
+	failedEvents    int64
+	transportErrors int64
+	interrupted     int64
+	firstFailure    string
+	answers         Answers
+	waited          time.Duration // waiting for a template
+	patched         int64         // events in the bodies patched
+	patchTime       time.Duration
+	late, lateTaken int64
+	maxLate         time.Duration
+	buf             bytes.Buffer // the answer being read
+	progressEvents  atomic.Int64
 }
 
 // maxAnswer bounds how much of an answer is read into memory; the rest is
@@ -574,7 +563,6 @@ func (w *worker) send(ctx context.Context, client *http.Client, plan *drivePlan,
 	w.requests++
 	w.statuses[resp.StatusCode]++
 	w.progressEvents.Add(int64(events))
-	w.progressRequests.Add(1)
 	if resp.StatusCode/100 == 2 {
 		w.ok++
 		w.events += int64(events)

@@ -337,12 +337,12 @@ func TestRoundsAlternate(t *testing.T) {
 	var montoolRounds int
 	var order []string
 	contenders := []Contender{
-		{Name: "montool", Stats: true, Start: func(context.Context) (string, func() error, error) {
+		{Target: Target{Name: "montool", Stats: true}, Start: func(context.Context) (string, func() error, error) {
 			montoolRounds++
 			url, _ := newMontool(t) // a fresh server each round, as bench --in-process
 			return url, func() error { return nil }, nil
 		}},
-		{Name: "floor", NoPreload: true, Start: func(context.Context) (string, func() error, error) {
+		{Target: Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
 			return f.URL(), func() error { return nil }, nil
 		}},
 	}
@@ -377,7 +377,7 @@ func TestRoundsAlternate(t *testing.T) {
 	if _, err := Rounds(t.Context(), cfg, 0, contenders, nil); err == nil {
 		t.Error("0 rounds: no error")
 	}
-	failing := []Contender{{Name: "broken", Start: func(context.Context) (string, func() error, error) {
+	failing := []Contender{{Target: Target{Name: "broken"}, Start: func(context.Context) (string, func() error, error) {
 		return "", nil, errors.New("no port")
 	}}}
 	if _, err := Rounds(t.Context(), cfg, 1, failing, nil); err == nil || !strings.Contains(err.Error(), "start the broken server: no port") {
