@@ -550,7 +550,7 @@ func (w *worker) send(ctx context.Context, client *http.Client, plan *drivePlan,
 		}
 		resp.Body.Close()
 	}
-	latency := time.Since(t0)
+	took := time.Since(t0)
 	if err != nil {
 		if ctx.Err() != nil {
 			w.interrupted++
@@ -559,7 +559,7 @@ func (w *worker) send(ctx context.Context, client *http.Client, plan *drivePlan,
 		w.fail(events, err.Error())
 		return
 	}
-	w.hist.Record(latency)
+	w.hist.Record(took)
 	w.requests++
 	w.statuses[resp.StatusCode]++
 	w.progressEvents.Add(int64(events))
