@@ -10,7 +10,6 @@
 package loadgen
 
 import (
-	"crypto/tls"
 	"fmt"
 	"math"
 	"strconv"
@@ -48,9 +47,6 @@ const (
 type Config struct {
 	// Token is a bearer token sent with every request; "" sends none.
 	Token string
-	// TLS is the TLS settings for an https:// server; nil for the
-	// defaults.
-	TLS *tls.Config
 	// Clients is the number of client ids the events are spread over.
 	Clients int
 	// Keys is the number of keys each client reports.
@@ -107,11 +103,10 @@ type Config struct {
 
 // Progress is how far a run has got.
 type Progress struct {
-	Target   string
-	Round    int
-	Elapsed  time.Duration
-	Events   int64 // events in requests answered so far, whatever the status
-	Requests int64
+	Target  string
+	Round   int
+	Elapsed time.Duration
+	Events  int64 // events in requests answered so far, whatever the status
 	// Preload says the events are those of the preload, before the clock.
 	Preload bool
 }

@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/montool/montool/internal/event"
 )
 
 const floorEvent = `{"client_id":"c1","event_id":"e1","event_timestamp":1763850000,"event_type":"CUMULATIVE","event_key":"k","event_value":3}`
@@ -66,11 +68,11 @@ func TestFloorHandlers(t *testing.T) {
 			if got := rec.Header().Get("Content-Type"); got != "application/json" {
 				t.Errorf("Content-Type %q", got)
 			}
-			var ans answerSummary
+			var ans event.Summary
 			if err := json.Unmarshal(rec.Body.Bytes(), &ans); err != nil {
 				t.Fatalf("answer is not JSON: %v: %s", err, rec.Body)
 			}
-			if tt.wantStatus == 202 && ans.Accepted != int64(tt.wantAccepted) {
+			if tt.wantStatus == 202 && ans.Accepted != tt.wantAccepted {
 				t.Errorf("accepted %d, want %d", ans.Accepted, tt.wantAccepted)
 			}
 			if tt.wantStatus != 202 && !strings.Contains(rec.Body.String(), `"error"`) {

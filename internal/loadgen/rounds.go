@@ -13,13 +13,9 @@ const MaxRounds = 100
 
 // Contender is a server that rounds of load are run against.
 type Contender struct {
-	// Name names the server in the results.
-	Name string
-	// Stats says whether the server answers GET /api/v1/stats.
-	Stats bool
-	// NoPreload leaves out Config.Preload for the server: it has no store
-	// to fill.
-	NoPreload bool
+	// Target names the server and says what it answers; each round
+	// fills in its URL and Round.
+	Target
 	// Start readies the server for one round and returns its base URL and
 	// a function that releases it after the round.
 	Start func(ctx context.Context) (url string, stop func() error, err error)
@@ -63,7 +59,9 @@ func runOne(ctx context.Context, cfg Config, c Contender, round int) (*Result, e
 	if err != nil {
 		return nil, fmt.Errorf("start the %s server: %w", c.Name, err)
 	}
-	res, err := Run(ctx, cfg, Target{Name: c.Name, URL: url, Stats: c.Stats, Round: round, NoPreload: c.NoPreload})
+	t := c.Target
+	t.URL, t.Round = url, round
+	res, err := Run(ctx, cfg, t)
 	if serr := stop(); serr != nil {
 		err = errors.Join(err, fmt.Errorf("stop the %s server: %w", c.Name, serr))
 	}

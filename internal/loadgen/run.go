@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/montool/montool/internal/event"
 )
 
 // EventsPath is where a run posts its bodies, under the target's URL.
@@ -114,6 +116,13 @@ type Answers struct {
 	Accepted, Duplicates, Rejected int64
 }
 
+// add counts one answer.
+func (a *Answers) add(s event.Summary) {
+	a.Accepted += int64(s.Accepted)
+	a.Duplicates += int64(s.Duplicates)
+	a.Rejected += int64(s.Rejected)
+}
+
 // LateAfter is how long after its scheduled time a request paced by
 // Config.Rate may be sent before it counts as late.
 const LateAfter = time.Millisecond
@@ -135,10 +144,8 @@ type BodyStats struct {
 	Patched   int64
 	PatchTime time.Duration
 	// SenderWait is the time the senders spent, added up, waiting for a
-	// template that an earlier request still held; Waits counts those
-	// waits.
+	// template that an earlier request still held.
 	SenderWait time.Duration
-	Waits      int64
 }
 
 // EventsPerSecond returns the rate of events answered 2xx.
@@ -271,16 +278,11 @@ func (r *Result) preload(ctx context.Context, cfg Config, con *content, client *
 	p.Duration, p.Duplicates, p.Gzip, p.Rate = 0, 0, false, 0
 	start := time.Now()
 	src := newStream(ctx, p, con, 0)
-	var stopProgress func()
 	workers := newWorkers(p.Connections)
-	if cfg.Progress != nil {
-		stopProgress = reportProgress(cfg.Progress, workers, target, start, true)
-	}
+	stopProgress := reportProgress(cfg.Progress, workers, target, start, true)
 	drive(ctx, client, src, workers, drivePlan{url: base + EventsPath, contentType: contentType(p.Format)})
 	r.PreloadTime = time.Since(start)
-	if stopProgress != nil {
-		stopProgress()
-	}
+	stopProgress()
 	var failed, requests int64
 	first := ""
 	for _, w := range workers {
@@ -315,10 +317,7 @@ func (r *Result) measure(ctx context.Context, cfg Config, client *http.Client, b
 		plan.deadline = plan.start.Add(cfg.Duration)
 	}
 	cpu0, cpuOK := processCPU()
-	stopProgress := func() {}
-	if cfg.Progress != nil {
-		stopProgress = reportProgress(cfg.Progress, workers, target, plan.start, false)
-	}
+	stopProgress := reportProgress(cfg.Progress, workers, target, plan.start, false)
 	drive(ctx, client, src, workers, plan)
 	r.Elapsed = time.Since(plan.start)
 	if cpu1, ok := processCPU(); ok && cpuOK {
@@ -338,7 +337,6 @@ func (r *Result) measure(ctx context.Context, cfg Config, client *http.Client, b
 		r.Answers.Duplicates += w.answers.Duplicates
 		r.Answers.Rejected += w.answers.Rejected
 		r.Bodies.SenderWait += w.waited
-		r.Bodies.Waits += w.waits
 		r.Bodies.Patched += w.patched
 		r.Bodies.PatchTime += w.patchTime
 		r.Late += w.late
@@ -454,9 +452,12 @@ func newWorkers(n int) []*worker {
 	return workers
 }
 
-// reportProgress calls progress once a second with the senders' counts
-// until the returned function is called.
+// reportProgress calls progress, when not nil, once a second with the
+// senders' counts until the returned function is called.
 func reportProgress(progress func(Progress), workers []*worker, target Target, start time.Time, preload bool) func() {
+	if progress == nil {
+		return func() {}
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -470,7 +471,6 @@ func reportProgress(progress func(Progress), workers []*worker, target Target, s
 				p := Progress{Target: target.Name, Round: target.Round, Preload: preload, Elapsed: time.Since(start)}
 				for _, w := range workers {
 					p.Events += w.progressEvents.Load()
-					p.Requests += w.progressRequests.Load()
 				}
 				progress(p)
 			}
@@ -502,32 +502,22 @@ func (b *requestBody) Close() error {
 // connection. Its fields are its own until the run is over, but for the
 // progress counters, which the progress goroutine reads.
 type worker struct {
-	hist             Histogram
-	statuses         map[int]int64
-	requests, ok     int64
-	events, dups     int64
-	failedEvents     int64
-	transportErrors  int64
-	interrupted      int64
-	firstFailure     string
-	answers          Answers
-	waited           time.Duration // waiting for a template
-	waits            int64
-	patched          int64 // events in the bodies patched
-	patchTime        time.Duration
-	late, lateTaken  int64
-	maxLate          time.Duration
-	buf              bytes.Buffer // the answer being read
-	progressEvents   atomic.Int64
-	progressRequests atomic.Int64
-}
-
-// answerSummary is the part of an answer of the events endpoint that a run
-// counts.
-type answerSummary struct {
-	Accepted   int64 `json:"accepted"`
-	Duplicates int64 `json:"duplicates"`
-	Rejected   int64 `json:"rejected"`
+	hist            Histogram
+	statuses        map[int]int64
+	requests, ok    int64
+	events, dups    int64
+	failedEvents    int64
+	transportErrors int64
+	interrupted     int64
+	firstFailure    string
+	answers         Answers
+	waited          time.Duration // waiting for a template
+	patched         int64         // events in the bodies patched
+	patchTime       time.Duration
+	late, lateTaken int64
+	maxLate         time.Duration
+	buf             bytes.Buffer // the answer being read
+	progressEvents  atomic.Int64
 }
 
 // maxAnswer bounds how much of an answer is read into memory; the rest is
@@ -560,7 +550,7 @@ func (w *worker) send(ctx context.Context, client *http.Client, plan *drivePlan,
 		}
 		resp.Body.Close()
 	}
-	latency := time.Since(t0)
+	took := time.Since(t0)
 	if err != nil {
 		if ctx.Err() != nil {
 			w.interrupted++
@@ -569,11 +559,10 @@ func (w *worker) send(ctx context.Context, client *http.Client, plan *drivePlan,
 		w.fail(events, err.Error())
 		return
 	}
-	w.hist.Record(latency)
+	w.hist.Record(took)
 	w.requests++
 	w.statuses[resp.StatusCode]++
 	w.progressEvents.Add(int64(events))
-	w.progressRequests.Add(1)
 	if resp.StatusCode/100 == 2 {
 		w.ok++
 		w.events += int64(events)
@@ -585,18 +574,16 @@ func (w *worker) send(ctx context.Context, client *http.Client, plan *drivePlan,
 		}
 	}
 	if sum, ok := parseAnswer(w.buf.Bytes()); ok {
-		w.answers.Accepted += sum.Accepted
-		w.answers.Duplicates += sum.Duplicates
-		w.answers.Rejected += sum.Rejected
+		w.answers.add(sum)
 	}
 }
 
 // parseAnswer reads the counts of an answer of the events endpoint. A
 // compact answer whose counts come first, as montool writes it, is read by
 // a quick scan, which costs a sender a tenth of what encoding/json does;
-// anything else goes through encoding/json.
-func parseAnswer(b []byte) (answerSummary, bool) {
-	var sum answerSummary
+// anything else goes through encoding/json. Only the counts are used.
+func parseAnswer(b []byte) (event.Summary, bool) {
+	var sum event.Summary
 	rest, ok := scanCount(b, `{"accepted":`, &sum.Accepted)
 	if ok {
 		rest, ok = scanCount(rest, `,"duplicates":`, &sum.Duplicates)
@@ -607,21 +594,21 @@ func parseAnswer(b []byte) (answerSummary, bool) {
 	if ok {
 		return sum, true
 	}
-	sum = answerSummary{}
+	sum = event.Summary{}
 	err := json.Unmarshal(b, &sum)
 	return sum, err == nil
 }
 
 // scanCount reads prefix and the digits after it into n, and returns what
 // follows.
-func scanCount(b []byte, prefix string, n *int64) ([]byte, bool) {
+func scanCount(b []byte, prefix string, n *int) ([]byte, bool) {
 	if !bytes.HasPrefix(b, []byte(prefix)) {
 		return nil, false
 	}
 	b = b[len(prefix):]
 	i := 0
 	for i < len(b) && i < 18 && '0' <= b[i] && b[i] <= '9' {
-		*n = *n*10 + int64(b[i]-'0')
+		*n = *n*10 + int(b[i]-'0')
 		i++
 	}
 	return b[i:], i > 0 && i < len(b) && (b[i] == ',' || b[i] == '}')
@@ -647,11 +634,16 @@ func snippet(b []byte) string {
 }
 
 // checkURL returns the base URL of a target, without a trailing slash, or
-// an error when it is not an http URL of this machine.
+// an error when it is not an http URL of this machine. There is no https:
+// the load stays on loopback, where TLS would only add its own cost to
+// the figures.
 func checkURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("server URL %q: %w", raw, err)
+	}
+	if u.Scheme == "https" {
+		return "", fmt.Errorf("server URL %q: the load generator speaks plain HTTP only, to servers on this machine: use an http:// URL such as http://127.0.0.1:8080", raw)
 	}
 	if u.Scheme != "http" || u.Host == "" {
 		return "", fmt.Errorf("server URL %q: must be an http:// URL such as http://127.0.0.1:8080", raw)
@@ -697,7 +689,6 @@ func newHTTPClient(cfg Config) *http.Client {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
-		TLSClientConfig:     cfg.TLS,
 	}
 	if cfg.Token != "" {
 		return &http.Client{Transport: bearerTransport{base: transport, token: cfg.Token}, Timeout: cfg.RequestTimeout}

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/montool/montool/internal/event"
 )
 
 // These tests drive real servers over HTTP on 127.0.0.1.
@@ -131,22 +133,84 @@ func TestRunPreloadFails(t *testing.T) {
 	}
 }
 
-func TestRunPaced(t *testing.T) {
+// TestRunPacing checks the bounds a paced run keeps against a floor on
+// 127.0.0.1: request k is not sent before k/Rate seconds, none due after
+// the deadline is sent, and the run keeps close to its rate. The upper
+// bounds on time are loose: the machine may be busy.
+func TestRunPacing(t *testing.T) {
 	f := newFloor(t, FloorDrop)
-	cfg := DefaultConfig()
-	cfg.Batch, cfg.Connections, cfg.Duration, cfg.Rate = 1, 4, time.Second, 200
-	res, err := Run(t.Context(), cfg, Target{Name: "floor", URL: f.URL()})
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name        string
+		rate        float64
+		batch       int
+		connections int
+		duration    time.Duration
+		events      int64
+		wantStopped string
+	}{
+		{name: "200 a second for a second", rate: 200, batch: 1, connections: 4, duration: time.Second, wantStopped: "duration"},
+		{name: "60 requests at 300 a second", rate: 300, batch: 1, connections: 2, events: 60, wantStopped: "events"},
+		{name: "a fraction of a request a second", rate: 2.5, batch: 1, connections: 1, events: 3, wantStopped: "events"},
+		{name: "batches at 50 a second", rate: 50, batch: 20, connections: 2, duration: 500 * time.Millisecond, wantStopped: "duration"},
 	}
-	if res.Requests < 180 || res.Requests > 220 || res.Failed() != 0 {
-		t.Errorf("%d requests (%d failed) in %s at 200 a second, want 200 ± 10%%", res.Requests, res.Failed(), res.Elapsed)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Rate, cfg.Batch, cfg.Connections, cfg.Duration, cfg.Events = tt.rate, tt.batch, tt.connections, tt.duration, tt.events
+			res, err := Run(t.Context(), cfg, Target{Name: "floor", URL: f.URL()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Failed() != 0 || res.StoppedBy != tt.wantStopped || res.Rate != tt.rate {
+				t.Errorf("%d failed, stopped by %q, rate %g; want none, %q, %g", res.Failed(), res.StoppedBy, res.Rate, tt.wantStopped, tt.rate)
+			}
+			if res.Events != res.OK*int64(tt.batch) {
+				t.Errorf("%d events in %d requests of %d", res.Events, res.OK, tt.batch)
+			}
+			// The last request sent is not sent before it is due.
+			if earliest := time.Duration(float64(res.Requests-1) / tt.rate * float64(time.Second)); res.Elapsed < earliest {
+				t.Errorf("%d requests in %s at %g a second: the last went out before its time, %s", res.Requests, res.Elapsed, tt.rate, earliest)
+			}
+			if tt.events > 0 {
+				want := tt.events / int64(tt.batch)
+				if res.Requests != want {
+					t.Errorf("%d requests, want %d", res.Requests, want)
+				}
+				if most := time.Duration(float64(want-1)/tt.rate*float64(time.Second)) + 2*time.Second; res.Elapsed > most {
+					t.Errorf("%d requests at %g a second took %s, more than %s", want, tt.rate, res.Elapsed, most)
+				}
+			}
+			if tt.duration > 0 {
+				due := tt.rate * tt.duration.Seconds() // the requests due before the deadline
+				if float64(res.Requests) > due+1 || float64(res.Requests) < 0.75*due {
+					t.Errorf("%d requests in %s at %g a second, want at most %g and at least three quarters of it", res.Requests, tt.duration, tt.rate, due+1)
+				}
+			}
+			if res.MaxLate > 5*time.Second || res.LateTaken > res.Late {
+				t.Errorf("MaxLate %s, LateTaken %d of %d late", res.MaxLate, res.LateTaken, res.Late)
+			}
+		})
 	}
-	if res.Rate != 200 || res.StoppedBy != "duration" {
-		t.Errorf("Rate %g, StoppedBy %q; want 200 and duration", res.Rate, res.StoppedBy)
+}
+
+func TestDrivePlanDue(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	tests := []struct {
+		rate float64
+		k    int64
+		want time.Duration
+	}{
+		{rate: 200, k: 0, want: 0},
+		{rate: 200, k: 1, want: 5 * time.Millisecond},
+		{rate: 200, k: 200, want: time.Second},
+		{rate: 2.5, k: 3, want: 1200 * time.Millisecond},
+		{rate: 1e7, k: 1e7, want: time.Second},
 	}
-	if res.MaxLate <= 0 || res.MaxLate > 5*time.Second {
-		t.Errorf("MaxLate = %s", res.MaxLate)
+	for _, tt := range tests {
+		p := drivePlan{start: start, rate: tt.rate}
+		if got := p.due(tt.k).Sub(start); got != tt.want {
+			t.Errorf("rate %g: body %d due after %s, want %s", tt.rate, tt.k, got, tt.want)
+		}
 	}
 }
 
@@ -287,6 +351,7 @@ func TestRunRefuses(t *testing.T) {
 		{name: "a host off this machine", url: "http://192.0.2.1:8080", wantErr: "loopback"},
 		{name: "a name that is not localhost", url: "http://example.com", wantErr: "loopback"},
 		{name: "not http", url: "ftp://127.0.0.1/", wantErr: "http://"},
+		{name: "https", url: "https://127.0.0.1:8443", wantErr: "plain HTTP only"},
 		{name: "not a URL", url: "http://[::1", wantErr: "server URL"},
 		{name: "nothing listening", url: closedURL(t), wantErr: "cannot reach the test server"},
 		{name: "a bad config", url: "http://127.0.0.1:1", cfg: func(c *Config) { c.Batch = 0 }, wantErr: "batch 0"},
@@ -334,12 +399,12 @@ func TestRoundsAlternate(t *testing.T) {
 	var montoolRounds int
 	var order []string
 	contenders := []Contender{
-		{Name: "montool", Stats: true, Start: func(context.Context) (string, func() error, error) {
+		{Target: Target{Name: "montool", Stats: true}, Start: func(context.Context) (string, func() error, error) {
 			montoolRounds++
 			url, _ := newMontool(t) // a fresh server each round, as bench --in-process
 			return url, func() error { return nil }, nil
 		}},
-		{Name: "floor", NoPreload: true, Start: func(context.Context) (string, func() error, error) {
+		{Target: Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
 			return f.URL(), func() error { return nil }, nil
 		}},
 	}
@@ -374,7 +439,7 @@ func TestRoundsAlternate(t *testing.T) {
 	if _, err := Rounds(t.Context(), cfg, 0, contenders, nil); err == nil {
 		t.Error("0 rounds: no error")
 	}
-	failing := []Contender{{Name: "broken", Start: func(context.Context) (string, func() error, error) {
+	failing := []Contender{{Target: Target{Name: "broken"}, Start: func(context.Context) (string, func() error, error) {
 		return "", nil, errors.New("no port")
 	}}}
 	if _, err := Rounds(t.Context(), cfg, 1, failing, nil); err == nil || !strings.Contains(err.Error(), "start the broken server: no port") {
@@ -385,22 +450,23 @@ func TestRoundsAlternate(t *testing.T) {
 func TestParseAnswer(t *testing.T) {
 	tests := []struct {
 		in     string
-		want   answerSummary
+		want   event.Summary
 		wantOK bool
 	}{
-		{`{"accepted":1000,"duplicates":0,"rejected":0,"errors":[]}`, answerSummary{1000, 0, 0}, true},
-		{`{"accepted":0,"duplicates":1,"rejected":0,"errors":[]}`, answerSummary{0, 1, 0}, true},
-		{`{"accepted":3,"duplicates":2,"rejected":1,"errors":[{"index":1}],"error":{"code":"invalid"}}`, answerSummary{3, 2, 1}, true},
-		{`{ "accepted": 7, "duplicates": 1, "rejected": 2 }`, answerSummary{7, 1, 2}, true}, // through encoding/json
-		{`{"rejected":2,"accepted":7}`, answerSummary{7, 0, 2}, true},
-		{`{"accepted":}`, answerSummary{}, false},
-		{`{"error":{"code":"too_large"}}`, answerSummary{}, true}, // JSON without counts: zeros
-		{`not json`, answerSummary{}, false},
-		{``, answerSummary{}, false},
+		{`{"accepted":1000,"duplicates":0,"rejected":0,"errors":[]}`, event.Summary{Accepted: 1000, Duplicates: 0, Rejected: 0}, true},
+		{`{"accepted":0,"duplicates":1,"rejected":0,"errors":[]}`, event.Summary{Accepted: 0, Duplicates: 1, Rejected: 0}, true},
+		{`{"accepted":3,"duplicates":2,"rejected":1,"errors":[{"index":1}],"error":{"code":"invalid"}}`, event.Summary{Accepted: 3, Duplicates: 2, Rejected: 1}, true},
+		{`{ "accepted": 7, "duplicates": 1, "rejected": 2 }`, event.Summary{Accepted: 7, Duplicates: 1, Rejected: 2}, true}, // through encoding/json
+		{`{"rejected":2,"accepted":7}`, event.Summary{Accepted: 7, Duplicates: 0, Rejected: 2}, true},
+		{`{"accepted":}`, event.Summary{}, false},
+		{`{"error":{"code":"too_large"}}`, event.Summary{}, true}, // JSON without counts: zeros
+		{`not json`, event.Summary{}, false},
+		{``, event.Summary{}, false},
 	}
 	for _, tt := range tests {
 		got, ok := parseAnswer([]byte(tt.in))
-		if got != tt.want || ok != tt.wantOK {
+		counts := func(s event.Summary) [3]int { return [3]int{s.Accepted, s.Duplicates, s.Rejected} }
+		if counts(got) != counts(tt.want) || ok != tt.wantOK {
 			t.Errorf("parseAnswer(%s) = %+v, %v; want %+v, %v", tt.in, got, ok, tt.want, tt.wantOK)
 		}
 	}

@@ -264,10 +264,7 @@ func (s *stream) ready(k int64, n int, w *worker) ([]byte, func()) {
 		return s.pre[start:s.preEnds[k]], nil
 	}
 	t := s.templates[k%int64(len(s.templates))]
-	if d := t.acquire(k); d > 0 {
-		w.waited += d
-		w.waits++
-	}
+	w.waited += t.acquire(k)
 	if k >= int64(len(s.templates)) {
 		t0 := time.Now()
 		s.patch(t, k, n)
