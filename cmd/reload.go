@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -129,7 +130,7 @@ func restartOnly(before, after *pflag.FlagSet) []string {
 // serveSetting reports whether a config key is a setting of the server (a
 // client's, such as server or token, is not).
 func serveSetting(key string) bool {
-	return len(key) > 6 && key[:6] == "serve." || key == "log_level" || key == "log_format"
+	return strings.HasPrefix(key, "serve.") || key == "log_level" || key == "log_format"
 }
 
 // reloadOnHangup calls reload on each SIGHUP until ctx ends.
