@@ -13,28 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/montool/montool/internal/event"
 )
-
-// Store is the database the server reads and writes. Implementations must be
-// safe for concurrent use, must not keep the events or strings they are
-// given (the strings may point into a request buffer that is reused), and
-// must return values the caller owns.
-type Store interface {
-	// Apply applies each event on its own, at most once per client and
-	// event id, and returns one result per event, in order. An error means
-	// the store failed as a whole.
-	Apply(ctx context.Context, events []event.Event) ([]event.Result, error)
-	// View returns what one client holds, its samples read in place so that
-	// a dump of any size streams, or an error of kind event.ErrNotFound.
-	View(ctx context.Context, clientID string) (*event.View, error)
-	// Clients lists the known clients, sorted by id.
-	Clients(ctx context.Context) ([]event.ClientInfo, error)
-	// Delete forgets a client, its events and its event ids, and returns
-	// how many events it held, or an error of kind event.ErrNotFound.
-	Delete(ctx context.Context, clientID string) (int64, error)
-}
 
 // Config is what the server needs to know beyond its store.
 type Config struct {

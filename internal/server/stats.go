@@ -60,7 +60,7 @@ func (s *Server) handleStats() http.HandlerFunc {
 			return
 		}
 		resp := statsResponse{Clients: len(clients), Goroutines: runtime.NumGoroutine()}
-		if b, ok := s.store.(interface{ Bytes() int64 }); ok {
+		if b, ok := s.store.(Sizer); ok {
 			resp.StoreBytes = b.Bytes()
 		}
 		if l := s.live.Load().limiter; l != nil {
