@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/montool/montool/internal/event"
@@ -42,8 +41,8 @@ func (s *Server) handleIngest() http.HandlerFunc {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
-		b := getBatch()
-		defer putBatch(b) // decoded events point into b.body until the answer is written
+		b := s.getBatch()
+		defer s.putBatch(b) // decoded events point into b.body until the answer is written
 		hold := bodyHold{budget: s.bodies}
 		defer hold.release()
 		if err := s.readBody(w, r, b, &hold); err != nil {
@@ -269,14 +268,13 @@ type batch struct {
 // maxPooledBody is the largest body buffer kept for reuse.
 const maxPooledBody = 16 << 20
 
-var batches = sync.Pool{New: func() any { return new(batch) }}
-
-func getBatch() *batch { return batches.Get().(*batch) }
+// getBatch returns an empty batch from the pool, or a new one.
+func (s *Server) getBatch() *batch { return s.batches.Get().(*batch) }
 
 // putBatch empties b and keeps it for reuse. The events it held point into
 // its body and name clients and errors: they are cleared, so that nothing
 // they refer to outlives the request.
-func putBatch(b *batch) {
+func (s *Server) putBatch(b *batch) {
 	if cap(b.body) > maxPooledBody || cap(b.packed) > maxPooledBody {
 		return
 	}
@@ -286,5 +284,5 @@ func putBatch(b *batch) {
 	clear(b.valid)
 	clear(b.refused)
 	b.items, b.valid, b.index, b.refused = b.items[:0], b.valid[:0], b.index[:0], b.refused[:0]
-	batches.Put(b)
+	s.batches.Put(b)
 }

@@ -110,10 +110,16 @@ type Server struct {
 	handler http.Handler
 	tls     *tls.Config // nil for HTTP
 
-	live     atomic.Pointer[live] // the settings requests start with
-	reloadMu sync.Mutex           // one reload at a time
-	bodies   *bodyBudget          // of the request bodies being read
-	// gzipReaders pools the readers of gzip bodies. Of *gzip.Reader.
+	live atomic.Pointer[live] // the settings requests start with
+	// reloadMu guards reloading: one reload at a time reads the
+	// configuration and applies it, so that an older one never overwrites
+	// a newer.
+	reloadMu sync.Mutex
+	bodies   *bodyBudget // of the request bodies being read
+	// batches pools the buffers of event requests (*batch), so that a
+	// busy server does not allocate them for every request.
+	batches sync.Pool
+	// gzipReaders pools the readers of gzip bodies (*gzip.Reader).
 	gzipReaders sync.Pool
 	inFlight    chan struct{} // a slot per request in flight; nil without a bound
 	metrics     *metrics
@@ -126,6 +132,7 @@ func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
 	s := &Server{cfg: cfg, store: st, log: log, bodies: newBodyBudget(cfg.MaxBodyMemory)}
+	s.batches.New = func() any { return new(batch) }
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
