@@ -276,10 +276,10 @@ func checkContentEncoding(ce string) error {
 	return &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Encoding " + strconv.Quote(ce) + " is not supported: send gzip or no encoding"}
 }
 
-// batch is the room one request to the events endpoint works in: its body,
-// its decoded items, and the valid events among them. Batches are pooled,
-// so that a busy server does not allocate and clear this room for every
-// request.
+// batch holds the buffers of one request to the events endpoint: its body,
+// its decoded items, the valid events among them and the rejected ones.
+// Batches are pooled (Server.batches), so that a busy server reuses these
+// buffers instead of allocating them for every request.
 type batch struct {
 	body []byte
 	// packed is a gzip body as sent, read by packedReader.
