@@ -22,10 +22,16 @@ import (
 )
 
 var (
-	_ server.Store     = (*store.Memory)(nil)
-	_ server.Store     = (*durable.Store)(nil)
-	_ server.Readiness = (*durable.Store)(nil)
-	_ server.Failure   = (*durable.Store)(nil)
+	_ server.Store      = (*store.Memory)(nil)
+	_ server.Sizer      = (*store.Memory)(nil)
+	_ server.KeyCounter = (*store.Memory)(nil)
+
+	_ server.Store            = (*durable.Store)(nil)
+	_ server.Readiness        = (*durable.Store)(nil)
+	_ server.Failure          = (*durable.Store)(nil)
+	_ server.Sizer            = (*durable.Store)(nil)
+	_ server.KeyCounter       = (*durable.Store)(nil)
+	_ server.MetricsCollector = (*durable.Store)(nil)
 )
 
 // serveOptions holds what `montool serve` runs with.

@@ -76,8 +76,8 @@ type errorResponse struct {
 	Error errorBody `json:"error"`
 }
 
-// writeError answers with the status, code and message of err. A 5xx is
-// logged and its message kept from the client.
+// writeError answers with the status, code and message of err, as
+// errorBody words them.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, code := statusOf(err)
 	writeJSON(w, status, errorResponse{Error: s.errorBody(r, status, code, err)})

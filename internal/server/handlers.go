@@ -210,24 +210,9 @@ func handleHealth() http.HandlerFunc {
 	}
 }
 
-// Readiness is what a Store that is not usable at once implements, such as
-// a durable store loading its data: until Ready reports true, the API
-// answers 503 and /readyz says so.
-type Readiness interface {
-	Ready() bool
-}
-
 // errNotReady is the error of every API request made before the store is
 // ready.
 var errNotReady = &event.Error{Kind: errUnavailable, Message: "montool is loading its data; try again shortly"}
-
-// Failure is what a Store implements that can fail for good while it
-// runs, such as a durable store whose write-ahead log cannot be written:
-// once Failed returns an error, /readyz answers 503, and the API answers a
-// read with 503 and a write with the error, both with its message.
-type Failure interface {
-	Failed() error
-}
 
 // unready returns why the store cannot take r now, or nil when it can.
 func (s *Server) unready(r *http.Request) error {

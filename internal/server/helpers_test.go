@@ -32,7 +32,7 @@ func discardLogger() *slog.Logger {
 
 // syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
 type syncBuffer struct {
-	mu  sync.Mutex
+	mu  sync.Mutex // guards buf
 	buf bytes.Buffer
 }
 
@@ -305,6 +305,58 @@ func wantStatus(t *testing.T, got, want int) {
 	}
 }
 
+// checkClients compares the client list with want, in order.
+func checkClients(t *testing.T, a *api, want []clientInfo) {
+	t.Helper()
+	got := a.clients()
+	if len(got) != len(want) {
+		t.Errorf("clients = %+v, want %+v", got, want)
+		return
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("clients[%d] = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// checkTotal checks the CUMULATIVE total of key for clientID.
+func checkTotal(t *testing.T, a *api, clientID, key, wantValue string, wantCount int64) {
+	t.Helper()
+	d, _ := a.dump(clientID)
+	if tot := d.total(t, key); tot.EventValue != json.Number(wantValue) || tot.EventCount != wantCount {
+		t.Errorf("%s %s = %s over %d events, want %s over %d", clientID, key, tot.EventValue, tot.EventCount, wantValue, wantCount)
+	}
+}
+
+// wantErrorCode checks the code of the error object of an ingest answer.
+func wantErrorCode(t *testing.T, got ingestResponse, code string) {
+	t.Helper()
+	if got.Error != nil && got.Error.Code != code {
+		t.Errorf("error code = %q, want %q", got.Error.Code, code)
+	}
+}
+
+// checkItemErrors compares the errors of an answer, ignoring the messages
+// (which must merely be present).
+func checkItemErrors(t *testing.T, got, want []itemError) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("errors = %+v, want %d entries %+v", got, len(want), want)
+		return
+	}
+	for i := range want {
+		g := got[i]
+		if g.Message == "" {
+			t.Errorf("errors[%d] has no message: %+v", i, g)
+		}
+		g.Message = ""
+		if g != want[i] {
+			t.Errorf("errors[%d] = %+v, want %+v", i, g, want[i])
+		}
+	}
+}
+
 // dumpResponse is the body of GET /api/v1/clients/{id}/events.
 type dumpResponse struct {
 	ClientID string                     `json:"client_id"`
@@ -405,4 +457,247 @@ func series(clientID, eventID string, timestamp any, key string, value any) stri
 // batch returns a JSON array of events.
 func batch(events ...string) string {
 	return "[" + strings.Join(events, ",") + "]"
+}
+
+// validFields is a valid event as a map, for tests that break one field.
+func validFields() map[string]any {
+	return map[string]any{
+		"client_id":       "agent-1",
+		"event_id":        "e1",
+		"event_timestamp": ts0,
+		"event_type":      "CUMULATIVE",
+		"event_key":       "http_requests_total",
+		"event_value":     3,
+	}
+}
+
+// missing marks a field to delete in an invalidEvent.
+type missingField struct{}
+
+var missing = missingField{}
+
+// invalidEvent is a valid event (validFields) with one field broken.
+type invalidEvent struct {
+	name  string
+	field string
+	value any // the field's new value; missing deletes it
+}
+
+// invalidEventCases are the ways an event can be invalid, one field at a
+// time. The JSON tests send each alone and the NDJSON tests each as a line
+// among valid ones.
+var invalidEventCases = []invalidEvent{
+	{"client_id missing", "client_id", missing},
+	{"client_id null", "client_id", nil},
+	{"client_id a number", "client_id", 42},
+	{"client_id an object", "client_id", map[string]any{"id": "x"}},
+	{"client_id empty", "client_id", ""},
+	{"client_id too long", "client_id", strings.Repeat("c", 129)},
+	{"event_id missing", "event_id", missing},
+	{"event_id a bool", "event_id", true},
+	{"event_id empty", "event_id", ""},
+	{"event_id too long", "event_id", strings.Repeat("e", 129)},
+	{"event_timestamp missing", "event_timestamp", missing},
+	{"event_timestamp null", "event_timestamp", nil},
+	{"event_timestamp a word", "event_timestamp", "yesterday"},
+	{"event_timestamp a bool", "event_timestamp", true},
+	{"event_timestamp negative", "event_timestamp", -1},
+	{"event_timestamp past year 2262", "event_timestamp", json.Number("1e30")},
+	{"event_type missing", "event_type", missing},
+	{"event_type unknown", "event_type", "GAUGE"},
+	{"event_type empty", "event_type", ""},
+	{"event_type a number", "event_type", 1},
+	{"event_key missing", "event_key", missing},
+	{"event_key empty", "event_key", ""},
+	{"event_key a number", "event_key", 7},
+	{"event_key too long", "event_key", strings.Repeat("k", 257)},
+	{"event_key with a control character", "event_key", "http\nrequests"},
+	{"event_value missing", "event_value", missing},
+	{"event_value null", "event_value", nil},
+	{"event_value a word", "event_value", "three"},
+	{"event_value a bool", "event_value", false},
+	{"event_value an array", "event_value", []int{3}},
+	{"event_value an object", "event_value", map[string]int{"v": 3}},
+	{"event_value overflows to infinity", "event_value", json.Number("1e400")},
+	{"event_value negative overflow", "event_value", json.Number("-1e400")},
+	{"event_value NaN string", "event_value", "NaN"},
+	{"event_value Infinity string", "event_value", "Infinity"},
+	{"event_value hex string", "event_value", "0x10"},
+}
+
+// json returns the event as JSON.
+func (tt invalidEvent) json(t *testing.T) string {
+	t.Helper()
+	f := validFields()
+	if tt.value == missing {
+		delete(f, tt.field)
+	} else {
+		f[tt.field] = tt.value
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatalf("marshal: %v", err)
+	}
+	return string(b)
+}
+
+// check checks the answer to a request whose only rejected event is tt,
+// at index in the request: its error names the field, and the event's id
+// as far as it could be read.
+func (tt invalidEvent) check(t *testing.T, got ingestResponse, index int) {
+	t.Helper()
+	wantErrorCode(t, got, "invalid")
+	if len(got.Errors) != 1 {
+		return // wantSummary tells
+	}
+	e := got.Errors[0]
+	if e.Index != index || e.Code != "invalid" || e.Field != tt.field || e.Message == "" {
+		t.Errorf("errors[0] = %+v, want index %d, code invalid, field %s and a message", e, index, tt.field)
+	}
+	wantID := "e1"
+	if tt.field == "event_id" {
+		wantID, _ = tt.value.(string) // "" when it is not a string
+	}
+	if e.EventID != wantID {
+		t.Errorf("errors[0].event_id = %q, want %q", e.EventID, wantID)
+	}
+}
+
+// batchCase is a batch of events sent after agent-1's event "old"
+// (CUMULATIVE "requests" 1) is stored, and what the answer and the store
+// say after it.
+type batchCase struct {
+	name         string
+	events       []string
+	wantStatus   int
+	wantCode     string // "" for a 2xx
+	wantAccepted int
+	wantDups     int
+	wantErrors   []itemError
+	wantTotal    string // agent-1 "requests" afterwards
+	wantCount    int64
+}
+
+// batchCases are the outcomes of a batch of events, sent as a JSON array
+// and as NDJSON lines alike.
+var batchCases = []batchCase{
+	{
+		name: "all new is 202",
+		events: []string{
+			cum("agent-1", "n1", ts1, "requests", 10),
+			cum("agent-1", "n2", ts2, "requests", 20),
+		},
+		wantStatus:   http.StatusAccepted,
+		wantAccepted: 2,
+		wantTotal:    "31",
+		wantCount:    3,
+	},
+	{
+		name: "all duplicates is 200",
+		events: []string{
+			cum("agent-1", "old", ts0, "requests", 1),
+			cum("agent-1", "old", ts0, "requests", 1),
+		},
+		wantStatus: http.StatusOK,
+		wantDups:   2,
+		wantTotal:  "1",
+		wantCount:  1,
+	},
+	{
+		name: "new and duplicate is 202",
+		events: []string{
+			cum("agent-1", "old", ts0, "requests", 1),
+			cum("agent-1", "n1", ts1, "requests", 10),
+		},
+		wantStatus:   http.StatusAccepted,
+		wantAccepted: 1,
+		wantDups:     1,
+		wantTotal:    "11",
+		wantCount:    2,
+	},
+	{
+		name: "only conflicts among the rejections is 409",
+		events: []string{
+			cum("agent-1", "n1", ts1, "requests", 10),
+			cum("agent-1", "old", ts0, "requests", 99),  // conflict: other value
+			cum("agent-1", "old", ts0, "requests", 1),   // duplicate
+			series("agent-1", "n2", ts1, "requests", 5), // conflict: other type
+			cum("agent-1", "n3", ts2, "requests", 20),
+		},
+		wantStatus:   http.StatusConflict,
+		wantCode:     "conflict",
+		wantAccepted: 2,
+		wantDups:     1,
+		wantErrors: []itemError{
+			{Index: 1, EventID: "old", Code: "conflict", Field: "event_id"},
+			{Index: 3, EventID: "n2", Code: "conflict", Field: "event_type"},
+		},
+		wantTotal: "31",
+		wantCount: 3,
+	},
+	{
+		name: "conflicts and invalid events is 400",
+		events: []string{
+			cum("agent-1", "old", ts0, "requests", 2), // conflict
+			cum("agent-1", "n1", ts1, "requests", 10),
+			cum("agent-1", "n2", "soon", "requests", 1), // invalid
+		},
+		wantStatus:   http.StatusBadRequest,
+		wantCode:     "invalid",
+		wantAccepted: 1,
+		wantErrors: []itemError{
+			{Index: 0, EventID: "old", Code: "conflict", Field: "event_id"},
+			{Index: 2, EventID: "n2", Code: "invalid", Field: "event_timestamp"},
+		},
+		wantTotal: "11",
+		wantCount: 2,
+	},
+	{
+		name: "same new id twice with other content is 409",
+		events: []string{
+			cum("agent-1", "n1", ts1, "requests", 10),
+			cum("agent-1", "n1", ts1, "requests", 11),
+		},
+		wantStatus:   http.StatusConflict,
+		wantCode:     "conflict",
+		wantAccepted: 1,
+		wantErrors: []itemError{
+			{Index: 1, EventID: "n1", Code: "conflict", Field: "event_id"},
+		},
+		wantTotal: "11",
+		wantCount: 2,
+	},
+	{
+		name: "every event a conflict is 409",
+		events: []string{
+			cum("agent-1", "old", ts0, "requests", 2),
+			series("agent-1", "n1", ts0, "requests", 2),
+		},
+		wantStatus: http.StatusConflict,
+		wantCode:   "conflict",
+		wantErrors: []itemError{
+			{Index: 0, EventID: "old", Code: "conflict", Field: "event_id"},
+			{Index: 1, EventID: "n1", Code: "conflict", Field: "event_type"},
+		},
+		wantTotal: "1",
+		wantCount: 1,
+	},
+}
+
+// setup stores agent-1's event "old".
+func (batchCase) setup(t *testing.T, a *api) {
+	t.Helper()
+	if status, _ := a.post(cum("agent-1", "old", ts0, "requests", 1)); status != http.StatusAccepted {
+		t.Fatalf("setup: status %d, want 202", status)
+	}
+}
+
+// check checks the answer to the batch and agent-1's total after it.
+func (tt batchCase) check(t *testing.T, a *api, status int, got ingestResponse) {
+	t.Helper()
+	wantStatus(t, status, tt.wantStatus)
+	wantSummary(t, got, tt.wantAccepted, tt.wantDups, len(tt.wantErrors))
+	wantErrorCode(t, got, tt.wantCode)
+	checkItemErrors(t, got.Errors, tt.wantErrors)
+	checkTotal(t, a, "agent-1", "requests", tt.wantTotal, tt.wantCount)
 }

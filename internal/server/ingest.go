@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,8 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -42,8 +41,8 @@ func (s *Server) handleIngest() http.HandlerFunc {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
-		b := getBatch()
-		defer putBatch(b) // decoded events point into b.body until the answer is written
+		b := s.getBatch()
+		defer s.putBatch(b) // decoded events point into b.body until the answer is written
 		hold := bodyHold{budget: s.bodies}
 		defer hold.release()
 		if err := s.readBody(w, r, b, &hold); err != nil {
@@ -63,12 +62,39 @@ func (s *Server) handleIngest() http.HandlerFunc {
 	}
 }
 
-// apply applies the valid items of b and answers with what became of each.
+// apply applies the valid events of b and answers with what became of each
+// event. Nothing is applied when a client of the request is over its rate
+// limit or the store fails as a whole.
 func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
-	items := b.items
-	b.valid, b.index = slices.Grow(b.valid, len(items)), slices.Grow(b.index, len(items))
-	for i, it := range items {
-		if it.Err == nil && !mayActFor(r.Context(), it.Event.ClientID) {
+	ctx := r.Context()
+	b.sift(ctx)
+	s.countForLog(ctx, b)
+	limiter := s.liveOf(ctx).limiter
+	made, wait, err := limiter.takeRequest(b.valid)
+	if err != nil {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		s.refuseWhole(w, r, b, err)
+		return
+	}
+	results, err := s.store.Apply(ctx, b.valid)
+	limiter.settle(made, b.valid, results)
+	if err != nil {
+		s.refuseWhole(w, r, b, fmt.Errorf("apply %d events: %w", len(b.valid), err))
+		return
+	}
+	s.metrics.countResults(b.valid, results)
+	sum := b.summarize(results)
+	codes := s.metrics.countRefused(b.refused)
+	s.answerIngest(w, r, sum, codes, len(b.items))
+}
+
+// sift sorts the decoded items of b into the valid events, with their
+// places in the request, and the refused ones: those that did not decode
+// or validate, and those of clients the request's token may not write.
+func (b *batch) sift(ctx context.Context) {
+	b.valid, b.index = slices.Grow(b.valid, len(b.items)), slices.Grow(b.index, len(b.items))
+	for i, it := range b.items {
+		if it.Err == nil && !mayActFor(ctx, it.Event.ClientID) {
 			it.Err = errNotYourClient
 		}
 		if it.Err != nil {
@@ -78,43 +104,37 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 		b.valid = append(b.valid, it.Event)
 		b.index = append(b.index, i)
 	}
-	valid, index := b.valid, b.index
-	if ri := infoOf(r.Context()); s.log.Enabled(r.Context(), slog.LevelDebug) { // only the debug line tells them
-		ri.events = len(items)
-		for i := range valid { // runs of a client, as agents send them
-			if i == 0 || valid[i].ClientID != valid[i-1].ClientID {
-				ri.clients++
-			}
-		}
-	}
-	limiter := s.liveOf(r.Context()).limiter
-	var made []string // the clients the limiter made buckets for
-	if limiter != nil && len(valid) > 0 {
-		counts := make(map[string]int)
-		for i := range valid {
-			counts[valid[i].ClientID]++
-		}
-		ok, wait, fresh := limiter.take(counts, time.Now())
-		if !ok {
-			s.metrics.countRefused(b.refused)
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
-			s.writeIngestError(w, r, event.Summary{}, &event.Error{Kind: errRateLimited, Message: fmt.Sprintf(
-				"a client of this request sends more than %g events a second: nothing was applied; send it again after %s", limiter.rate, wait.Round(time.Millisecond))})
-			return
-		}
-		made = fresh
-	}
-	results, err := s.store.Apply(r.Context(), valid)
-	if limiter != nil {
-		limiter.settle(made, valid, results)
-	}
-	if err != nil {
-		s.metrics.countRefused(b.refused)
-		s.writeIngestError(w, r, event.Summary{}, fmt.Errorf("apply %d events: %w", len(valid), err))
+}
+
+// countForLog tells the request log how many events and clients the
+// request holds. Only its debug line shows them, so they are counted only
+// when it is written.
+func (s *Server) countForLog(ctx context.Context, b *batch) {
+	if !s.log.Enabled(ctx, slog.LevelDebug) {
 		return
 	}
-	s.metrics.countResults(valid, results)
+	ri := infoOf(ctx)
+	ri.events = len(b.items)
+	for i := range b.valid { // runs of a client, as agents send them
+		if i == 0 || b.valid[i].ClientID != b.valid[i-1].ClientID {
+			ri.clients++
+		}
+	}
+}
+
+// refuseWhole answers err to a request of which nothing was applied; the
+// events refused before the store still count in the metrics.
+func (s *Server) refuseWhole(w http.ResponseWriter, r *http.Request, b *batch, err error) {
+	s.metrics.countRefused(b.refused)
+	s.writeIngestError(w, r, event.Summary{}, err)
+}
+
+// summarize adds the events the store refused to b.refused, which stays in
+// request order, and returns the summary of the request: how many events
+// were accepted, duplicates or rejected, and the first rejections.
+func (b *batch) summarize(results []event.Result) event.Summary {
 	var sum event.Summary
+	valid, index := b.valid, b.index
 	decoded := len(b.refused) // refused before the store, in order
 	for j, res := range results {
 		switch {
@@ -129,17 +149,23 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 	if decoded > 0 && len(b.refused) > decoded {
 		slices.SortFunc(b.refused, func(a, b refusal) int { return a.index - b.index })
 	}
-	codes := s.metrics.countRefused(b.refused)
 	sum.Rejected = len(b.refused)
 	sum.Errors = make([]event.ItemError, min(len(b.refused), maxListedErrors))
 	for i := range sum.Errors {
 		sum.Errors[i] = itemError(b.refused[i])
 	}
 	sum.ErrorsOmitted = sum.Rejected - len(sum.Errors)
+	return sum
+}
 
+// answerIngest answers with the summary of a request of total events: an
+// error of the kind requestKind picks from the codes of the rejected
+// events when there are any, else 202 when an event was accepted, else 200
+// (every event was a duplicate).
+func (s *Server) answerIngest(w http.ResponseWriter, r *http.Request, sum event.Summary, codes map[string]int, total int) {
 	switch {
 	case sum.Rejected > 0:
-		s.writeIngestError(w, r, sum, &event.Error{Kind: requestKind(codes), Message: rejectedMessage(sum, len(items))})
+		s.writeIngestError(w, r, sum, &event.Error{Kind: requestKind(codes), Message: rejectedMessage(sum, total)})
 	case sum.Accepted > 0:
 		writeJSON(w, http.StatusAccepted, ingestResponse{Summary: sum})
 	default:
@@ -250,10 +276,10 @@ func checkContentEncoding(ce string) error {
 	return &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Encoding " + strconv.Quote(ce) + " is not supported: send gzip or no encoding"}
 }
 
-// batch is the room one request to the events endpoint works in: its body,
-// its decoded items, and the valid events among them. Batches are pooled,
-// so that a busy server does not allocate and clear this room for every
-// request.
+// batch holds the buffers of one request to the events endpoint: its body,
+// its decoded items, the valid events among them and the rejected ones.
+// Batches are pooled (Server.batches), so that a busy server reuses these
+// buffers instead of allocating them for every request.
 type batch struct {
 	body []byte
 	// packed is a gzip body as sent, read by packedReader.
@@ -269,14 +295,13 @@ type batch struct {
 // maxPooledBody is the largest body buffer kept for reuse.
 const maxPooledBody = 16 << 20
 
-var batches = sync.Pool{New: func() any { return new(batch) }}
-
-func getBatch() *batch { return batches.Get().(*batch) }
+// getBatch returns an empty batch from the pool, or a new one.
+func (s *Server) getBatch() *batch { return s.batches.Get().(*batch) }
 
 // putBatch empties b and keeps it for reuse. The events it held point into
 // its body and name clients and errors: they are cleared, so that nothing
 // they refer to outlives the request.
-func putBatch(b *batch) {
+func (s *Server) putBatch(b *batch) {
 	if cap(b.body) > maxPooledBody || cap(b.packed) > maxPooledBody {
 		return
 	}
@@ -286,5 +311,5 @@ func putBatch(b *batch) {
 	clear(b.valid)
 	clear(b.refused)
 	b.items, b.valid, b.index, b.refused = b.items[:0], b.valid[:0], b.index[:0], b.refused[:0]
-	batches.Put(b)
+	s.batches.Put(b)
 }

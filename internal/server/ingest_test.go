@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -201,109 +200,14 @@ func TestIngestOtherClientMayReuseIDsAndKeys(t *testing.T) {
 	}
 }
 
-// validFields is a valid event as a map, for tests that break one field.
-func validFields() map[string]any {
-	return map[string]any{
-		"client_id":       "agent-1",
-		"event_id":        "e1",
-		"event_timestamp": ts0,
-		"event_type":      "CUMULATIVE",
-		"event_key":       "http_requests_total",
-		"event_value":     3,
-	}
-}
-
-// missing marks a field to delete in invalidEventCases.
-type missingField struct{}
-
-var missing = missingField{}
-
-var invalidEventCases = []struct {
-	name  string
-	field string
-	value any // the field's new value; missing deletes it
-}{
-	{"client_id missing", "client_id", missing},
-	{"client_id null", "client_id", nil},
-	{"client_id a number", "client_id", 42},
-	{"client_id an object", "client_id", map[string]any{"id": "x"}},
-	{"client_id empty", "client_id", ""},
-	{"client_id too long", "client_id", strings.Repeat("c", 129)},
-	{"event_id missing", "event_id", missing},
-	{"event_id a bool", "event_id", true},
-	{"event_id empty", "event_id", ""},
-	{"event_id too long", "event_id", strings.Repeat("e", 129)},
-	{"event_timestamp missing", "event_timestamp", missing},
-	{"event_timestamp null", "event_timestamp", nil},
-	{"event_timestamp a word", "event_timestamp", "yesterday"},
-	{"event_timestamp a bool", "event_timestamp", true},
-	{"event_timestamp negative", "event_timestamp", -1},
-	{"event_timestamp past year 2262", "event_timestamp", json.Number("1e30")},
-	{"event_type missing", "event_type", missing},
-	{"event_type unknown", "event_type", "GAUGE"},
-	{"event_type empty", "event_type", ""},
-	{"event_type a number", "event_type", 1},
-	{"event_key missing", "event_key", missing},
-	{"event_key empty", "event_key", ""},
-	{"event_key a number", "event_key", 7},
-	{"event_key too long", "event_key", strings.Repeat("k", 257)},
-	{"event_key with a control character", "event_key", "http\nrequests"},
-	{"event_value missing", "event_value", missing},
-	{"event_value null", "event_value", nil},
-	{"event_value a word", "event_value", "three"},
-	{"event_value a bool", "event_value", false},
-	{"event_value an array", "event_value", []int{3}},
-	{"event_value an object", "event_value", map[string]int{"v": 3}},
-	{"event_value overflows to infinity", "event_value", json.Number("1e400")},
-	{"event_value negative overflow", "event_value", json.Number("-1e400")},
-	{"event_value NaN string", "event_value", "NaN"},
-	{"event_value Infinity string", "event_value", "Infinity"},
-	{"event_value hex string", "event_value", "0x10"},
-}
-
-func invalidEventJSON(t *testing.T, field string, value any) string {
-	t.Helper()
-	f := validFields()
-	if value == missing {
-		delete(f, field)
-	} else {
-		f[field] = value
-	}
-	b, err := json.Marshal(f)
-	if err != nil {
-		t.Fatalf("marshal: %v", err)
-	}
-	return string(b)
-}
-
 func TestIngestInvalidSingleEvent(t *testing.T) {
 	for _, tt := range invalidEventCases {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newDefaultAPI(t)
-			body := invalidEventJSON(t, tt.field, tt.value)
-			status, got := a.post(body)
+			status, got := a.post(tt.json(t))
 			wantStatus(t, status, http.StatusBadRequest)
 			wantSummary(t, got, 0, 0, 1)
-			if got.Error != nil && got.Error.Code != "invalid" {
-				t.Errorf("error code = %q, want invalid", got.Error.Code)
-			}
-			if len(got.Errors) == 1 {
-				e := got.Errors[0]
-				if e.Index != 0 || e.Code != "invalid" || e.Field != tt.field || e.Message == "" {
-					t.Errorf("errors[0] = %+v, want index 0, code invalid, field %s and a message", e, tt.field)
-				}
-				wantID := "e1"
-				if tt.field == "event_id" {
-					if s, ok := tt.value.(string); ok {
-						wantID = s
-					} else {
-						wantID = ""
-					}
-				}
-				if e.EventID != wantID {
-					t.Errorf("errors[0].event_id = %q, want %q", e.EventID, wantID)
-				}
-			}
+			tt.check(t, got, 0)
 			a.wantNoClients()
 		})
 	}
@@ -313,7 +217,7 @@ func TestIngestBatchWithInvalidEvents(t *testing.T) {
 	a := newDefaultAPI(t)
 	status, got := a.post(batch(
 		cum("agent-1", "e0", ts0, "requests", 1),
-		invalidEventJSON(t, "event_type", "GAUGE"), // index 1, id e1
+		invalidEvent{field: "event_type", value: "GAUGE"}.json(t), // index 1, id e1
 		series("agent-2", "e2", ts1, "cpu", 0.5),
 		`{"client_id":"agent-1","event_id":"e3","event_timestamp":1763850003,"event_type":"CUMULATIVE","event_key":"requests"}`,
 		cum("agent-1", "e4", ts2, "requests", 2),
@@ -342,125 +246,14 @@ func TestIngestBatchWithInvalidEvents(t *testing.T) {
 	}
 }
 
-func TestIngestBatchWithConflicts(t *testing.T) {
-	tests := []struct {
-		name         string
-		batch        string
-		wantStatus   int
-		wantCode     string
-		wantAccepted int
-		wantDups     int
-		wantErrors   []itemError
-		wantTotal    string // agent-1 "requests" after the batch
-		wantCount    int64
-	}{
-		{
-			name: "only conflicts among the rejections is 409",
-			batch: batch(
-				cum("agent-1", "n1", ts1, "requests", 10),
-				cum("agent-1", "old", ts0, "requests", 99),  // conflict: other value
-				cum("agent-1", "old", ts0, "requests", 1),   // duplicate
-				series("agent-1", "n2", ts1, "requests", 5), // conflict: other type
-				cum("agent-1", "n3", ts2, "requests", 20),
-			),
-			wantStatus:   http.StatusConflict,
-			wantCode:     "conflict",
-			wantAccepted: 2,
-			wantDups:     1,
-			wantErrors: []itemError{
-				{Index: 1, EventID: "old", Code: "conflict", Field: "event_id"},
-				{Index: 3, EventID: "n2", Code: "conflict", Field: "event_type"},
-			},
-			wantTotal: "31",
-			wantCount: 3,
-		},
-		{
-			name: "conflicts and invalid events is 400",
-			batch: batch(
-				cum("agent-1", "old", ts0, "requests", 2), // conflict
-				cum("agent-1", "n1", ts1, "requests", 10),
-				cum("agent-1", "n2", "soon", "requests", 1), // invalid
-			),
-			wantStatus:   http.StatusBadRequest,
-			wantCode:     "invalid",
-			wantAccepted: 1,
-			wantErrors: []itemError{
-				{Index: 0, EventID: "old", Code: "conflict", Field: "event_id"},
-				{Index: 2, EventID: "n2", Code: "invalid", Field: "event_timestamp"},
-			},
-			wantTotal: "11",
-			wantCount: 2,
-		},
-		{
-			name: "same new id twice with other content in one batch",
-			batch: batch(
-				cum("agent-1", "n1", ts1, "requests", 10),
-				cum("agent-1", "n1", ts1, "requests", 11),
-			),
-			wantStatus:   http.StatusConflict,
-			wantCode:     "conflict",
-			wantAccepted: 1,
-			wantErrors: []itemError{
-				{Index: 1, EventID: "n1", Code: "conflict", Field: "event_id"},
-			},
-			wantTotal: "11",
-			wantCount: 2,
-		},
-		{
-			name: "every event a conflict",
-			batch: batch(
-				cum("agent-1", "old", ts0, "requests", 2),
-				series("agent-1", "n1", ts0, "requests", 2),
-			),
-			wantStatus: http.StatusConflict,
-			wantCode:   "conflict",
-			wantErrors: []itemError{
-				{Index: 0, EventID: "old", Code: "conflict", Field: "event_id"},
-				{Index: 1, EventID: "n1", Code: "conflict", Field: "event_type"},
-			},
-			wantTotal: "1",
-			wantCount: 1,
-		},
-	}
-	for _, tt := range tests {
+func TestIngestBatchStatus(t *testing.T) {
+	for _, tt := range batchCases {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newDefaultAPI(t)
-			if status, _ := a.post(cum("agent-1", "old", ts0, "requests", 1)); status != http.StatusAccepted {
-				t.Fatalf("setup: status %d, want 202", status)
-			}
-			status, got := a.post(tt.batch)
-			wantStatus(t, status, tt.wantStatus)
-			wantSummary(t, got, tt.wantAccepted, tt.wantDups, len(tt.wantErrors))
-			if got.Error != nil && got.Error.Code != tt.wantCode {
-				t.Errorf("error code = %q, want %q", got.Error.Code, tt.wantCode)
-			}
-			checkItemErrors(t, got.Errors, tt.wantErrors)
-
-			d, _ := a.dump("agent-1")
-			if tot := d.total(t, "requests"); tot.EventValue != json.Number(tt.wantTotal) || tot.EventCount != tt.wantCount {
-				t.Errorf("requests = %s over %d, want %s over %d", tot.EventValue, tot.EventCount, tt.wantTotal, tt.wantCount)
-			}
+			tt.setup(t, a)
+			status, got := a.post(batch(tt.events...))
+			tt.check(t, a, status, got)
 		})
-	}
-}
-
-// checkItemErrors compares the errors of an answer, ignoring the messages
-// (which must merely be present).
-func checkItemErrors(t *testing.T, got, want []itemError) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Errorf("errors = %+v, want %d entries %+v", got, len(want), want)
-		return
-	}
-	for i := range want {
-		g := got[i]
-		if g.Message == "" {
-			t.Errorf("errors[%d] has no message: %+v", i, g)
-		}
-		g.Message = ""
-		if g != want[i] {
-			t.Errorf("errors[%d] = %+v, want %+v", i, g, want[i])
-		}
 	}
 }
 

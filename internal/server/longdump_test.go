@@ -22,6 +22,8 @@ import (
 // memory.
 type bigStore struct{ n int }
 
+var _ server.Store = bigStore{}
+
 func (s bigStore) Apply(context.Context, []event.Event) ([]event.Result, error) {
 	return nil, errors.New("bigStore takes no events")
 }

@@ -70,8 +70,8 @@ func newMetrics(st Store) *metrics {
 	m.registry.MustRegister(m.events, m.rejected, m.requests, m.inFlight, m.reloads, m.reloadOK, m.reloadOKUnixTime,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		storeCollector{st})
-	if c, ok := st.(prometheus.Collector); ok {
-		m.registry.MustRegister(c) // the store's own, such as a durable store's log
+	if c, ok := st.(MetricsCollector); ok {
+		m.registry.MustRegister(c)
 	}
 	return m
 }
@@ -249,10 +249,10 @@ func (c storeCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(clientsDesc, prometheus.GaugeValue, float64(len(clients)))
 	ch <- prometheus.MustNewConstMetric(eventsDesc, prometheus.GaugeValue, float64(events))
-	if b, ok := c.st.(interface{ Bytes() int64 }); ok {
+	if b, ok := c.st.(Sizer); ok {
 		ch <- prometheus.MustNewConstMetric(bytesDesc, prometheus.GaugeValue, float64(b.Bytes()))
 	}
-	if k, ok := c.st.(interface{ Keys() int }); ok {
+	if k, ok := c.st.(KeyCounter); ok {
 		ch <- prometheus.MustNewConstMetric(keysDesc, prometheus.GaugeValue, float64(k.Keys()))
 	}
 }

@@ -2,9 +2,9 @@ package server_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -35,38 +35,6 @@ func (a *api) postNDJSON(body string) (int, ingestResponse) {
 	a.t.Helper()
 	r := a.postRaw(body, mediaNDJSON)
 	return r.status, decodeIngest(a.t, r)
-}
-
-// checkClients compares the client list with want, in order.
-func checkClients(t *testing.T, a *api, want []clientInfo) {
-	t.Helper()
-	got := a.clients()
-	if len(got) != len(want) {
-		t.Errorf("clients = %+v, want %+v", got, want)
-		return
-	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Errorf("clients[%d] = %+v, want %+v", i, got[i], want[i])
-		}
-	}
-}
-
-// checkTotal checks the CUMULATIVE total of key for clientID.
-func checkTotal(t *testing.T, a *api, clientID, key, wantValue string, wantCount int64) {
-	t.Helper()
-	d, _ := a.dump(clientID)
-	if tot := d.total(t, key); tot.EventValue != json.Number(wantValue) || tot.EventCount != wantCount {
-		t.Errorf("%s %s = %s over %d events, want %s over %d", clientID, key, tot.EventValue, tot.EventCount, wantValue, wantCount)
-	}
-}
-
-// wantErrorCode checks the code of the error object of an ingest answer.
-func wantErrorCode(t *testing.T, got ingestResponse, code string) {
-	t.Helper()
-	if got.Error != nil && got.Error.Code != code {
-		t.Errorf("error code = %q, want %q", got.Error.Code, code)
-	}
 }
 
 func TestIngestNDJSONFraming(t *testing.T) {
@@ -195,29 +163,11 @@ func TestIngestNDJSONInvalidEventLine(t *testing.T) {
 	for _, tt := range invalidEventCases {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newDefaultAPI(t)
-			bad := invalidEventJSON(t, tt.field, tt.value)
-			body := "\n" + valid0 + "\n \t\n" + bad + "\r\n" + valid2
+			body := "\n" + valid0 + "\n \t\n" + tt.json(t) + "\r\n" + valid2
 			status, got := a.postNDJSON(body)
 			wantStatus(t, status, http.StatusBadRequest)
 			wantSummary(t, got, 2, 0, 1)
-			wantErrorCode(t, got, "invalid")
-			if len(got.Errors) == 1 {
-				e := got.Errors[0]
-				if e.Index != 1 || e.Code != "invalid" || e.Field != tt.field || e.Message == "" {
-					t.Errorf("errors[0] = %+v, want index 1, code invalid, field %s and a message", e, tt.field)
-				}
-				wantID := "e1"
-				if tt.field == "event_id" {
-					if s, ok := tt.value.(string); ok {
-						wantID = s
-					} else {
-						wantID = ""
-					}
-				}
-				if e.EventID != wantID {
-					t.Errorf("errors[0].event_id = %q, want %q", e.EventID, wantID)
-				}
-			}
+			tt.check(t, got, 1)
 			checkClients(t, a, []clientInfo{{"agent-1", 1}, {"agent-2", 1}})
 			checkTotal(t, a, "agent-1", "requests", "1", 1)
 		})
@@ -225,55 +175,12 @@ func TestIngestNDJSONInvalidEventLine(t *testing.T) {
 }
 
 func TestIngestNDJSONStatus(t *testing.T) {
-	tests := []struct {
-		name         string
-		body         string
-		wantStatus   int
-		wantCode     string // "" for a 2xx
-		wantAccepted int
-		wantDups     int
-		wantErrors   []itemError
-		wantTotal    string // agent-1 "requests" afterwards
-		wantCount    int64
-	}{
+	// Cases only NDJSON can send: blank lines, which are no events, and
+	// lines that are not objects, each refused on its own.
+	ndjsonOnly := []batchCase{
 		{
-			name: "all new is 202",
-			body: ndjson(
-				cum("agent-1", "n1", ts1, "requests", 10),
-				cum("agent-1", "n2", ts2, "requests", 20),
-			),
-			wantStatus:   http.StatusAccepted,
-			wantAccepted: 2,
-			wantTotal:    "31",
-			wantCount:    3,
-		},
-		{
-			name: "all duplicates is 200",
-			body: ndjson(
-				cum("agent-1", "old", ts0, "requests", 1),
-				"",
-				cum("agent-1", "old", ts0, "requests", 1),
-			),
-			wantStatus: http.StatusOK,
-			wantDups:   2,
-			wantTotal:  "1",
-			wantCount:  1,
-		},
-		{
-			name: "new and duplicate is 202",
-			body: ndjson(
-				cum("agent-1", "old", ts0, "requests", 1),
-				cum("agent-1", "n1", ts1, "requests", 10),
-			),
-			wantStatus:   http.StatusAccepted,
-			wantAccepted: 1,
-			wantDups:     1,
-			wantTotal:    "11",
-			wantCount:    2,
-		},
-		{
-			name: "only conflicts among the rejections is 409",
-			body: ndjson(
+			name: "blank lines are not events: only conflicts among the rejections is 409",
+			events: []string{
 				cum("agent-1", "n1", ts1, "requests", 10),
 				"",
 				cum("agent-1", "old", ts0, "requests", 99), // conflict: other value
@@ -281,7 +188,7 @@ func TestIngestNDJSONStatus(t *testing.T) {
 				cum("agent-1", "old", ts0, "requests", 1),   // duplicate
 				series("agent-1", "n2", ts1, "requests", 5), // conflict: other type
 				cum("agent-1", "n3", ts2, "requests", 20),
-			),
+			},
 			wantStatus:   http.StatusConflict,
 			wantCode:     "conflict",
 			wantAccepted: 2,
@@ -294,45 +201,25 @@ func TestIngestNDJSONStatus(t *testing.T) {
 			wantCount: 3,
 		},
 		{
-			name: "every line a conflict is 409",
-			body: ndjson(
-				cum("agent-1", "old", ts0, "requests", 2),
-				series("agent-1", "n1", ts0, "requests", 2),
-			),
-			wantStatus: http.StatusConflict,
-			wantCode:   "conflict",
-			wantErrors: []itemError{
-				{Index: 0, EventID: "old", Code: "conflict", Field: "event_id"},
-				{Index: 1, EventID: "n1", Code: "conflict", Field: "event_type"},
+			name: "all duplicates around a blank line is 200",
+			events: []string{
+				cum("agent-1", "old", ts0, "requests", 1),
+				"",
+				cum("agent-1", "old", ts0, "requests", 1),
 			},
-			wantTotal: "1",
-			wantCount: 1,
-		},
-		{
-			name: "a conflict and an invalid event is 400",
-			body: ndjson(
-				cum("agent-1", "old", ts0, "requests", 2), // conflict
-				cum("agent-1", "n1", ts1, "requests", 10),
-				cum("agent-1", "n2", "soon", "requests", 1), // invalid
-			),
-			wantStatus:   http.StatusBadRequest,
-			wantCode:     "invalid",
-			wantAccepted: 1,
-			wantErrors: []itemError{
-				{Index: 0, EventID: "old", Code: "conflict", Field: "event_id"},
-				{Index: 2, EventID: "n2", Code: "invalid", Field: "event_timestamp"},
-			},
-			wantTotal: "11",
-			wantCount: 2,
+			wantStatus: http.StatusOK,
+			wantDups:   2,
+			wantTotal:  "1",
+			wantCount:  1,
 		},
 		{
 			name: "a conflict and a line that is not an object is 400",
-			body: ndjson(
+			events: []string{
 				cum("agent-1", "old", ts0, "requests", 2), // conflict
 				"\t",
 				"nope",
 				cum("agent-1", "n1", ts1, "requests", 10),
-			),
+			},
 			wantStatus:   http.StatusBadRequest,
 			wantCode:     "invalid",
 			wantAccepted: 1,
@@ -345,11 +232,11 @@ func TestIngestNDJSONStatus(t *testing.T) {
 		},
 		{
 			name: "only rejected lines is 400",
-			body: ndjson(
+			events: []string{
 				"[1]",
 				"",
 				cum("agent-1", "n1", ts1, "requests", "ten"),
-			),
+			},
 			wantStatus: http.StatusBadRequest,
 			wantCode:   "invalid",
 			wantErrors: []itemError{
@@ -360,18 +247,12 @@ func TestIngestNDJSONStatus(t *testing.T) {
 			wantCount: 1,
 		},
 	}
-	for _, tt := range tests {
+	for _, tt := range append(slices.Clone(batchCases), ndjsonOnly...) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := newDefaultAPI(t)
-			if status, _ := a.postNDJSON(ndjson(cum("agent-1", "old", ts0, "requests", 1))); status != http.StatusAccepted {
-				t.Fatalf("setup: status %d, want 202", status)
-			}
-			status, got := a.postNDJSON(tt.body)
-			wantStatus(t, status, tt.wantStatus)
-			wantSummary(t, got, tt.wantAccepted, tt.wantDups, len(tt.wantErrors))
-			wantErrorCode(t, got, tt.wantCode)
-			checkItemErrors(t, got.Errors, tt.wantErrors)
-			checkTotal(t, a, "agent-1", "requests", tt.wantTotal, tt.wantCount)
+			tt.setup(t, a)
+			status, got := a.postNDJSON(ndjson(tt.events...))
+			tt.check(t, a, status, got)
 		})
 	}
 }

@@ -391,6 +391,11 @@ func TestOpenAPIMethodNotAllowed(t *testing.T) {
 	}
 }
 
+var (
+	_ server.Failure   = failingStore{}
+	_ server.Readiness = loadingStore{}
+)
+
 // failingStore is a store whose write-ahead log has failed for good.
 type failingStore struct {
 	*store.Memory

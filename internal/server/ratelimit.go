@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"hash/maphash"
 	"math"
 	"net/http"
@@ -54,6 +55,27 @@ func newLimiter(rate float64, burst int) *limiter {
 
 func (l *limiter) shard(client string) *limiterShard {
 	return &l.shards[maphash.String(l.seed, client)%uint64(len(l.shards))]
+}
+
+// takeRequest takes the events of a request from their clients' buckets,
+// all of them or none. It returns the clients whose buckets it made, for
+// settle, or, when a client is over its rate, how long until the request
+// could be taken and an error that says so. A nil limiter takes any
+// request.
+func (l *limiter) takeRequest(events []event.Event) (made []string, wait time.Duration, err error) {
+	if l == nil || len(events) == 0 {
+		return nil, 0, nil
+	}
+	counts := make(map[string]int)
+	for i := range events {
+		counts[events[i].ClientID]++
+	}
+	ok, wait, made := l.take(counts, time.Now())
+	if !ok {
+		return nil, wait, &event.Error{Kind: errRateLimited, Message: fmt.Sprintf(
+			"a client of this request sends more than %g events a second: nothing was applied; send it again after %s", l.rate, wait.Round(time.Millisecond))}
+	}
+	return made, 0, nil
 }
 
 // take takes counts[client] tokens from each client's bucket at now, or
@@ -131,7 +153,7 @@ func (l *limiter) give(client string, n float64) {
 // settle drops the buckets take made for clients that the store took
 // nothing of: every event of theirs was refused, so they count as unseen.
 func (l *limiter) settle(made []string, events []event.Event, results []event.Result) {
-	if len(made) == 0 {
+	if l == nil || len(made) == 0 {
 		return
 	}
 	took := make(map[string]bool, len(made))

@@ -13,28 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/montool/montool/internal/event"
 )
-
-// Store is the database the server reads and writes. Implementations must be
-// safe for concurrent use, must not keep the events or strings they are
-// given (the strings may point into a request buffer that is reused), and
-// must return values the caller owns.
-type Store interface {
-	// Apply applies each event on its own, at most once per client and
-	// event id, and returns one result per event, in order. An error means
-	// the store failed as a whole.
-	Apply(ctx context.Context, events []event.Event) ([]event.Result, error)
-	// View returns what one client holds, its samples read in place so that
-	// a dump of any size streams, or an error of kind event.ErrNotFound.
-	View(ctx context.Context, clientID string) (*event.View, error)
-	// Clients lists the known clients, sorted by id.
-	Clients(ctx context.Context) ([]event.ClientInfo, error)
-	// Delete forgets a client, its events and its event ids, and returns
-	// how many events it held, or an error of kind event.ErrNotFound.
-	Delete(ctx context.Context, clientID string) (int64, error)
-}
 
 // Config is what the server needs to know beyond its store.
 type Config struct {
@@ -131,10 +110,16 @@ type Server struct {
 	handler http.Handler
 	tls     *tls.Config // nil for HTTP
 
-	live     atomic.Pointer[live] // the settings requests start with
-	reloadMu sync.Mutex           // one reload at a time
-	bodies   *bodyBudget          // of the request bodies being read
-	// gzipReaders pools the readers of gzip bodies. Of *gzip.Reader.
+	live atomic.Pointer[live] // the settings requests start with
+	// reloadMu guards reloading: one reload at a time reads the
+	// configuration and applies it, so that an older one never overwrites
+	// a newer.
+	reloadMu sync.Mutex
+	bodies   *bodyBudget // of the request bodies being read
+	// batches pools the buffers of event requests (*batch), so that a
+	// busy server does not allocate them for every request.
+	batches sync.Pool
+	// gzipReaders pools the readers of gzip bodies (*gzip.Reader).
 	gzipReaders sync.Pool
 	inFlight    chan struct{} // a slot per request in flight; nil without a bound
 	metrics     *metrics
@@ -147,6 +132,7 @@ func New(cfg Config, st Store, log *slog.Logger) (*Server, error) {
 		return nil, fmt.Errorf("server config: %w", err)
 	}
 	s := &Server{cfg: cfg, store: st, log: log, bodies: newBodyBudget(cfg.MaxBodyMemory)}
+	s.batches.New = func() any { return new(batch) }
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {

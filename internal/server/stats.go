@@ -41,8 +41,9 @@ type memoryStats struct {
 
 // handleStats answers with the store's size and the process's memory. With
 // ?gc=true it first collects garbage and returns freed memory to the OS, so
-// that the figures show what is live. It collects twice: the pooled room of
-// past requests (sync.Pool) outlives one collection.
+// that the figures show what is live. debug.FreeOSMemory collects a second
+// time: the pooled buffers of past requests (sync.Pool) survive one
+// collection.
 func (s *Server) handleStats() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		gc, err := parseGC(r)
@@ -60,7 +61,7 @@ func (s *Server) handleStats() http.HandlerFunc {
 			return
 		}
 		resp := statsResponse{Clients: len(clients), Goroutines: runtime.NumGoroutine()}
-		if b, ok := s.store.(interface{ Bytes() int64 }); ok {
+		if b, ok := s.store.(Sizer); ok {
 			resp.StoreBytes = b.Bytes()
 		}
 		if l := s.live.Load().limiter; l != nil {
