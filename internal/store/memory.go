@@ -254,32 +254,6 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 	return results
 }
 
-// Expired is a client that ExpireIdle forgot.
-type Expired struct {
-	ClientID string
-	Events   int64
-	LastSeen time.Time
-}
-
-// ExpireIdle deletes, as Delete does, every client that had no event
-// (new, duplicate or refused) since before, and returns them.
-func (m *Memory) ExpireIdle(ctx context.Context, before time.Time) ([]Expired, error) {
-	cutoff := before.UnixNano()
-	var expired []Expired
-	for _, c := range m.allClients() {
-		if err := ctx.Err(); err != nil {
-			return expired, err
-		}
-		c.mu.Lock()
-		if !c.deleted && c.lastSeen < cutoff {
-			m.deleteLocked(c)
-			expired = append(expired, Expired{ClientID: c.id, Events: c.events, LastSeen: time.Unix(0, c.lastSeen)})
-		}
-		c.mu.Unlock()
-	}
-	return expired, nil
-}
-
 // Delete forgets a client and everything it holds, and returns the number
 // of its events, or an *event.Error of kind event.ErrNotFound when it holds
 // nothing. Its event ids are forgotten too: an event sent again afterwards
