@@ -126,6 +126,20 @@ func (m *Memory) shard(clientID string) *shard {
 	return &m.shards[maphash.String(m.hasher.seed, clientID)&(shardCount-1)]
 }
 
+// allClients returns every client in the shards.
+func (m *Memory) allClients() []*client {
+	var all []*client
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		for _, c := range s.clients {
+			all = append(all, c)
+		}
+		s.mu.RUnlock()
+	}
+	return all
+}
+
 // lookup returns the client with id, or nil.
 func (m *Memory) lookup(id string) *client {
 	s := m.shard(id)
