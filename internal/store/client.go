@@ -1,7 +1,6 @@
 package store
 
 import (
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
@@ -82,80 +81,6 @@ type series struct {
 	count     int64
 	base      event.Sum
 	baseCount int64
-}
-
-// hasher hashes event ids; it is the same for every client of a store.
-type hasher struct {
-	seed   maphash.Seed
-	seed64 uint64
-}
-
-func (h *hasher) hash(id *[16]byte, name string) uint64 {
-	if name != "" {
-		return maphash.String(h.seed, name)
-	}
-	return hashUUID(h.seed64, id)
-}
-
-// idRef is an event id read for the index: the UUID, or the id itself
-// when it is not one, and its hash.
-type idRef struct {
-	uuid [16]byte
-	name string
-	hash uint64
-}
-
-func (h *hasher) ref(id string) idRef {
-	var r idRef
-	if u, ok := event.ParseUUID(id); ok {
-		r.uuid = u
-	} else {
-		r.name = id
-	}
-	r.hash = h.hash(&r.uuid, r.name)
-	return r
-}
-
-// rehash returns the hash of the id that index slot s refers to.
-func (c *client) rehash(h *hasher, s uint64) uint64 {
-	_, ch, off := c.row(slotRow(s))
-	if slotNamedID(s) {
-		return h.hash(nil, ch.names[off])
-	}
-	return h.hash(&ch.ids[off], "")
-}
-
-// prefetch reads the first index slot of each id, so that the cache misses
-// of a run of events overlap instead of coming one after the other. The
-// caller holds c.mu.
-func (c *client) prefetch(refs []idRef) {
-	if c.ids.dir == nil {
-		return
-	}
-	for i := range refs {
-		t := c.ids.table(refs[i].hash)
-		c.sink ^= t.slots[t.home(refs[i].hash)]
-	}
-}
-
-// find returns the row that holds the id of ref, if c has it. The caller
-// holds c.mu.
-func (c *client) find(ref *idRef) (s *series, ch *chunk, off int, found bool) {
-	if c.ids.dir == nil {
-		return nil, nil, 0, false
-	}
-	t := c.ids.table(ref.hash)
-	mask, named := uint64(len(t.slots)-1), ref.name != ""
-	for i := t.home(ref.hash); t.slots[i] != 0; i = (i + 1) & mask {
-		slot := t.slots[i]
-		if !tagMatches(slot, ref.hash) || slotNamedID(slot) != named {
-			continue
-		}
-		if s, ch, off = c.row(slotRow(slot)); ch.sameID(off, &ref.uuid, ref.name) {
-			return s, ch, off, true
-		}
-	}
-	return nil, nil, 0, false
 }
 
 // apply applies e, whose id is ref, to c: the dedupe check, the record of

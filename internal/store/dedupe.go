@@ -2,8 +2,11 @@ package store
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
 	"sync"
+
+	"github.com/montool/montool/internal/event"
 )
 
 // index is the dedupe index of one client: it maps each event id to the row
@@ -215,6 +218,80 @@ func (x *index) removeRows(gone func(rowRef) bool) {
 // reuses the table's own array for one half instead of allocating both.
 // Of *[maxTableSlots]uint64.
 var splitRoom = sync.Pool{New: func() any { return new([maxTableSlots]uint64) }}
+
+// hasher hashes event ids; it is the same for every client of a store.
+type hasher struct {
+	seed   maphash.Seed
+	seed64 uint64
+}
+
+func (h *hasher) hash(id *[16]byte, name string) uint64 {
+	if name != "" {
+		return maphash.String(h.seed, name)
+	}
+	return hashUUID(h.seed64, id)
+}
+
+// idRef is an event id read for the index: the UUID, or the id itself
+// when it is not one, and its hash.
+type idRef struct {
+	uuid [16]byte
+	name string
+	hash uint64
+}
+
+func (h *hasher) ref(id string) idRef {
+	var r idRef
+	if u, ok := event.ParseUUID(id); ok {
+		r.uuid = u
+	} else {
+		r.name = id
+	}
+	r.hash = h.hash(&r.uuid, r.name)
+	return r
+}
+
+// rehash returns the hash of the id that index slot s refers to.
+func (c *client) rehash(h *hasher, s uint64) uint64 {
+	_, ch, off := c.row(slotRow(s))
+	if slotNamedID(s) {
+		return h.hash(nil, ch.names[off])
+	}
+	return h.hash(&ch.ids[off], "")
+}
+
+// prefetch reads the first index slot of each id, so that the cache misses
+// of a run of events overlap instead of coming one after the other. The
+// caller holds c.mu.
+func (c *client) prefetch(refs []idRef) {
+	if c.ids.dir == nil {
+		return
+	}
+	for i := range refs {
+		t := c.ids.table(refs[i].hash)
+		c.sink ^= t.slots[t.home(refs[i].hash)]
+	}
+}
+
+// find returns the row that holds the id of ref, if c has it. The caller
+// holds c.mu.
+func (c *client) find(ref *idRef) (s *series, ch *chunk, off int, found bool) {
+	if c.ids.dir == nil {
+		return nil, nil, 0, false
+	}
+	t := c.ids.table(ref.hash)
+	mask, named := uint64(len(t.slots)-1), ref.name != ""
+	for i := t.home(ref.hash); t.slots[i] != 0; i = (i + 1) & mask {
+		slot := t.slots[i]
+		if !tagMatches(slot, ref.hash) || slotNamedID(slot) != named {
+			continue
+		}
+		if s, ch, off = c.row(slotRow(slot)); ch.sameID(off, &ref.uuid, ref.name) {
+			return s, ch, off, true
+		}
+	}
+	return nil, nil, 0, false
+}
 
 // hashUUID hashes a UUID with seed: wyhash's multiply-and-fold over its two
 // halves, so that ids that differ in any bit spread over every bit of the
