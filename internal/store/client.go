@@ -22,8 +22,8 @@ type client struct {
 	// and an Apply that found it before must look again.
 	deleted bool
 	bytes   int64 // about how much memory the client's data takes
-	// lastSeen is when an Apply last had events of the client, in Unix
-	// nanoseconds.
+	// lastSeen is when the client last had events, in Unix nanoseconds:
+	// set by seen, read by ExpireIdle.
 	lastSeen int64
 	sink     uint64 // what prefetch reads, kept so that the reads are not dropped
 }

@@ -12,6 +12,12 @@ type Expired struct {
 	LastSeen time.Time
 }
 
+// seen records that c had events at now, in Unix nanoseconds, for
+// ExpireIdle. Any event counts, a duplicate or a refused one too: a client
+// that keeps sending is not idle. The caller holds c.mu, or has not yet
+// shared c.
+func (c *client) seen(now int64) { c.lastSeen = now }
+
 // ExpireIdle deletes, as Delete does, every client that had no event
 // (new, duplicate or refused) since before, and returns them.
 func (m *Memory) ExpireIdle(ctx context.Context, before time.Time) ([]Expired, error) {

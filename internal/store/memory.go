@@ -166,7 +166,8 @@ func (m *Memory) getOrCreate(id string, lim *Limits) *client {
 		m.clients.Add(-1)
 		return nil
 	}
-	c := &client{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id)), lastSeen: time.Now().UnixNano()}
+	c := &client{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id))}
+	c.seen(time.Now().UnixNano()) // not idle before its first event is applied
 	m.bytes.Add(c.bytes)
 	s.clients[c.id] = c
 	return c
@@ -231,7 +232,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		if end-i > 1 {
 			c.prefetch(refs[i:end])
 		}
-		c.lastSeen = now
+		c.seen(now)
 		var runFull error
 		if lim.MaxBytes > 0 && m.bytes.Load() >= lim.MaxBytes {
 			if full == nil {

@@ -107,6 +107,6 @@ func (m *Memory) LoadBase(b *Base) error {
 	s.baseCount += b.Count
 	s.last = max(s.last, b.Last)
 	c.events += b.Count
-	c.lastSeen = time.Now().UnixNano()
+	c.seen(time.Now().UnixNano())
 	return nil
 }
