@@ -151,7 +151,7 @@ func (c *client) apply(m *Memory, lim *Limits, e *event.Event, ref *idRef, full 
 		s.tail = uint32(len(c.chunks))
 		c.chunks = append(c.chunks, chunkRef{series: uint32(pos), chunk: row >> chunkShift})
 	}
-	c.ids.add(ref.hash, makeSlot(ref.hash, named, rowRef(s.tail<<chunkShift|row&(chunkRows-1))), func(s uint64) uint64 { return c.rehash(&m.hasher, s) })
+	c.ids.add(ref.hash, makeSlot(ref.hash, named, rowRef(s.tail<<chunkShift|row&(chunkRows-1))), &m.tableCopies, func(s uint64) uint64 { return c.rehash(&m.hasher, s) })
 	c.events++
 	s.count++
 	return event.Result{}

@@ -104,21 +104,21 @@ func (t *table) needsGrowth() bool { return (t.used+1)*4 > len(t.slots)*3 }
 
 // add adds slot, of an id of hash that the index does not have, making
 // room for it first (see makeRoom).
-func (x *index) add(hash, slot uint64, rehash func(slot uint64) uint64) {
-	x.makeRoom(hash, rehash)
+func (x *index) add(hash, slot uint64, copies *tableCopies, rehash func(slot uint64) uint64) {
+	x.makeRoom(hash, copies, rehash)
 	x.table(hash).insert(hash, slot)
 }
 
 // makeRoom grows or splits the table of hash until it can take one more id;
 // rehash returns the hash of the id a slot refers to, read from its row,
 // for the splits that need more bits than a slot keeps.
-func (x *index) makeRoom(hash uint64, rehash func(slot uint64) uint64) {
+func (x *index) makeRoom(hash uint64, copies *tableCopies, rehash func(slot uint64) uint64) {
 	for t := x.table(hash); t.needsGrowth(); t = x.table(hash) {
 		if len(t.slots) < maxTableSlots {
 			t.double()
 			continue
 		}
-		x.split(t, rehash)
+		x.split(t, copies, rehash)
 	}
 }
 
@@ -147,7 +147,7 @@ func (t *table) insert(hash, slot uint64) {
 // split moves the ids of t whose next hash bit is 1 into a new table,
 // keeping those whose bit is 0 in t, and doubles the directory first if t
 // is chosen by all its bits. Only full tables split.
-func (x *index) split(t *table, rehash func(slot uint64) uint64) {
+func (x *index) split(t *table, copies *tableCopies, rehash func(slot uint64) uint64) {
 	if t.depth == x.depth {
 		dir := make([]*table, 2*len(x.dir))
 		for i, d := range x.dir {
@@ -157,8 +157,8 @@ func (x *index) split(t *table, rehash func(slot uint64) uint64) {
 	}
 	bit := 63 - t.depth // the hash bit that tells the halves apart
 	kept := t.depth < keptTopBits
-	old := splitRoom.Get().(*[maxTableSlots]uint64)
-	defer splitRoom.Put(old)
+	old := copies.get()
+	defer copies.put(old)
 	moving := old[:copy(old[:], t.slots)]
 	clear(t.slots)
 	t.used = 0
@@ -191,12 +191,12 @@ func (x *index) split(t *table, rehash func(slot uint64) uint64) {
 // removeRows removes the entries whose rows gone says are gone, table by
 // table: each table's other slots are put back in place, from the hash
 // bits they keep.
-func (x *index) removeRows(gone func(rowRef) bool) {
+func (x *index) removeRows(copies *tableCopies, gone func(rowRef) bool) {
 	for i, t := range x.dir {
 		if i > 0 && x.dir[i-1] == t {
 			continue // the same table as the entry before
 		}
-		keep := splitRoom.Get().(*[maxTableSlots]uint64)
+		keep := copies.get()
 		kept := keep[:0]
 		for _, s := range t.slots {
 			if s != 0 && !gone(slotRow(s)) {
@@ -210,14 +210,26 @@ func (x *index) removeRows(gone func(rowRef) bool) {
 				t.insert(slotHash(s), s)
 			}
 		}
-		splitRoom.Put(keep)
+		copies.put(keep)
 	}
 }
 
-// splitRoom pools the room a split copies a table into, so that a split
-// reuses the table's own array for one half instead of allocating both.
-// Of *[maxTableSlots]uint64.
-var splitRoom = sync.Pool{New: func() any { return new([maxTableSlots]uint64) }}
+// tableCopies lends the arrays that a split, or a removal of rows, copies a
+// table's slots into while it refills the table's own array: so only a
+// split's new half is allocated. One Memory's indexes share it. Its zero
+// value is ready to use.
+type tableCopies struct {
+	pool sync.Pool // of *[maxTableSlots]uint64
+}
+
+func (p *tableCopies) get() *[maxTableSlots]uint64 {
+	if a, ok := p.pool.Get().(*[maxTableSlots]uint64); ok {
+		return a
+	}
+	return new([maxTableSlots]uint64)
+}
+
+func (p *tableCopies) put(a *[maxTableSlots]uint64) { p.pool.Put(a) }
 
 // hasher hashes event ids; it is the same for every client of a store.
 type hasher struct {

@@ -34,6 +34,13 @@ type Memory struct {
 	retention atomic.Int64
 	clients   atomic.Int64 // clients in the shards
 	bytes     atomic.Int64 // about how much memory the clients' data takes
+
+	// idLists lends Apply, for a request of more than smallRequest
+	// events, the list it reads their ids into; of *[]idRef.
+	idLists sync.Pool
+	// tableCopies lends the dedupe indexes of the clients the arrays a
+	// table is copied into while it splits or drops rows.
+	tableCopies tableCopies
 }
 
 // Limits bound what a Memory takes in; 0 is no limit. Past a limit, new
@@ -174,11 +181,8 @@ func (m *Memory) getOrCreate(id string, lim *Limits) *client {
 }
 
 // smallRequest is the most events whose ids Apply keeps on the stack; the
-// ids of larger requests go in a pooled list.
+// ids of larger requests go in a list from Memory.idLists.
 const smallRequest = 8
-
-// idRefs pools the id lists of large requests. Of *[]idRef.
-var idRefs = sync.Pool{New: func() any { return new([]idRef) }}
 
 // Apply applies each event on its own and returns one result per event, in
 // order. Consecutive events of one client are applied under one lock. The
@@ -191,12 +195,15 @@ func (m *Memory) Apply(ctx context.Context, events []event.Event) ([]event.Resul
 		var refs [smallRequest]idRef
 		return m.apply(events, refs[:0]), nil
 	}
-	pooled := idRefs.Get().(*[]idRef)
+	pooled, ok := m.idLists.Get().(*[]idRef)
+	if !ok {
+		pooled = new([]idRef)
+	}
 	refs := slices.Grow((*pooled)[:0], len(events))
 	results := m.apply(events, refs)
 	clear(refs[:len(events)]) // they may point into the request
 	*pooled = refs[:0]
-	idRefs.Put(pooled)
+	m.idLists.Put(pooled)
 	return results, nil
 }
 

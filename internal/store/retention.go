@@ -30,7 +30,7 @@ func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
 		}
 		c.mu.Lock()
 		if !c.deleted {
-			n := c.prune(cutoff)
+			n := c.prune(cutoff, &m.tableCopies)
 			dropped += n
 			c.bytes -= n * eventBytes
 			m.bytes.Add(-n * eventBytes)
@@ -43,7 +43,7 @@ func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
 // prune drops the leading chunks of c's series older than cutoff and
 // their ids, and returns the number of events dropped. The caller holds
 // c.mu.
-func (c *client) prune(cutoff event.Timestamp) int64 {
+func (c *client) prune(cutoff event.Timestamp, copies *tableCopies) int64 {
 	var dropped int64
 	for pos, s := range c.series {
 		first := s.rows.dropped
@@ -69,7 +69,7 @@ func (c *client) prune(cutoff event.Timestamp) int64 {
 		}
 	}
 	if dropped > 0 {
-		c.ids.removeRows(func(r rowRef) bool { return c.chunks[r>>chunkShift].series == deadSeries })
+		c.ids.removeRows(copies, func(r rowRef) bool { return c.chunks[r>>chunkShift].series == deadSeries })
 	}
 	return dropped
 }
