@@ -228,8 +228,6 @@ type decoder struct {
 	err error
 }
 
-var zeros [16]byte
-
 func (d *decoder) fail() { d.err, d.b = errPayload, nil }
 
 func (d *decoder) byte() byte {
@@ -262,10 +260,12 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
+// bytes returns the next n bytes; after a failure, n zero bytes of their
+// own, so that a caller may read them before it checks err.
 func (d *decoder) bytes(n int) []byte {
 	if len(d.b) < n {
 		d.fail()
-		return zeros[:n]
+		return make([]byte, n)
 	}
 	b := d.b[:n]
 	d.b = d.b[n:]
