@@ -105,7 +105,8 @@ func appendEvents(buf []byte, clientID string, events []event.Event, results []e
 	if n == 0 {
 		return buf, 0
 	}
-	// Room for the usual event: key, flags, id, timestamp and value.
+	// Grow once, for events of the usual size: key, flags, id, timestamp
+	// and value.
 	buf = slices.Grow(buf, 1+binary.MaxVarintLen64+len(clientID)+n*(40+len(events[0].Key)))
 	buf = append(buf, kindEvents)
 	buf = appendString(buf, clientID)

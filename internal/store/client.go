@@ -25,7 +25,9 @@ type client struct {
 	// lastSeen is when the client last had events, in Unix nanoseconds:
 	// set by seen, read by ExpireIdle.
 	lastSeen int64
-	sink     uint64 // what prefetch reads, kept so that the reads are not dropped
+	// prefetched is the slots prefetch read, XORed together: it stores
+	// them so that the compiler keeps reads whose values are never used.
+	prefetched uint64
 }
 
 // What the store counts against Limits.MaxBytes: about what an event, a
@@ -99,7 +101,7 @@ func (c *client) apply(m *Memory, lim *Limits, e *event.Event, ref *idRef, full 
 	}
 
 	// Nothing of the client changes before every check has passed: a
-	// refused event makes no key, no row and no room in the index.
+	// refused event makes no key, no row and no index entry.
 	if full != nil {
 		return event.Result{Err: full}
 	}

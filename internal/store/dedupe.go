@@ -281,7 +281,7 @@ func (c *client) prefetch(refs []idRef) {
 	}
 	for i := range refs {
 		t := c.ids.table(refs[i].hash)
-		c.sink ^= t.slots[t.home(refs[i].hash)]
+		c.prefetched ^= t.slots[t.home(refs[i].hash)]
 	}
 }
 

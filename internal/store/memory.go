@@ -207,7 +207,8 @@ func (m *Memory) Apply(ctx context.Context, events []event.Event) ([]event.Resul
 	return results, nil
 }
 
-// apply is Apply, with refs as the room for the events' ids.
+// apply is Apply, given refs, an empty list with capacity for the ids of
+// all the events.
 func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 	results := make([]event.Result, len(events))
 	for i := range events {
