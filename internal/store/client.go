@@ -169,7 +169,7 @@ func (c *client) view() (*event.View, []*samples, []bool) {
 		if s.typ == event.Cumulative {
 			sv.Total, sv.Count, sv.Last = s.total.Float64(), s.count, s.last
 		} else {
-			readers[i], inOrder[i] = s.rows.snapshot(), s.inOrder
+			readers[i], inOrder[i] = s.rows.reader(), s.inOrder
 			sv.Samples = readers[i]
 		}
 		v.Series[i] = sv

@@ -33,7 +33,7 @@ func (m *Memory) Export(ctx context.Context, fn func(events []event.Event) error
 		parts := make([]part, len(c.series))
 		var bases []*Base
 		for i, s := range c.series {
-			parts[i] = part{key: s.key, typ: s.typ, rows: s.rows.snapshot()}
+			parts[i] = part{key: s.key, typ: s.typ, rows: s.rows.reader()}
 			if s.baseCount > 0 {
 				b := &Base{ClientID: c.id, Key: s.key, Count: s.baseCount, Last: s.last}
 				b.Total.AddSum(&s.base)
