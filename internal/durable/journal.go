@@ -13,9 +13,10 @@ import (
 // is ready to use.
 type journal struct {
 	log *wal.Log
-	// scratch pools the room records are made in, of *[]byte: each is
-	// made before the log's lock is taken, which is held only to copy it.
-	scratch sync.Pool
+	// buffers pools the buffers records are encoded into, of *[]byte: a
+	// record is encoded before the log's lock is taken, which is then
+	// held only to copy it.
+	buffers sync.Pool
 }
 
 var _ store.Journal = (*journal)(nil)
@@ -24,7 +25,7 @@ var _ store.Journal = (*journal)(nil)
 // results say they were accepted, and nothing when none was.
 func (j *journal) Record(clientID string, events []event.Event, results []event.Result) {
 	buf := j.buffer()
-	defer j.scratch.Put(buf)
+	defer j.buffers.Put(buf)
 	var n int
 	*buf, n = appendEvents((*buf)[:0], clientID, events, results)
 	if n > 0 {
@@ -35,14 +36,14 @@ func (j *journal) Record(clientID string, events []event.Event, results []event.
 // Delete appends to the log the record of the deletion of a client.
 func (j *journal) Delete(clientID string) {
 	buf := j.buffer()
-	defer j.scratch.Put(buf)
+	defer j.buffers.Put(buf)
 	*buf = appendDelete((*buf)[:0], clientID)
 	j.log.Append(*buf)
 }
 
-// buffer returns room to make a record in, from scratch or new.
+// buffer returns a buffer to encode a record into, pooled or new.
 func (j *journal) buffer() *[]byte {
-	if buf, ok := j.scratch.Get().(*[]byte); ok {
+	if buf, ok := j.buffers.Get().(*[]byte); ok {
 		return buf
 	}
 	return new([]byte)

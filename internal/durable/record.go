@@ -105,7 +105,8 @@ func appendEvents(buf []byte, clientID string, events []event.Event, results []e
 	if n == 0 {
 		return buf, 0
 	}
-	// Room for the usual event: key, flags, id, timestamp and value.
+	// Grow once, for events of the usual size: key, flags, id, timestamp
+	// and value.
 	buf = slices.Grow(buf, 1+binary.MaxVarintLen64+len(clientID)+n*(40+len(events[0].Key)))
 	buf = append(buf, kindEvents)
 	buf = appendString(buf, clientID)
@@ -228,8 +229,6 @@ type decoder struct {
 	err error
 }
 
-var zeros [16]byte
-
 func (d *decoder) fail() { d.err, d.b = errPayload, nil }
 
 func (d *decoder) byte() byte {
@@ -262,10 +261,12 @@ func (d *decoder) uvarint() uint64 {
 	return v
 }
 
+// bytes returns the next n bytes; after a failure, n zero bytes of their
+// own, so that a caller may read them before it checks err.
 func (d *decoder) bytes(n int) []byte {
 	if len(d.b) < n {
 		d.fail()
-		return zeros[:n]
+		return make([]byte, n)
 	}
 	b := d.b[:n]
 	d.b = d.b[n:]

@@ -83,8 +83,10 @@ type Store struct {
 	log   *wal.Log
 	ready atomic.Bool
 
-	snapMu   sync.Mutex // one snapshot at a time
-	lastSnap uint64     // the number of the newest snapshot, 0 for none
+	// snapMu guards lastSnap, and is held for the whole of a snapshot
+	// and of a Prune, so that neither runs while a snapshot is made.
+	snapMu   sync.Mutex
+	lastSnap uint64 // the number of the newest snapshot, 0 for none
 	stop     chan struct{}
 	stopped  chan struct{}
 	broken   chan struct{} // closed once the log has failed

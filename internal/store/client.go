@@ -1,7 +1,6 @@
 package store
 
 import (
-	"hash/maphash"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,10 +22,12 @@ type client struct {
 	// and an Apply that found it before must look again.
 	deleted bool
 	bytes   int64 // about how much memory the client's data takes
-	// lastSeen is when an Apply last had events of the client, in Unix
-	// nanoseconds.
+	// lastSeen is when the client last had events, in Unix nanoseconds:
+	// set by seen, read by ExpireIdle.
 	lastSeen int64
-	sink     uint64 // what prefetch reads, kept so that the reads are not dropped
+	// prefetched is the slots prefetch read, XORed together: it stores
+	// them so that the compiler keeps reads whose values are never used.
+	prefetched uint64
 }
 
 // What the store counts against Limits.MaxBytes: about what an event, a
@@ -84,80 +85,6 @@ type series struct {
 	baseCount int64
 }
 
-// hasher hashes event ids; it is the same for every client of a store.
-type hasher struct {
-	seed   maphash.Seed
-	seed64 uint64
-}
-
-func (h *hasher) hash(id *[16]byte, name string) uint64 {
-	if name != "" {
-		return maphash.String(h.seed, name)
-	}
-	return hashUUID(h.seed64, id)
-}
-
-// idRef is an event id read for the index: the UUID, or the id itself
-// when it is not one, and its hash.
-type idRef struct {
-	uuid [16]byte
-	name string
-	hash uint64
-}
-
-func (h *hasher) ref(id string) idRef {
-	var r idRef
-	if u, ok := event.ParseUUID(id); ok {
-		r.uuid = u
-	} else {
-		r.name = id
-	}
-	r.hash = h.hash(&r.uuid, r.name)
-	return r
-}
-
-// rehash returns the hash of the id that index slot s refers to.
-func (c *client) rehash(h *hasher, s uint64) uint64 {
-	_, ch, off := c.row(slotRow(s))
-	if slotNamedID(s) {
-		return h.hash(nil, ch.names[off])
-	}
-	return h.hash(&ch.ids[off], "")
-}
-
-// prefetch reads the first index slot of each id, so that the cache misses
-// of a run of events overlap instead of coming one after the other. The
-// caller holds c.mu.
-func (c *client) prefetch(refs []idRef) {
-	if c.ids.dir == nil {
-		return
-	}
-	for i := range refs {
-		t := c.ids.table(refs[i].hash)
-		c.sink ^= t.slots[t.home(refs[i].hash)]
-	}
-}
-
-// find returns the row that holds the id of ref, if c has it. The caller
-// holds c.mu.
-func (c *client) find(ref *idRef) (s *series, ch *chunk, off int, found bool) {
-	if c.ids.dir == nil {
-		return nil, nil, 0, false
-	}
-	t := c.ids.table(ref.hash)
-	mask, named := uint64(len(t.slots)-1), ref.name != ""
-	for i := t.home(ref.hash); t.slots[i] != 0; i = (i + 1) & mask {
-		slot := t.slots[i]
-		if !tagMatches(slot, ref.hash) || slotNamedID(slot) != named {
-			continue
-		}
-		if s, ch, off = c.row(slotRow(slot)); ch.sameID(off, &ref.uuid, ref.name) {
-			return s, ch, off, true
-		}
-	}
-	return nil, nil, 0, false
-}
-
 // apply applies e, whose id is ref, to c: the dedupe check, the record of
 // the id and the change happen together, under c.mu, which the caller holds.
 //
@@ -174,7 +101,7 @@ func (c *client) apply(m *Memory, lim *Limits, e *event.Event, ref *idRef, full 
 	}
 
 	// Nothing of the client changes before every check has passed: a
-	// refused event makes no key, no row and no room in the index.
+	// refused event makes no key, no row and no index entry.
 	if full != nil {
 		return event.Result{Err: full}
 	}
@@ -226,7 +153,7 @@ func (c *client) apply(m *Memory, lim *Limits, e *event.Event, ref *idRef, full 
 		s.tail = uint32(len(c.chunks))
 		c.chunks = append(c.chunks, chunkRef{series: uint32(pos), chunk: row >> chunkShift})
 	}
-	c.ids.add(ref.hash, makeSlot(ref.hash, named, rowRef(s.tail<<chunkShift|row&(chunkRows-1))), func(s uint64) uint64 { return c.rehash(&m.hasher, s) })
+	c.ids.add(ref.hash, makeSlot(ref.hash, named, rowRef(s.tail<<chunkShift|row&(chunkRows-1))), &m.tableCopies, func(s uint64) uint64 { return c.rehash(&m.hasher, s) })
 	c.events++
 	s.count++
 	return event.Result{}
@@ -242,7 +169,7 @@ func (c *client) view() (*event.View, []*samples, []bool) {
 		if s.typ == event.Cumulative {
 			sv.Total, sv.Count, sv.Last = s.total.Float64(), s.count, s.last
 		} else {
-			readers[i], inOrder[i] = s.rows.snapshot(), s.inOrder
+			readers[i], inOrder[i] = s.rows.reader(), s.inOrder
 			sv.Samples = readers[i]
 		}
 		v.Series[i] = sv

@@ -133,9 +133,9 @@ type samples struct {
 	text  [event.UUIDLen]byte // the text of the UUID last returned by At
 }
 
-// snapshot returns a reader of the rows the columns hold now. The caller
+// reader returns a reader of the rows the columns hold now. The caller
 // holds the lock that guards c; the reader needs none.
-func (c *columns) snapshot() *samples {
+func (c *columns) reader() *samples {
 	chunks := make([]chunk, len(c.full), len(c.full)+1)
 	copy(chunks, c.full)
 	return &samples{chunks: append(chunks, c.tail), n: c.n - c.dropped*chunkRows}

@@ -105,8 +105,8 @@ func TestLimits(t *testing.T) {
 	}
 }
 
-// TestDeleteFreesLimits checks that a deleted client's room can be taken
-// again: its place among MaxClients and its bytes.
+// TestDeleteFreesLimits checks that what a deleted client took of the
+// limits is free again: its place among MaxClients and its bytes.
 func TestDeleteFreesLimits(t *testing.T) {
 	ctx := context.Background()
 	m := store.New()

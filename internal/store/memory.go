@@ -34,6 +34,13 @@ type Memory struct {
 	retention atomic.Int64
 	clients   atomic.Int64 // clients in the shards
 	bytes     atomic.Int64 // about how much memory the clients' data takes
+
+	// idLists lends Apply, for a request of more than smallRequest
+	// events, the list it reads their ids into; of *[]idRef.
+	idLists sync.Pool
+	// tableCopies lends the dedupe indexes of the clients the arrays a
+	// table is copied into while it splits or drops rows.
+	tableCopies tableCopies
 }
 
 // Limits bound what a Memory takes in; 0 is no limit. Past a limit, new
@@ -126,6 +133,20 @@ func (m *Memory) shard(clientID string) *shard {
 	return &m.shards[maphash.String(m.hasher.seed, clientID)&(shardCount-1)]
 }
 
+// allClients returns every client in the shards.
+func (m *Memory) allClients() []*client {
+	var all []*client
+	for i := range m.shards {
+		s := &m.shards[i]
+		s.mu.RLock()
+		for _, c := range s.clients {
+			all = append(all, c)
+		}
+		s.mu.RUnlock()
+	}
+	return all
+}
+
 // lookup returns the client with id, or nil.
 func (m *Memory) lookup(id string) *client {
 	s := m.shard(id)
@@ -152,18 +173,16 @@ func (m *Memory) getOrCreate(id string, lim *Limits) *client {
 		m.clients.Add(-1)
 		return nil
 	}
-	c := &client{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id)), lastSeen: time.Now().UnixNano()}
+	c := &client{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id))}
+	c.seen(time.Now().UnixNano()) // not idle before its first event is applied
 	m.bytes.Add(c.bytes)
 	s.clients[c.id] = c
 	return c
 }
 
 // smallRequest is the most events whose ids Apply keeps on the stack; the
-// ids of larger requests go in a pooled list.
+// ids of larger requests go in a list from Memory.idLists.
 const smallRequest = 8
-
-// idRefs pools the id lists of large requests. Of *[]idRef.
-var idRefs = sync.Pool{New: func() any { return new([]idRef) }}
 
 // Apply applies each event on its own and returns one result per event, in
 // order. Consecutive events of one client are applied under one lock. The
@@ -176,16 +195,20 @@ func (m *Memory) Apply(ctx context.Context, events []event.Event) ([]event.Resul
 		var refs [smallRequest]idRef
 		return m.apply(events, refs[:0]), nil
 	}
-	pooled := idRefs.Get().(*[]idRef)
+	pooled, ok := m.idLists.Get().(*[]idRef)
+	if !ok {
+		pooled = new([]idRef)
+	}
 	refs := slices.Grow((*pooled)[:0], len(events))
 	results := m.apply(events, refs)
 	clear(refs[:len(events)]) // they may point into the request
 	*pooled = refs[:0]
-	idRefs.Put(pooled)
+	m.idLists.Put(pooled)
 	return results, nil
 }
 
-// apply is Apply, with refs as the room for the events' ids.
+// apply is Apply, given refs, an empty list with capacity for the ids of
+// all the events.
 func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 	results := make([]event.Result, len(events))
 	for i := range events {
@@ -217,7 +240,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		if end-i > 1 {
 			c.prefetch(refs[i:end])
 		}
-		c.lastSeen = now
+		c.seen(now)
 		var runFull error
 		if lim.MaxBytes > 0 && m.bytes.Load() >= lim.MaxBytes {
 			if full == nil {
@@ -252,32 +275,6 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		c.mu.Unlock()
 	}
 	return results
-}
-
-// Expired is a client that ExpireIdle forgot.
-type Expired struct {
-	ClientID string
-	Events   int64
-	LastSeen time.Time
-}
-
-// ExpireIdle deletes, as Delete does, every client that had no event
-// (new, duplicate or refused) since before, and returns them.
-func (m *Memory) ExpireIdle(ctx context.Context, before time.Time) ([]Expired, error) {
-	cutoff := before.UnixNano()
-	var expired []Expired
-	for _, c := range m.allClients() {
-		if err := ctx.Err(); err != nil {
-			return expired, err
-		}
-		c.mu.Lock()
-		if !c.deleted && c.lastSeen < cutoff {
-			m.deleteLocked(c)
-			expired = append(expired, Expired{ClientID: c.id, Events: c.events, LastSeen: time.Unix(0, c.lastSeen)})
-		}
-		c.mu.Unlock()
-	}
-	return expired, nil
 }
 
 // Delete forgets a client and everything it holds, and returns the number

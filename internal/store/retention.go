@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/montool/montool/internal/event"
@@ -31,7 +30,7 @@ func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
 		}
 		c.mu.Lock()
 		if !c.deleted {
-			n := c.prune(cutoff)
+			n := c.prune(cutoff, &m.tableCopies)
 			dropped += n
 			c.bytes -= n * eventBytes
 			m.bytes.Add(-n * eventBytes)
@@ -41,24 +40,10 @@ func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
 	return dropped, nil
 }
 
-// allClients returns every client in the shards.
-func (m *Memory) allClients() []*client {
-	var all []*client
-	for i := range m.shards {
-		s := &m.shards[i]
-		s.mu.RLock()
-		for _, c := range s.clients {
-			all = append(all, c)
-		}
-		s.mu.RUnlock()
-	}
-	return all
-}
-
 // prune drops the leading chunks of c's series older than cutoff and
 // their ids, and returns the number of events dropped. The caller holds
 // c.mu.
-func (c *client) prune(cutoff event.Timestamp) int64 {
+func (c *client) prune(cutoff event.Timestamp, copies *tableCopies) int64 {
 	var dropped int64
 	for pos, s := range c.series {
 		first := s.rows.dropped
@@ -84,46 +69,7 @@ func (c *client) prune(cutoff event.Timestamp) int64 {
 		}
 	}
 	if dropped > 0 {
-		c.ids.removeRows(func(r rowRef) bool { return c.chunks[r>>chunkShift].series == deadSeries })
+		c.ids.removeRows(copies, func(r rowRef) bool { return c.chunks[r>>chunkShift].series == deadSeries })
 	}
 	return dropped
-}
-
-// A Base is what a CUMULATIVE key holds beyond its rows: the total, count
-// and latest timestamp of the events whose rows retention dropped.
-type Base struct {
-	ClientID, Key string
-	Total         event.Sum
-	Count         int64
-	Last          event.Timestamp
-}
-
-// LoadBase adds to its key's total and count what b holds, as if its
-// events had been applied and their rows dropped, making the client and
-// key if need be. It is for loading a snapshot.
-func (m *Memory) LoadBase(b *Base) error {
-	c := m.getOrCreate(b.ClientID, m.limits.Load())
-	if c == nil {
-		return &event.Error{Kind: event.ErrLimit, Message: "too many clients to load"}
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	pos, ok := c.keys[b.Key]
-	if !ok {
-		pos = len(c.series)
-		c.series = append(c.series, &series{key: strings.Clone(b.Key), typ: event.Cumulative, inOrder: true})
-		c.keys[c.series[pos].key] = pos
-	}
-	s := c.series[pos]
-	if s.typ != event.Cumulative {
-		return &event.Error{Kind: event.ErrConflict, Field: event.FieldKey, Message: "the total of key " + b.Key + " is for a TIME-SERIES key"}
-	}
-	s.total.AddSum(&b.Total)
-	s.base.AddSum(&b.Total)
-	s.count += b.Count
-	s.baseCount += b.Count
-	s.last = max(s.last, b.Last)
-	c.events += b.Count
-	c.lastSeen = time.Now().UnixNano()
-	return nil
 }

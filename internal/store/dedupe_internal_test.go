@@ -30,7 +30,10 @@ func TestIndexFindsEveryID(t *testing.T) {
 					hashes[i] = prefix<<(64-keptTopBits) | hashes[i]>>keptTopBits
 				}
 			}
-			var x index
+			var (
+				x      index
+				copies tableCopies
+			)
 			if tc.deep { // the one table of the prefix, the others never used
 				x.depth = keptTopBits
 				x.dir = make([]*table, 1<<keptTopBits)
@@ -55,7 +58,7 @@ func TestIndexFindsEveryID(t *testing.T) {
 				if _, ok := find(h); ok {
 					t.Fatalf("hash %d found before it was inserted", i)
 				}
-				insertEntry(&x, h, rowRef(i), rehash)
+				insertEntry(&x, &copies, h, rowRef(i), rehash)
 			}
 			for i, h := range hashes {
 				if row, ok := find(h); !ok || row != rowRef(i) {
@@ -74,15 +77,18 @@ func TestIndexFindsEveryID(t *testing.T) {
 func TestIndexRemoveRows(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	hashes := make([]uint64, 50_000)
-	var x index
+	var (
+		x      index
+		copies tableCopies
+	)
 	rehash := func(s uint64) uint64 { return hashes[slotRow(s)] }
 	for i := range hashes {
 		h := rng.Uint64()
 		hashes[i] = h
-		insertEntry(&x, h, rowRef(i), rehash)
+		insertEntry(&x, &copies, h, rowRef(i), rehash)
 	}
 	gone := func(r rowRef) bool { return r%3 == 0 }
-	x.removeRows(gone)
+	x.removeRows(&copies, gone)
 	used := 0
 	for i, tb := range x.dir {
 		if i == 0 || x.dir[i-1] != tb {
@@ -108,9 +114,10 @@ func TestIndexRemoveRows(t *testing.T) {
 	}
 }
 
-// insertEntry adds the entry of hash and row to x, as a client does.
-func insertEntry(x *index, h uint64, row rowRef, rehash func(uint64) uint64) {
-	x.makeRoom(h, rehash)
+// insertEntry adds the entry of hash and row to x, as a client does, with
+// copies for its splits.
+func insertEntry(x *index, copies *tableCopies, h uint64, row rowRef, rehash func(uint64) uint64) {
+	x.makeRoom(h, copies, rehash)
 	tb := x.table(h)
 	mask := uint64(len(tb.slots) - 1)
 	j := tb.home(h)

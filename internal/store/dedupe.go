@@ -2,8 +2,11 @@ package store
 
 import (
 	"encoding/binary"
+	"hash/maphash"
 	"math/bits"
 	"sync"
+
+	"github.com/montool/montool/internal/event"
 )
 
 // index is the dedupe index of one client: it maps each event id to the row
@@ -101,21 +104,21 @@ func (t *table) needsGrowth() bool { return (t.used+1)*4 > len(t.slots)*3 }
 
 // add adds slot, of an id of hash that the index does not have, making
 // room for it first (see makeRoom).
-func (x *index) add(hash, slot uint64, rehash func(slot uint64) uint64) {
-	x.makeRoom(hash, rehash)
+func (x *index) add(hash, slot uint64, copies *tableCopies, rehash func(slot uint64) uint64) {
+	x.makeRoom(hash, copies, rehash)
 	x.table(hash).insert(hash, slot)
 }
 
 // makeRoom grows or splits the table of hash until it can take one more id;
 // rehash returns the hash of the id a slot refers to, read from its row,
 // for the splits that need more bits than a slot keeps.
-func (x *index) makeRoom(hash uint64, rehash func(slot uint64) uint64) {
+func (x *index) makeRoom(hash uint64, copies *tableCopies, rehash func(slot uint64) uint64) {
 	for t := x.table(hash); t.needsGrowth(); t = x.table(hash) {
 		if len(t.slots) < maxTableSlots {
 			t.double()
 			continue
 		}
-		x.split(t, rehash)
+		x.split(t, copies, rehash)
 	}
 }
 
@@ -144,7 +147,7 @@ func (t *table) insert(hash, slot uint64) {
 // split moves the ids of t whose next hash bit is 1 into a new table,
 // keeping those whose bit is 0 in t, and doubles the directory first if t
 // is chosen by all its bits. Only full tables split.
-func (x *index) split(t *table, rehash func(slot uint64) uint64) {
+func (x *index) split(t *table, copies *tableCopies, rehash func(slot uint64) uint64) {
 	if t.depth == x.depth {
 		dir := make([]*table, 2*len(x.dir))
 		for i, d := range x.dir {
@@ -154,8 +157,8 @@ func (x *index) split(t *table, rehash func(slot uint64) uint64) {
 	}
 	bit := 63 - t.depth // the hash bit that tells the halves apart
 	kept := t.depth < keptTopBits
-	old := splitRoom.Get().(*[maxTableSlots]uint64)
-	defer splitRoom.Put(old)
+	old := copies.get()
+	defer copies.put(old)
 	moving := old[:copy(old[:], t.slots)]
 	clear(t.slots)
 	t.used = 0
@@ -188,12 +191,12 @@ func (x *index) split(t *table, rehash func(slot uint64) uint64) {
 // removeRows removes the entries whose rows gone says are gone, table by
 // table: each table's other slots are put back in place, from the hash
 // bits they keep.
-func (x *index) removeRows(gone func(rowRef) bool) {
+func (x *index) removeRows(copies *tableCopies, gone func(rowRef) bool) {
 	for i, t := range x.dir {
 		if i > 0 && x.dir[i-1] == t {
 			continue // the same table as the entry before
 		}
-		keep := splitRoom.Get().(*[maxTableSlots]uint64)
+		keep := copies.get()
 		kept := keep[:0]
 		for _, s := range t.slots {
 			if s != 0 && !gone(slotRow(s)) {
@@ -207,14 +210,100 @@ func (x *index) removeRows(gone func(rowRef) bool) {
 				t.insert(slotHash(s), s)
 			}
 		}
-		splitRoom.Put(keep)
+		copies.put(keep)
 	}
 }
 
-// splitRoom pools the room a split copies a table into, so that a split
-// reuses the table's own array for one half instead of allocating both.
-// Of *[maxTableSlots]uint64.
-var splitRoom = sync.Pool{New: func() any { return new([maxTableSlots]uint64) }}
+// tableCopies lends the arrays that a split, or a removal of rows, copies a
+// table's slots into while it refills the table's own array: so only a
+// split's new half is allocated. One Memory's indexes share it. Its zero
+// value is ready to use.
+type tableCopies struct {
+	pool sync.Pool // of *[maxTableSlots]uint64
+}
+
+func (p *tableCopies) get() *[maxTableSlots]uint64 {
+	if a, ok := p.pool.Get().(*[maxTableSlots]uint64); ok {
+		return a
+	}
+	return new([maxTableSlots]uint64)
+}
+
+func (p *tableCopies) put(a *[maxTableSlots]uint64) { p.pool.Put(a) }
+
+// hasher hashes event ids; it is the same for every client of a store.
+type hasher struct {
+	seed   maphash.Seed
+	seed64 uint64
+}
+
+func (h *hasher) hash(id *[16]byte, name string) uint64 {
+	if name != "" {
+		return maphash.String(h.seed, name)
+	}
+	return hashUUID(h.seed64, id)
+}
+
+// idRef is an event id read for the index: the UUID, or the id itself
+// when it is not one, and its hash.
+type idRef struct {
+	uuid [16]byte
+	name string
+	hash uint64
+}
+
+func (h *hasher) ref(id string) idRef {
+	var r idRef
+	if u, ok := event.ParseUUID(id); ok {
+		r.uuid = u
+	} else {
+		r.name = id
+	}
+	r.hash = h.hash(&r.uuid, r.name)
+	return r
+}
+
+// rehash returns the hash of the id that index slot s refers to.
+func (c *client) rehash(h *hasher, s uint64) uint64 {
+	_, ch, off := c.row(slotRow(s))
+	if slotNamedID(s) {
+		return h.hash(nil, ch.names[off])
+	}
+	return h.hash(&ch.ids[off], "")
+}
+
+// prefetch reads the first index slot of each id, so that the cache misses
+// of a run of events overlap instead of coming one after the other. The
+// caller holds c.mu.
+func (c *client) prefetch(refs []idRef) {
+	if c.ids.dir == nil {
+		return
+	}
+	for i := range refs {
+		t := c.ids.table(refs[i].hash)
+		c.prefetched ^= t.slots[t.home(refs[i].hash)]
+	}
+}
+
+// find returns the row that holds the id of ref, if c has it. The caller
+// holds c.mu.
+func (c *client) find(ref *idRef) (s *series, ch *chunk, off int, found bool) {
+	if c.ids.dir == nil {
+		return nil, nil, 0, false
+	}
+	t := c.ids.table(ref.hash)
+	mask, named := uint64(len(t.slots)-1), ref.name != ""
+	for i := t.home(ref.hash); t.slots[i] != 0; i = (i + 1) & mask {
+		slot := t.slots[i]
+		if !tagMatches(slot, ref.hash) || slotNamedID(slot) != named {
+			continue
+		}
+		if s, ch, off = c.row(slotRow(slot)); ch.sameID(off, &ref.uuid, ref.name) {
+			return s, ch, off, true
+		}
+	}
+	return nil, nil, 0, false
+}
 
 // hashUUID hashes a UUID with seed: wyhash's multiply-and-fold over its two
 // halves, so that ids that differ in any bit spread over every bit of the

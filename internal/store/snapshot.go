@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"strings"
+	"time"
 	"unsafe"
 
 	"github.com/montool/montool/internal/event"
@@ -31,7 +33,7 @@ func (m *Memory) Export(ctx context.Context, fn func(events []event.Event) error
 		parts := make([]part, len(c.series))
 		var bases []*Base
 		for i, s := range c.series {
-			parts[i] = part{key: s.key, typ: s.typ, rows: s.rows.snapshot()}
+			parts[i] = part{key: s.key, typ: s.typ, rows: s.rows.reader()}
 			if s.baseCount > 0 {
 				b := &Base{ClientID: c.id, Key: s.key, Count: s.baseCount, Last: s.last}
 				b.Total.AddSum(&s.base)
@@ -67,5 +69,44 @@ func (m *Memory) Export(ctx context.Context, fn func(events []event.Event) error
 			}
 		}
 	}
+	return nil
+}
+
+// A Base is what a CUMULATIVE key holds beyond its rows: the total, count
+// and latest timestamp of the events whose rows retention dropped.
+type Base struct {
+	ClientID, Key string
+	Total         event.Sum
+	Count         int64
+	Last          event.Timestamp
+}
+
+// LoadBase adds to its key's total and count what b holds, as if its
+// events had been applied and their rows dropped, making the client and
+// key if need be. It is for loading a snapshot.
+func (m *Memory) LoadBase(b *Base) error {
+	c := m.getOrCreate(b.ClientID, m.limits.Load())
+	if c == nil {
+		return &event.Error{Kind: event.ErrLimit, Message: "too many clients to load"}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pos, ok := c.keys[b.Key]
+	if !ok {
+		pos = len(c.series)
+		c.series = append(c.series, &series{key: strings.Clone(b.Key), typ: event.Cumulative, inOrder: true})
+		c.keys[c.series[pos].key] = pos
+	}
+	s := c.series[pos]
+	if s.typ != event.Cumulative {
+		return &event.Error{Kind: event.ErrConflict, Field: event.FieldKey, Message: "the total of key " + b.Key + " is for a TIME-SERIES key"}
+	}
+	s.total.AddSum(&b.Total)
+	s.base.AddSum(&b.Total)
+	s.count += b.Count
+	s.baseCount += b.Count
+	s.last = max(s.last, b.Last)
+	c.events += b.Count
+	c.seen(time.Now().UnixNano())
 	return nil
 }
