@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/montool/montool/internal/outputtest"
 )
 
 // crashSeed fixes the random choices of TestCrashRecovery (kill moments,
@@ -775,7 +777,7 @@ func newRunner(t *testing.T) *runner {
 // serveProc is a running `montool serve`.
 type serveProc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
+	stderr *outputtest.Buffer
 	exited chan struct{} // closed once the process has exited and cmd.ProcessState is set
 	url    string        // http://HOST:PORT, set by waitListening
 }
@@ -787,7 +789,7 @@ func (r *runner) serve(t *testing.T, args ...string) *serveProc {
 	cmd := exec.Command(r.bin, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
 	cmd.Dir = r.workdir
 	cmd.Env = r.env
-	p := &serveProc{cmd: cmd, stderr: newSyncBuffer(), exited: make(chan struct{})}
+	p := &serveProc{cmd: cmd, stderr: outputtest.New(), exited: make(chan struct{})}
 	cmd.Stderr = p.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -812,7 +814,7 @@ var listeningRE = regexp.MustCompile(`montool listening.*addr=(\S+)`)
 // waitListening waits for the server's address in its log.
 func (p *serveProc) waitListening(t *testing.T) {
 	t.Helper()
-	m := p.stderr.waitFor(t, listeningRE, 10*time.Second, p.exited)
+	m := p.stderr.WaitFor(t, listeningRE, 10*time.Second, p.exited)
 	p.url = "http://" + m[1]
 }
 
@@ -850,7 +852,7 @@ var loadedRE = regexp.MustCompile(`loaded the data directory.* snapshot_events=(
 // loaded returns the numbers of the "loaded the data directory" log line.
 func (p *serveProc) loaded(t *testing.T) (snapshotEvents, replayedEvents int64) {
 	t.Helper()
-	m := p.stderr.waitFor(t, loadedRE, 5*time.Second, p.exited)
+	m := p.stderr.WaitFor(t, loadedRE, 5*time.Second, p.exited)
 	snapshotEvents, _ = strconv.ParseInt(m[1], 10, 64)
 	replayedEvents, _ = strconv.ParseInt(m[2], 10, 64)
 	return snapshotEvents, replayedEvents

@@ -10,10 +10,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/montool/montool/internal/outputtest"
 )
 
 // TestEndToEnd builds the montool binary and runs it as a user would: a
@@ -44,7 +45,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Start the server and read its address from its log.
 	serve := command("serve", "--addr", "127.0.0.1:0")
-	serveErr := newSyncBuffer()
+	serveErr := outputtest.New()
 	serve.Stderr = serveErr
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
@@ -63,7 +64,7 @@ func TestEndToEnd(t *testing.T) {
 			<-exited
 		}
 	})
-	m := serveErr.waitFor(t, regexp.MustCompile(`montool listening.*addr=(\S+)`), 10*time.Second, exited)
+	m := serveErr.WaitFor(t, regexp.MustCompile(`montool listening.*addr=(\S+)`), 10*time.Second, exited)
 	url := "http://" + m[1]
 
 	// Run the agents.
@@ -287,57 +288,4 @@ func nanos(t *testing.T, ts json.Number) int64 {
 		}
 	}
 	return s*1e9 + f
-}
-
-// syncBuffer is a buffer safe for one writer goroutine and a reader, which
-// can wait for what it is written.
-type syncBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written chan struct{} // gets a token after each write
-}
-
-func newSyncBuffer() *syncBuffer { return &syncBuffer{written: make(chan struct{}, 1)} }
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n, err := b.buf.Write(p)
-	select {
-	case b.written <- struct{}{}:
-	default:
-	}
-	return n, err
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits up to timeout for re to match what was written and returns
-// the submatches; it fails the test at the timeout or when exited is closed
-// first.
-func (b *syncBuffer) waitFor(t *testing.T, re *regexp.Regexp, timeout time.Duration, exited <-chan struct{}) []string {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for range 100_000 { // one round per write; bounded in count as well as time
-		if m := re.FindStringSubmatch(b.String()); m != nil {
-			return m
-		}
-		select {
-		case <-b.written:
-		case <-exited:
-			if m := re.FindStringSubmatch(b.String()); m != nil {
-				return m
-			}
-			t.Fatalf("the process exited before writing %q; got:\n%s", re, b.String())
-		case <-deadline.C:
-			t.Fatalf("nothing matching %q written within %s; got:\n%s", re, timeout, b.String())
-		}
-	}
-	t.Fatalf("nothing matching %q written after 100000 writes; got:\n%s", re, b.String())
-	return nil
 }

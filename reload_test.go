@@ -68,7 +68,7 @@ func TestReloadConfig(t *testing.T) {
 		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		p.stderr.waitFor(t, want, 10*time.Second, p.exited)
+		p.stderr.WaitFor(t, want, 10*time.Second, p.exited)
 	}
 
 	if got := post("", "agent-1"); got != http.StatusAccepted {
@@ -113,7 +113,7 @@ func TestReloadConfig(t *testing.T) {
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("POST /-/reload: %d %s, want 200", resp.StatusCode, body)
 	}
-	p.stderr.waitFor(t, regexp.MustCompile(`(?s)msg="reloaded the configuration".*msg="reloaded the configuration"`), 10*time.Second, p.exited)
+	p.stderr.WaitFor(t, regexp.MustCompile(`(?s)msg="reloaded the configuration".*msg="reloaded the configuration"`), 10*time.Second, p.exited)
 	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

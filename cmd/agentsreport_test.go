@@ -13,6 +13,7 @@ import (
 	"github.com/montool/montool/internal/agent"
 	"github.com/montool/montool/internal/auth"
 	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 )
@@ -63,9 +64,9 @@ func TestAgentsProgressSaysUnreachable(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- fleet.Run(ctx) }()
-	out := newSyncBuffer()
+	out := outputtest.New()
 	stop := showProgress(out, fleet, time.Now())
-	out.waitFor(t, regexp.MustCompile(`server unreachable for [0-9]+s, retrying`), 10*time.Second)
+	out.WaitFor(t, regexp.MustCompile(`server unreachable for [0-9]+s, retrying`), 10*time.Second, nil)
 	stop()
 	cancel()
 	<-done

@@ -9,12 +9,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 	"unicode/utf8"
 
 	"github.com/montool/montool/internal/server"
@@ -151,53 +148,6 @@ func closedServerURL(t *testing.T) string {
 	u := ts.URL
 	ts.Close()
 	return u
-}
-
-// syncBuffer is a bytes.Buffer safe for one writer goroutine and a reader,
-// which can wait for what it is written.
-type syncBuffer struct {
-	mu      sync.Mutex
-	buf     bytes.Buffer
-	written chan struct{} // gets a token after each write
-}
-
-func newSyncBuffer() *syncBuffer { return &syncBuffer{written: make(chan struct{}, 1)} }
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n, err := b.buf.Write(p)
-	select {
-	case b.written <- struct{}{}:
-	default:
-	}
-	return n, err
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// waitFor waits up to timeout for re to match what was written and returns
-// the submatches, or fails the test.
-func (b *syncBuffer) waitFor(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for range 100_000 { // one round per write; bounded in count as well as time
-		if m := re.FindStringSubmatch(b.String()); m != nil {
-			return m
-		}
-		select {
-		case <-b.written:
-		case <-deadline.C:
-			t.Fatalf("nothing matching %q written within %s; got:\n%s", re, timeout, b.String())
-		}
-	}
-	t.Fatalf("nothing matching %q written after 100000 writes; got:\n%s", re, b.String())
-	return nil
 }
 
 // checkShowsNoControls fails t when out holds a rune a terminal may act on

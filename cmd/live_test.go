@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/montool/montool/internal/auth"
-	"github.com/montool/montool/internal/server"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -20,7 +18,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/montool/montool/internal/auth"
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/outputtest"
+	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 )
 
@@ -504,17 +505,17 @@ func TestAgentsAgainstClosedServer(t *testing.T) {
 func TestAgentsRunUntilCancelled(t *testing.T) {
 	isolate(t)
 	url, _ := newTestServer(t)
-	out := newSyncBuffer()
+	out := outputtest.New()
 	cmd := newRootCmd(runners{})
 	cmd.SetArgs([]string{"agents", "--server", url, "--count", "2", "--rate", "50"})
 	cmd.SetOut(out)
-	cmd.SetErr(newSyncBuffer())
+	cmd.SetErr(outputtest.New())
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- cmd.ExecuteContext(ctx) }()
 
-	out.waitFor(t, regexp.MustCompile(`agent 2 started`), 10*time.Second)
+	out.WaitFor(t, regexp.MustCompile(`agent 2 started`), 10*time.Second, nil)
 	select {
 	case err := <-done:
 		t.Fatalf("agents returned %v before the context ended", err)

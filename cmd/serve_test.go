@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/montool/montool/internal/outputtest"
 )
 
 // listeningRE finds the bound address in the "montool listening" log line.
@@ -39,9 +41,9 @@ func (r *running) wait(t *testing.T, timeout time.Duration) error {
 // startServe runs the real `montool serve` with args in a goroutine and
 // returns its standard error, the running command and a function that
 // cancels its context. The command is stopped when the test ends.
-func startServe(t *testing.T, args ...string) (*syncBuffer, *running, context.CancelFunc) {
+func startServe(t *testing.T, args ...string) (*outputtest.Buffer, *running, context.CancelFunc) {
 	t.Helper()
-	stderr := newSyncBuffer()
+	stderr := outputtest.New()
 	cmd := newRootCmd(runners{})
 	cmd.SetArgs(append([]string{"serve"}, args...))
 	cmd.SetOut(io.Discard)
@@ -66,7 +68,7 @@ func startServe(t *testing.T, args ...string) (*syncBuffer, *running, context.Ca
 func TestServeRunsAndStops(t *testing.T) {
 	isolate(t)
 	stderr, srv, cancel := startServe(t, "--addr", "127.0.0.1:0")
-	addr := stderr.waitFor(t, listeningRE, 10*time.Second)[1]
+	addr := stderr.WaitFor(t, listeningRE, 10*time.Second, nil)[1]
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		t.Fatalf("logged address %q: %v", addr, err)
@@ -105,7 +107,7 @@ func TestServeRunsAndStops(t *testing.T) {
 func TestServeLogsJSON(t *testing.T) {
 	isolate(t)
 	stderr, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--log-format", "json")
-	line := stderr.waitFor(t, regexp.MustCompile(`(?m)^.*montool listening.*$`), 10*time.Second)[0]
+	line := stderr.WaitFor(t, regexp.MustCompile(`(?m)^.*montool listening.*$`), 10*time.Second, nil)[0]
 	var rec struct {
 		Msg  string `json:"msg"`
 		Addr string `json:"addr"`
@@ -178,7 +180,7 @@ func TestServeForgetsIdleClients(t *testing.T) {
 				args = append(args, "--data-dir", t.TempDir())
 			}
 			stderr, _, _ := startServe(t, args...)
-			base := "http://" + stderr.waitFor(t, listeningRE, 10*time.Second)[1]
+			base := "http://" + stderr.WaitFor(t, listeningRE, 10*time.Second, nil)[1]
 			client := &http.Client{Timeout: 5 * time.Second}
 			send := func(clientID, eventID string) {
 				t.Helper()
@@ -219,7 +221,7 @@ func TestServeForgetsIdleClients(t *testing.T) {
 			if got := status("busy"); got != http.StatusOK {
 				t.Errorf("the busy client: dump status %d, want 200", got)
 			}
-			stderr.waitFor(t, regexp.MustCompile(`forgot an idle client.*client_id=idle`), 5*time.Second)
+			stderr.WaitFor(t, regexp.MustCompile(`forgot an idle client.*client_id=idle`), 5*time.Second, nil)
 		})
 	}
 }
@@ -229,8 +231,8 @@ func TestServeForgetsIdleClients(t *testing.T) {
 func TestServeDebugAddr(t *testing.T) {
 	isolate(t)
 	stderr, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--debug-addr", "127.0.0.1:0")
-	debug := stderr.waitFor(t, regexp.MustCompile(`profiler listening.*addr=(\S+)`), 10*time.Second)[1]
-	api := stderr.waitFor(t, listeningRE, 10*time.Second)[1]
+	debug := stderr.WaitFor(t, regexp.MustCompile(`profiler listening.*addr=(\S+)`), 10*time.Second, nil)[1]
+	api := stderr.WaitFor(t, listeningRE, 10*time.Second, nil)[1]
 	client := &http.Client{Timeout: 5 * time.Second}
 	for _, tt := range []struct {
 		url  string
@@ -258,7 +260,7 @@ func TestServeDebugAddrLoopbackOnly(t *testing.T) {
 	t.Run("localhost", func(t *testing.T) {
 		isolate(t)
 		stderr, _, _ := startServe(t, "--addr", "127.0.0.1:0", "--debug-addr", "localhost:0")
-		debug := stderr.waitFor(t, regexp.MustCompile(`profiler listening.*addr=(\S+)`), 10*time.Second)[1]
+		debug := stderr.WaitFor(t, regexp.MustCompile(`profiler listening.*addr=(\S+)`), 10*time.Second, nil)[1]
 		host, _, err := net.SplitHostPort(debug)
 		if err != nil {
 			t.Fatal(err)

@@ -12,9 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/viper"
-
 	"github.com/montool/montool/internal/auth"
+	"github.com/spf13/viper"
 )
 
 // captureTokenNew returns runners that record the options of `token new`
@@ -511,7 +510,7 @@ func TestServeStartUpLog(t *testing.T) {
 				args = append(args, "--config", writeConfig(t, tt.config))
 			}
 			stderr, _, _ := startServe(t, args...)
-			addr := stderr.waitFor(t, listeningRE, 10*time.Second)[1]
+			addr := stderr.WaitFor(t, listeningRE, 10*time.Second, nil)[1]
 			log := stderr.String()
 			if !strings.Contains(log, tt.want) {
 				t.Errorf("the log does not say %q:\n%s", tt.want, log)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 )
@@ -161,7 +162,7 @@ func TestRunDisconnectsSlowHeaders(t *testing.T) {
 
 func TestRunGracefulShutdown(t *testing.T) {
 	t.Parallel()
-	logs := &syncBuffer{}
+	logs := outputtest.New()
 	r := startRun(t, testConfig(), slog.New(slog.NewTextHandler(logs, nil)))
 	waitHealthy(t, r.addr)
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 )
 
@@ -54,11 +55,11 @@ func (m madeUp) At(i int) event.Sample {
 // startBigDump runs a server with a write timeout of writeTimeout over a
 // bigStore of n samples, logging at info level to the returned buffer, and
 // returns its address.
-func startBigDump(t *testing.T, writeTimeout time.Duration, n int) (string, *syncBuffer) {
+func startBigDump(t *testing.T, writeTimeout time.Duration, n int) (string, *outputtest.Buffer) {
 	t.Helper()
 	cfg := testConfig()
 	cfg.WriteTimeout = writeTimeout
-	logs := &syncBuffer{}
+	logs := outputtest.New()
 	srv, err := server.New(cfg, bigStore{n: n}, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {
 		t.Fatalf("server.New: %v", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/montool/montool/internal/agent"
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 )
@@ -94,10 +95,10 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	promAddr := freeLoopbackAddr(t)
-	var logs syncBuffer
+	logs := outputtest.New()
 	cmd := exec.CommandContext(ctx, bins["prometheus"], "--config.file="+config, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+promAddr)
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

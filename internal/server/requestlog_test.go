@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 )
@@ -14,8 +15,8 @@ import (
 // TestRequestIDAndLog checks the X-Request-Id of every answer and the
 // debug line of every request.
 func TestRequestIDAndLog(t *testing.T) {
-	var logs syncBuffer
-	srv, err := server.New(testConfig(), store.New(), slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	logs := outputtest.New()
+	srv, err := server.New(testConfig(), store.New(), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
