@@ -110,8 +110,8 @@ func unknownCommand(c *cobra.Command, name string) error {
 	default:
 		takes = "; it has " + strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 	}
-	if s := c.SuggestionsFor(name); len(s) > 0 {
-		takes += " (did you mean " + strings.Join(s, " or ") + "?)"
+	if s := c.SuggestionsFor(name); len(s) == 1 { // with more, the list says it
+		takes += " (did you mean " + s[0] + "?)"
 	}
 	return fmt.Errorf("%s has no command %q%s; usage: %s [command]", c.CommandPath(), name, takes, c.CommandPath())
 }

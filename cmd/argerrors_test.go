@@ -85,3 +85,26 @@ func TestParentsWithoutArgumentsShowHelp(t *testing.T) {
 		t.Errorf("completion bash wrote no script to the command's output:\n%.200s", stdout)
 	}
 }
+
+// TestUnknownCommandSuggestsOneMatch: a misspelt command name that is close
+// to one command gets a "did you mean"; one close to several gets none, as
+// the list of commands already says what there is.
+func TestUnknownCommandSuggestsOneMatch(t *testing.T) {
+	tests := []struct {
+		args    []string
+		suggest string // "" for none
+	}{
+		{[]string{"completion", "zhs"}, "(did you mean zsh?)"},
+		{[]string{"completion", "tcsh"}, ""},
+	}
+	for _, tt := range tests {
+		isolate(t)
+		_, _, err := execute(t, (&captured{}).runners(), tt.args...)
+		if err == nil {
+			t.Fatalf("%v: no error", tt.args)
+		}
+		if got := strings.Contains(err.Error(), "did you mean"); got != (tt.suggest != "") || !strings.Contains(err.Error(), tt.suggest) {
+			t.Errorf("%v: %q, want suggestion %q", tt.args, err, tt.suggest)
+		}
+	}
+}
