@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strconv"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -75,6 +76,14 @@ func runClients(ctx context.Context, opts *clientsOptions) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(opts.Out, "%d clients, %d events\n", len(clients), total)
+	_, err = fmt.Fprintf(opts.Out, "%s, %s\n", counted(int64(len(clients)), "client"), counted(total, "event"))
 	return err
+}
+
+// counted says n things: "1 client", "2 clients".
+func counted(n int64, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return strconv.FormatInt(n, 10) + " " + thing + "s"
 }

@@ -95,3 +95,20 @@ func TestClientsTableEscapesIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestClientsCountsInWords: the last line of the table says one client and
+// one event in the singular.
+func TestClientsCountsInWords(t *testing.T) {
+	isolate(t)
+	url, st := newTestServer(t)
+	if _, err := st.Apply(context.Background(), []event.Event{{ClientID: "web-01", ID: "e1", Timestamp: 1, Type: event.Cumulative, Key: "k", Value: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	stdout, _, err := execute(t, runners{}, "clients", "--server", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(stdout, "\n1 client, 1 event\n") {
+		t.Errorf("clients printed %q, want it to end with \"1 client, 1 event\"", stdout)
+	}
+}
