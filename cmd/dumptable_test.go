@@ -1,11 +1,8 @@
 package cmd
 
 import (
-	"context"
-	"io"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/montool/montool/internal/event"
 )
@@ -51,27 +48,5 @@ func TestTableSparklineRange(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("table does not end a row with %q:\n%s", want, b.String())
 		}
-	}
-}
-
-// TestDumpWatchEndsWithANewline: once --watch is stopped (Ctrl-C) the
-// output ends on a line of its own, so that the shell's prompt does not
-// land after the ^C the terminal shows.
-func TestDumpWatchEndsWithANewline(t *testing.T) {
-	isolate(t)
-	url, st := newTestServer(t)
-	seed(t, st)
-	cmd := newRootCmd(runners{})
-	var out strings.Builder
-	cmd.SetOut(&out)
-	cmd.SetErr(io.Discard)
-	cmd.SetArgs([]string{"dump", "c1", "-o", "table", "--watch", "--interval", "100ms", "--server", url})
-	ctx, cancel := context.WithTimeout(context.Background(), 250*time.Millisecond)
-	defer cancel()
-	if err := cmd.ExecuteContext(ctx); err != nil {
-		t.Fatalf("dump --watch: %v", err)
-	}
-	if !strings.HasSuffix(out.String(), ")\n\n") {
-		t.Errorf("dump --watch ended with %q, want the footer and a newline", out.String()[max(0, out.Len()-40):])
 	}
 }

@@ -672,7 +672,8 @@ func TestDumpQuery(t *testing.T) {
 }
 
 // TestDumpWatch runs dump --watch until its context ends: the table comes
-// again every interval, then the command ends without an error.
+// again every interval, then the command ends without an error, on a new
+// line.
 func TestDumpWatch(t *testing.T) {
 	isolate(t)
 	url, st := newTestServer(t)
@@ -692,5 +693,10 @@ func TestDumpWatch(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "(every 100ms, Ctrl-C to stop;") {
 		t.Errorf("no footer in:\n%s", out.String())
+	}
+	// Once stopped (Ctrl-C), the output ends on a line of its own, so that
+	// the shell's prompt does not land after the ^C the terminal shows.
+	if !strings.HasSuffix(out.String(), ")\n\n") {
+		t.Errorf("dump --watch ended with %q, want the footer and a newline", out.String()[max(0, out.Len()-40):])
 	}
 }
