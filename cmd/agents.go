@@ -18,7 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/agent"
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 )
 
 // agentsOptions holds what `montool agents` runs with.
@@ -165,7 +165,7 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	err = c.Health(hctx)
 	cancel()
 	if err != nil {
-		var apiErr *client.Error
+		var apiErr *apiclient.Error
 		if errors.As(err, &apiErr) {
 			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
 		}
@@ -264,7 +264,7 @@ func failing(fleet *agent.Fleet) string {
 		return ""
 	}
 	d := time.Since(since).Truncate(time.Second)
-	var apiErr *client.Error
+	var apiErr *apiclient.Error
 	if errors.As(last, &apiErr) {
 		return fmt.Sprintf("  server answering %d %s for %s, retrying", apiErr.Status, http.StatusText(apiErr.Status), d)
 	}

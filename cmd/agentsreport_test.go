@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/montool/montool/internal/agent"
+	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/auth"
-	"github.com/montool/montool/internal/client"
 	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
@@ -50,7 +50,7 @@ func TestAgentsAllRejected(t *testing.T) {
 // TestAgentsProgressSaysUnreachable: while the server is down the
 // progress line says for how long, and that the agents retry.
 func TestAgentsProgressSaysUnreachable(t *testing.T) {
-	c, err := client.New(closedServerURL(t), nil)
+	c, err := apiclient.New(closedServerURL(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -179,7 +179,7 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 }
 
 // dumpOnce fetches the dump once and writes it to w as opts say.
-func dumpOnce(ctx context.Context, c *client.Client, opts *dumpOptions, w io.Writer) error {
+func dumpOnce(ctx context.Context, c *apiclient.Client, opts *dumpOptions, w io.Writer) error {
 	query := url.Values{}
 	for _, k := range opts.Keys {
 		query.Add("key", k)

@@ -21,7 +21,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 )
 
 // defaultServer is the server the client commands talk to when none is set.
@@ -270,8 +270,8 @@ func httpClient(tlsCfg *tls.Config) *http.Client {
 
 // newAPIClient returns a client of the server at url that sends token
 // ("" for none), over hc (nil for the client package's default).
-func newAPIClient(url, token string, hc *http.Client) (*client.Client, error) {
-	c, err := client.New(url, hc)
+func newAPIClient(url, token string, hc *http.Client) (*apiclient.Client, error) {
+	c, err := apiclient.New(url, hc)
 	if err != nil {
 		return nil, err
 	}
@@ -283,13 +283,13 @@ func newAPIClient(url, token string, hc *http.Client) (*client.Client, error) {
 // the server being out of reach, or, when the server answered plain HTTP
 // as an HTTPS server or its certificate is not trusted, says which flag to
 // change; the server's answers, whole or cut short, pass as they are.
-func reachError(c *client.Client, err error) error {
-	var apiErr *client.Error
-	var cut *client.CutError
+func reachError(c *apiclient.Client, err error) error {
+	var apiErr *apiclient.Error
+	var cut *apiclient.CutError
 	if err == nil || errors.As(err, &apiErr) || errors.As(err, &cut) {
 		return err
 	}
-	var https *client.HTTPSError
+	var https *apiclient.HTTPSError
 	if errors.As(err, &https) {
 		return fmt.Errorf("the montool server at %s speaks HTTPS: give --server %s", c.URL(), https.URL)
 	}

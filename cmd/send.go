@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/agent"
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -176,7 +176,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		}
 		fmt.Fprintf(opts.Out, "%s\n", out)
 	}
-	var apiErr *client.Error
+	var apiErr *apiclient.Error
 	if err != nil && !errors.As(err, &apiErr) {
 		return reachError(c, err)
 	}

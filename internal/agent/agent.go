@@ -16,7 +16,7 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -24,11 +24,11 @@ import (
 type Sender interface {
 	// SendBatch posts events in one request, encoded as opts says, and
 	// returns the server's summary whenever it sent one, with a
-	// *client.Error for a status that is not 2xx.
-	SendBatch(ctx context.Context, events []event.Event, opts client.SendOptions) (*event.Summary, error)
+	// *apiclient.Error for a status that is not 2xx.
+	SendBatch(ctx context.Context, events []event.Event, opts apiclient.SendOptions) (*event.Summary, error)
 }
 
-var _ Sender = (*client.Client)(nil)
+var _ Sender = (*apiclient.Client)(nil)
 
 // MaxBatch is the largest Batch: the most events a default server takes in
 // one request.
@@ -350,7 +350,7 @@ func (a *Agent) next() event.Event {
 func (a *Agent) deliver(ctx context.Context, batch []event.Event) {
 	n := int64(len(batch))
 	a.sent.Add(n)
-	opts := client.SendOptions{Gzip: a.cfg.Gzip, Token: a.token}
+	opts := apiclient.SendOptions{Gzip: a.cfg.Gzip, Token: a.token}
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), a.cfg.AttemptTimeout)
 		sum, err := a.sender.SendBatch(actx, batch, opts)
@@ -372,7 +372,7 @@ func (a *Agent) deliver(ctx context.Context, batch []event.Event) {
 			a.fail(n, errors.New("the server answered without counting the events"))
 			return
 		}
-		var apiErr *client.Error
+		var apiErr *apiclient.Error
 		if errors.As(err, &apiErr) && !apiErr.Temporary() {
 			a.answered(nil)
 			a.fail(n, err) // refused as a whole (a 4xx without a summary): retrying cannot help

@@ -21,7 +21,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/montool/montool/internal/agent"
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
@@ -49,11 +49,11 @@ func startServer(t *testing.T, h http.Handler) *httptest.Server {
 }
 
 // newClient returns a client of the server at url.
-func newClient(t *testing.T, url string) *client.Client {
+func newClient(t *testing.T, url string) *apiclient.Client {
 	t.Helper()
-	c, err := client.New(url, &http.Client{Timeout: waitLimit})
+	c, err := apiclient.New(url, &http.Client{Timeout: waitLimit})
 	if err != nil {
-		t.Fatalf("client.New(%q): %v", url, err)
+		t.Fatalf("apiclient.New(%q): %v", url, err)
 	}
 	return c
 }
@@ -150,7 +150,7 @@ func checkStatsAddUp(t *testing.T, s agent.Stats) {
 }
 
 // dumpOf returns the server's dump of one client.
-func dumpOf(t *testing.T, c *client.Client, clientID string) *event.Dump {
+func dumpOf(t *testing.T, c *apiclient.Client, clientID string) *event.Dump {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), waitLimit)
 	defer cancel()
@@ -898,9 +898,9 @@ func TestUnreachableServer(t *testing.T) {
 	if !strings.Contains(err.Error(), "no event reached the server") {
 		t.Errorf("Run = %q; want it to say no event reached the server", err)
 	}
-	var apiErr *client.Error
+	var apiErr *apiclient.Error
 	if errors.As(err, &apiErr) {
-		t.Errorf("Run error %v wraps a *client.Error; want the network error", err)
+		t.Errorf("Run error %v wraps a *apiclient.Error; want the network error", err)
 	}
 	for _, a := range f.Agents() {
 		s := a.Stats()

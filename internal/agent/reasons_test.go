@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/montool/montool/internal/agent"
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -18,7 +18,7 @@ type scripted struct {
 	answer func(n int64, events []event.Event) (*event.Summary, error)
 }
 
-func (s *scripted) SendBatch(_ context.Context, events []event.Event, _ client.SendOptions) (*event.Summary, error) {
+func (s *scripted) SendBatch(_ context.Context, events []event.Event, _ apiclient.SendOptions) (*event.Summary, error) {
 	return s.answer(s.n.Add(1), events)
 }
 
@@ -31,7 +31,7 @@ func TestRejectionReasons(t *testing.T) {
 			code, msg = "invalid", "bad value "+string(rune('0'+n%10))
 		}
 		return &event.Summary{Rejected: len(events), Errors: []event.ItemError{{Code: code, Message: msg}}},
-			&client.Error{Status: 403, Code: code}
+			&apiclient.Error{Status: 403, Code: code}
 	}}
 	cfg := testConfig()
 	cfg.Duration = 200 * time.Millisecond

@@ -153,11 +153,11 @@ func BenchmarkApplyParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		client := "client-" + strconv.FormatInt(next.Add(1), 10)
+		clientData := "client-" + strconv.FormatInt(next.Add(1), 10)
 		ctx := context.Background()
 		var batch [1]event.Event
 		for i := 0; pb.Next(); i++ {
-			batch[0] = timeSeries(client, ids[i], "cpu", sec(int64(i)), float64(i))
+			batch[0] = timeSeries(clientData, ids[i], "cpu", sec(int64(i)), float64(i))
 			results, err := m.Apply(ctx, batch[:])
 			if err != nil || results[0].Duplicate || results[0].Err != nil {
 				b.Errorf("Apply: got (%v, %v), want one accepted result", results, err)

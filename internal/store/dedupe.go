@@ -264,7 +264,7 @@ func (h *hasher) ref(id string) idRef {
 }
 
 // rehash returns the hash of the id that index slot s refers to.
-func (c *client) rehash(h *hasher, s uint64) uint64 {
+func (c *clientData) rehash(h *hasher, s uint64) uint64 {
 	_, ch, off := c.row(slotRow(s))
 	if slotNamedID(s) {
 		return h.hash(nil, ch.names[off])
@@ -275,7 +275,7 @@ func (c *client) rehash(h *hasher, s uint64) uint64 {
 // prefetch reads the first index slot of each id, so that the cache misses
 // of a run of events overlap instead of coming one after the other. The
 // caller holds c.mu.
-func (c *client) prefetch(refs []idRef) {
+func (c *clientData) prefetch(refs []idRef) {
 	if c.ids.dir == nil {
 		return
 	}
@@ -287,7 +287,7 @@ func (c *client) prefetch(refs []idRef) {
 
 // find returns the row that holds the id of ref, if c has it. The caller
 // holds c.mu.
-func (c *client) find(ref *idRef) (s *series, ch *chunk, off int, found bool) {
+func (c *clientData) find(ref *idRef) (s *series, ch *chunk, off int, found bool) {
 	if c.ids.dir == nil {
 		return nil, nil, 0, false
 	}

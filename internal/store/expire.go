@@ -16,7 +16,7 @@ type Expired struct {
 // ExpireIdle. Any event counts, a duplicate or a refused one too: a client
 // that keeps sending is not idle. The caller holds c.mu, or has not yet
 // shared c.
-func (c *client) seen(now int64) { c.lastSeen = now }
+func (c *clientData) seen(now int64) { c.lastSeen = now }
 
 // ExpireIdle deletes, as Delete does, every client that had no event
 // (new, duplicate or refused) since before, and returns them.

@@ -65,9 +65,9 @@ func (j *fakeJournal) recorded() []recordCall {
 // wantCall is a Record call a test expects: of client, with the events
 // batch[from:to] of the Apply, and these outcomes.
 type wantCall struct {
-	client   string
-	from, to int
-	outcomes []outcome
+	clientData string
+	from, to   int
+	outcomes   []outcome
 }
 
 func TestJournalRecordsRuns(t *testing.T) {
@@ -86,9 +86,9 @@ func TestJournalRecordsRuns(t *testing.T) {
 				cumulative("c1", "c", "hits", sec(4), 4),
 			},
 			want: []wantCall{
-				{client: "c1", from: 0, to: 2, outcomes: []outcome{accepted, accepted}},
-				{client: "c2", from: 2, to: 3, outcomes: []outcome{accepted}},
-				{client: "c1", from: 3, to: 4, outcomes: []outcome{accepted}},
+				{clientData: "c1", from: 0, to: 2, outcomes: []outcome{accepted, accepted}},
+				{clientData: "c2", from: 2, to: 3, outcomes: []outcome{accepted}},
+				{clientData: "c1", from: 3, to: 4, outcomes: []outcome{accepted}},
 			},
 		},
 		{
@@ -104,7 +104,7 @@ func TestJournalRecordsRuns(t *testing.T) {
 				timeSeries("c1", "n2", "cpu", sec(3), 0.7), // accepted
 			},
 			want: []wantCall{
-				{client: "c1", from: 0, to: 4, outcomes: []outcome{
+				{clientData: "c1", from: 0, to: 4, outcomes: []outcome{
 					duplicate, conflict(event.FieldEventID), conflict(event.FieldType), accepted}},
 			},
 		},
@@ -117,8 +117,8 @@ func TestJournalRecordsRuns(t *testing.T) {
 				timeSeries("c2", "x", "cpu", sec(1), 1),
 			},
 			want: []wantCall{
-				{client: "c1", from: 0, to: 2, outcomes: []outcome{duplicate, duplicate}},
-				{client: "c2", from: 2, to: 3, outcomes: []outcome{accepted}},
+				{clientData: "c1", from: 0, to: 2, outcomes: []outcome{duplicate, duplicate}},
+				{clientData: "c2", from: 2, to: 3, outcomes: []outcome{accepted}},
 			},
 		},
 		{
@@ -130,9 +130,9 @@ func TestJournalRecordsRuns(t *testing.T) {
 				timeSeries("c2", "x", "cpu", sec(1), 1),
 			},
 			want: []wantCall{
-				{client: "c2", from: 0, to: 2, outcomes: []outcome{accepted, duplicate}},
-				{client: "c1", from: 2, to: 3, outcomes: []outcome{accepted}},
-				{client: "c2", from: 3, to: 4, outcomes: []outcome{duplicate}},
+				{clientData: "c2", from: 0, to: 2, outcomes: []outcome{accepted, duplicate}},
+				{clientData: "c1", from: 2, to: 3, outcomes: []outcome{accepted}},
+				{clientData: "c2", from: 3, to: 4, outcomes: []outcome{duplicate}},
 			},
 		},
 		{
@@ -152,8 +152,8 @@ func TestJournalRecordsRuns(t *testing.T) {
 				cumulative("c2", "n-5", "cpu", sec(1), 1),
 			},
 			want: []wantCall{
-				{client: "c1", from: 0, to: 5, outcomes: []outcome{accepted, accepted, accepted, duplicate, accepted}},
-				{client: "c2", from: 5, to: 12, outcomes: []outcome{
+				{clientData: "c1", from: 0, to: 5, outcomes: []outcome{accepted, accepted, accepted, duplicate, accepted}},
+				{clientData: "c2", from: 5, to: 12, outcomes: []outcome{
 					accepted, accepted, accepted, accepted, conflict(event.FieldEventID), accepted, conflict(event.FieldType)}},
 			},
 		},
@@ -178,8 +178,8 @@ func TestJournalRecordsRuns(t *testing.T) {
 			for i, want := range tt.want {
 				got := calls[i]
 				what := fmt.Sprintf("call %d", i)
-				if got.clientID != want.client {
-					t.Errorf("%s: clientID: got %q, want %q", what, got.clientID, want.client)
+				if got.clientID != want.clientData {
+					t.Errorf("%s: clientID: got %q, want %q", what, got.clientID, want.clientData)
 				}
 				if !slices.Equal(got.events, tt.batch[want.from:want.to]) {
 					t.Errorf("%s: events: got %+v, want %+v", what, got.events, tt.batch[want.from:want.to])

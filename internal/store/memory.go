@@ -114,8 +114,8 @@ type Journal interface {
 func (m *Memory) SetJournal(j Journal) { m.journal = j }
 
 type shard struct {
-	mu      sync.RWMutex       // guards clients
-	clients map[string]*client // by client id
+	mu      sync.RWMutex           // guards clients
+	clients map[string]*clientData // by client id
 }
 
 // New returns an empty store.
@@ -124,7 +124,7 @@ func New() *Memory {
 	m := &Memory{hasher: hasher{seed: seed, seed64: maphash.Comparable(seed, 0)}}
 	m.limits.Store(&Limits{})
 	for i := range m.shards {
-		m.shards[i].clients = make(map[string]*client)
+		m.shards[i].clients = make(map[string]*clientData)
 	}
 	return m
 }
@@ -134,8 +134,8 @@ func (m *Memory) shard(clientID string) *shard {
 }
 
 // allClients returns every client in the shards.
-func (m *Memory) allClients() []*client {
-	var all []*client
+func (m *Memory) allClients() []*clientData {
+	var all []*clientData
 	for i := range m.shards {
 		s := &m.shards[i]
 		s.mu.RLock()
@@ -148,7 +148,7 @@ func (m *Memory) allClients() []*client {
 }
 
 // lookup returns the client with id, or nil.
-func (m *Memory) lookup(id string) *client {
+func (m *Memory) lookup(id string) *clientData {
 	s := m.shard(id)
 	s.mu.RLock()
 	c := s.clients[id]
@@ -159,7 +159,7 @@ func (m *Memory) lookup(id string) *client {
 // getOrCreate returns the client with id, creating it if needed: an
 // optimistic look-up under the read lock, then "set unless already set".
 // It returns nil when there is none and lim.MaxClients are stored.
-func (m *Memory) getOrCreate(id string, lim *Limits) *client {
+func (m *Memory) getOrCreate(id string, lim *Limits) *clientData {
 	if c := m.lookup(id); c != nil {
 		return c
 	}
@@ -173,7 +173,7 @@ func (m *Memory) getOrCreate(id string, lim *Limits) *client {
 		m.clients.Add(-1)
 		return nil
 	}
-	c := &client{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id))}
+	c := &clientData{id: strings.Clone(id), keys: make(map[string]int), bytes: clientBytes + int64(len(id))}
 	c.seen(time.Now().UnixNano()) // not idle before its first event is applied
 	m.bytes.Add(c.bytes)
 	s.clients[c.id] = c
@@ -302,13 +302,13 @@ func (m *Memory) Delete(ctx context.Context, clientID string) (int64, error) {
 }
 
 // deleteLocked deletes c, whose lock the caller holds, and journals it.
-func (m *Memory) deleteLocked(c *client) { m.remove(c, m.journal != nil) }
+func (m *Memory) deleteLocked(c *clientData) { m.remove(c, m.journal != nil) }
 
 // remove takes c, whose lock the caller holds, out of its shard; a client
 // that only ever sent refused events leaves no trace this way too. It
 // takes the shard's lock, so that no new client of the id is made before
 // the journal has the deletion.
-func (m *Memory) remove(c *client, journal bool) {
+func (m *Memory) remove(c *clientData, journal bool) {
 	s := m.shard(c.id)
 	s.mu.Lock()
 	delete(s.clients, c.id)

@@ -21,12 +21,12 @@ const base = event.Timestamp(1_763_850_000_000_000_000)
 // sec returns the timestamp n seconds after base.
 func sec(n int64) event.Timestamp { return base + event.Timestamp(n)*1_000_000_000 }
 
-func cumulative(client, id, key string, ts event.Timestamp, v float64) event.Event {
-	return event.Event{ClientID: client, ID: id, Timestamp: ts, Type: event.Cumulative, Key: key, Value: v}
+func cumulative(clientData, id, key string, ts event.Timestamp, v float64) event.Event {
+	return event.Event{ClientID: clientData, ID: id, Timestamp: ts, Type: event.Cumulative, Key: key, Value: v}
 }
 
-func timeSeries(client, id, key string, ts event.Timestamp, v float64) event.Event {
-	return event.Event{ClientID: client, ID: id, Timestamp: ts, Type: event.TimeSeries, Key: key, Value: v}
+func timeSeries(clientData, id, key string, ts event.Timestamp, v float64) event.Event {
+	return event.Event{ClientID: clientData, ID: id, Timestamp: ts, Type: event.TimeSeries, Key: key, Value: v}
 }
 
 // apply applies events and fails the test if Apply itself fails.
@@ -109,50 +109,50 @@ func checkResults(t *testing.T, got []event.Result, want []outcome) {
 	}
 }
 
-func dump(t *testing.T, m *store.Memory, client string) *event.Dump {
+func dump(t *testing.T, m *store.Memory, clientData string) *event.Dump {
 	t.Helper()
-	d, err := m.Dump(context.Background(), client)
+	d, err := m.Dump(context.Background(), clientData)
 	if err != nil {
-		t.Fatalf("Dump(%q): unexpected error %v", client, err)
+		t.Fatalf("Dump(%q): unexpected error %v", clientData, err)
 	}
 	return d
 }
 
 // checkDump compares the dump of client with want, field by field.
-func checkDump(t *testing.T, m *store.Memory, client string, want []event.Series) {
+func checkDump(t *testing.T, m *store.Memory, clientData string, want []event.Series) {
 	t.Helper()
-	d := dump(t, m, client)
-	if d.ClientID != client {
-		t.Errorf("Dump(%q): ClientID: got %q, want %q", client, d.ClientID, client)
+	d := dump(t, m, clientData)
+	if d.ClientID != clientData {
+		t.Errorf("Dump(%q): ClientID: got %q, want %q", clientData, d.ClientID, clientData)
 	}
-	checkSeries(t, client, d.Series, want)
+	checkSeries(t, clientData, d.Series, want)
 }
 
-func checkSeries(t *testing.T, client string, got, want []event.Series) {
+func checkSeries(t *testing.T, clientData string, got, want []event.Series) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Errorf("Dump(%q): got %d series %v, want %d %v", client, len(got), got, len(want), want)
+		t.Errorf("Dump(%q): got %d series %v, want %d %v", clientData, len(got), got, len(want), want)
 		return
 	}
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Key != w.Key {
-			t.Errorf("Dump(%q): series %d: Key: got %q, want %q", client, i, g.Key, w.Key)
+			t.Errorf("Dump(%q): series %d: Key: got %q, want %q", clientData, i, g.Key, w.Key)
 		}
 		if g.Type != w.Type {
-			t.Errorf("Dump(%q): series %q: Type: got %v, want %v", client, w.Key, g.Type, w.Type)
+			t.Errorf("Dump(%q): series %q: Type: got %v, want %v", clientData, w.Key, g.Type, w.Type)
 		}
 		if g.Total != w.Total {
-			t.Errorf("Dump(%q): series %q: Total: got %v, want %v", client, w.Key, g.Total, w.Total)
+			t.Errorf("Dump(%q): series %q: Total: got %v, want %v", clientData, w.Key, g.Total, w.Total)
 		}
 		if g.Count != w.Count {
-			t.Errorf("Dump(%q): series %q: Count: got %v, want %v", client, w.Key, g.Count, w.Count)
+			t.Errorf("Dump(%q): series %q: Count: got %v, want %v", clientData, w.Key, g.Count, w.Count)
 		}
 		if g.Last != w.Last {
-			t.Errorf("Dump(%q): series %q: Last: got %v, want %v", client, w.Key, g.Last, w.Last)
+			t.Errorf("Dump(%q): series %q: Last: got %v, want %v", clientData, w.Key, g.Last, w.Last)
 		}
 		if !slices.Equal(g.Samples, w.Samples) {
-			t.Errorf("Dump(%q): series %q: Samples: got %v, want %v", client, w.Key, g.Samples, w.Samples)
+			t.Errorf("Dump(%q): series %q: Samples: got %v, want %v", clientData, w.Key, g.Samples, w.Samples)
 		}
 	}
 }
@@ -174,19 +174,19 @@ func checkClients(t *testing.T, m *store.Memory, want []event.ClientInfo) {
 	}
 }
 
-func checkNotFound(t *testing.T, m *store.Memory, client string) {
+func checkNotFound(t *testing.T, m *store.Memory, clientData string) {
 	t.Helper()
-	d, err := m.Dump(context.Background(), client)
+	d, err := m.Dump(context.Background(), clientData)
 	if d != nil {
-		t.Errorf("Dump(%q): got dump %v, want nil", client, d)
+		t.Errorf("Dump(%q): got dump %v, want nil", clientData, d)
 	}
 	var e *event.Error
 	if !errors.As(err, &e) {
-		t.Errorf("Dump(%q): err: got %T (%v), want *event.Error", client, err, err)
+		t.Errorf("Dump(%q): err: got %T (%v), want *event.Error", clientData, err, err)
 		return
 	}
 	if !errors.Is(err, event.ErrNotFound) {
-		t.Errorf("Dump(%q): errors.Is(err, event.ErrNotFound): got false, want true (err %v)", client, err)
+		t.Errorf("Dump(%q): errors.Is(err, event.ErrNotFound): got false, want true (err %v)", clientData, err)
 	}
 }
 

@@ -43,7 +43,7 @@ func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
 // prune drops the leading chunks of c's series older than cutoff and
 // their ids, and returns the number of events dropped. The caller holds
 // c.mu.
-func (c *client) prune(cutoff event.Timestamp, copies *tableCopies) int64 {
+func (c *clientData) prune(cutoff event.Timestamp, copies *tableCopies) int64 {
 	var dropped int64
 	for pos, s := range c.series {
 		first := s.rows.dropped

@@ -8,8 +8,8 @@ import (
 	"github.com/montool/montool/internal/event"
 )
 
-// client is all the state of one client.
-type client struct {
+// clientData is all the state of one client.
+type clientData struct {
 	id string
 
 	mu     sync.Mutex     // guards every field below
@@ -57,7 +57,7 @@ const (
 )
 
 // row returns the series, chunk and offset of the row r.
-func (c *client) row(r rowRef) (*series, *chunk, int) {
+func (c *clientData) row(r rowRef) (*series, *chunk, int) {
 	at := c.chunks[r>>chunkShift]
 	s := c.series[at.series]
 	return s, s.rows.chunkAt(int(at.chunk)), int(r & (chunkRows - 1))
@@ -91,7 +91,7 @@ type series struct {
 // full, when not nil, says the store holds as much as it may: an event
 // that is not a duplicate is refused with it. A refused event changes
 // nothing.
-func (c *client) apply(m *Memory, lim *Limits, e *event.Event, ref *idRef, full error) event.Result {
+func (c *clientData) apply(m *Memory, lim *Limits, e *event.Event, ref *idRef, full error) event.Result {
 	if old, ch, off, found := c.find(ref); found {
 		if old.key == e.Key && old.typ == e.Type && ch.timestamps[off] == e.Timestamp && ch.values[off] == e.Value {
 			return event.Result{Duplicate: true}
@@ -160,7 +160,7 @@ func (c *client) apply(m *Memory, lim *Limits, e *event.Event, ref *idRef, full 
 }
 
 // view returns what c holds, the samples read in place. The caller holds c.mu.
-func (c *client) view() (*event.View, []*samples, []bool) {
+func (c *clientData) view() (*event.View, []*samples, []bool) {
 	v := &event.View{ClientID: c.id, Series: make([]event.SeriesView, len(c.series))}
 	readers := make([]*samples, len(c.series))
 	inOrder := make([]bool, len(c.series))

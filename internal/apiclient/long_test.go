@@ -1,4 +1,4 @@
-package client_test
+package apiclient_test
 
 import (
 	"net/http"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 )
 
 // dumpHead is the start of a dump, 17 bytes.
@@ -61,8 +61,8 @@ func trickle(pieces int, gap time.Duration) http.Handler {
 // 200 ms after its last bytes; one that never starts fails after 200 ms.
 func TestTimeoutIsOfProgress(t *testing.T) {
 	const timeout = 200 * time.Millisecond
-	newTimed := func(url string) *client.Client {
-		c, err := client.New(url, nil)
+	newTimed := func(url string) *apiclient.Client {
+		c, err := apiclient.New(url, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

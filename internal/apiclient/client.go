@@ -1,7 +1,7 @@
-// Package client is a Go client of montool's HTTP API. It maps the server's
+// Package apiclient is a Go client of montool's HTTP API. It maps the server's
 // error answers back to the domain errors of package event, so callers check
 // them with errors.Is as the server does.
-package client
+package apiclient
 
 import (
 	"bytes"

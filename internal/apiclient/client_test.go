@@ -1,4 +1,4 @@
-package client_test
+package apiclient_test
 
 import (
 	"bytes"
@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
@@ -49,17 +49,17 @@ func startServer(t *testing.T, h http.Handler) *httptest.Server {
 }
 
 // newClient returns a client of the server at url, failing the test if New does.
-func newClient(t *testing.T, url string) *client.Client {
+func newClient(t *testing.T, url string) *apiclient.Client {
 	t.Helper()
-	c, err := client.New(url, &http.Client{Timeout: 10 * time.Second})
+	c, err := apiclient.New(url, &http.Client{Timeout: 10 * time.Second})
 	if err != nil {
-		t.Fatalf("client.New(%q): %v", url, err)
+		t.Fatalf("apiclient.New(%q): %v", url, err)
 	}
 	return c
 }
 
 // newRealClient starts a real montool server and returns a client of it.
-func newRealClient(t *testing.T) *client.Client {
+func newRealClient(t *testing.T) *apiclient.Client {
 	t.Helper()
 	return newClient(t, startServer(t, realHandler(t)).URL)
 }
@@ -90,7 +90,7 @@ func gauge(clientID, id string, ts event.Timestamp, key string, v float64) event
 }
 
 // mustSend sends events and fails the test unless the server accepted them all.
-func mustSend(t *testing.T, c *client.Client, events ...event.Event) {
+func mustSend(t *testing.T, c *apiclient.Client, events ...event.Event) {
 	t.Helper()
 	sum, err := c.Send(ctx(t), events...)
 	if err != nil {
@@ -101,12 +101,12 @@ func mustSend(t *testing.T, c *client.Client, events ...event.Event) {
 	}
 }
 
-// apiError returns err as a *client.Error, failing the test if it is not one.
-func apiError(t *testing.T, err error) *client.Error {
+// apiError returns err as a *apiclient.Error, failing the test if it is not one.
+func apiError(t *testing.T, err error) *apiclient.Error {
 	t.Helper()
-	var apiErr *client.Error
+	var apiErr *apiclient.Error
 	if !errors.As(err, &apiErr) {
-		t.Fatalf("error %v (%T) is not a *client.Error", err, err)
+		t.Fatalf("error %v (%T) is not a *apiclient.Error", err, err)
 	}
 	return apiErr
 }
@@ -173,7 +173,7 @@ func TestNewRejectsBadURLs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := client.New(tt.url, nil)
+			c, err := apiclient.New(tt.url, nil)
 			if err == nil {
 				t.Fatalf("New(%q) = %v, nil; want an error", tt.url, c.URL())
 			}
@@ -188,7 +188,7 @@ func TestNewRejectsBadURLs(t *testing.T) {
 }
 
 func TestNewErrorNamesTheURLAndTheFix(t *testing.T) {
-	_, err := client.New("ftp://example.com", nil)
+	_, err := apiclient.New("ftp://example.com", nil)
 	if err == nil {
 		t.Fatal("New(ftp://example.com) succeeded; want an error")
 	}
@@ -210,7 +210,7 @@ func TestNewAcceptsGoodURLs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := client.New(tt.url, nil)
+			c, err := apiclient.New(tt.url, nil)
 			if err != nil {
 				t.Fatalf("New(%q): %v", tt.url, err)
 			}
@@ -499,9 +499,9 @@ func TestSendNoEvents(t *testing.T) {
 	if sum != nil {
 		t.Errorf("summary = %+v, want nil", *sum)
 	}
-	var apiErr *client.Error
+	var apiErr *apiclient.Error
 	if errors.As(err, &apiErr) {
-		t.Errorf("error %v is a *client.Error; want a local error", err)
+		t.Errorf("error %v is a *apiclient.Error; want a local error", err)
 	}
 	if n := hits.Load(); n != 0 {
 		t.Errorf("server saw %d requests, want 0", n)
@@ -547,7 +547,7 @@ func TestErrorUnwrap(t *testing.T) {
 	kinds := []error{event.ErrInvalid, event.ErrConflict, event.ErrNotFound, event.ErrTooLarge}
 	for _, tt := range tests {
 		t.Run(tt.code, func(t *testing.T) {
-			err := error(&client.Error{Status: 400, Code: tt.code, Message: "m"})
+			err := error(&apiclient.Error{Status: 400, Code: tt.code, Message: "m"})
 			if got := errors.Unwrap(err); got != tt.want {
 				t.Errorf("Unwrap() = %v, want %v", got, tt.want)
 			}
@@ -587,7 +587,7 @@ func TestErrorTemporary(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.status, tt.code), func(t *testing.T) {
-			e := &client.Error{Status: tt.status, Code: tt.code}
+			e := &apiclient.Error{Status: tt.status, Code: tt.code}
 			if got := e.Temporary(); got != tt.want {
 				t.Errorf("Error{Status: %d}.Temporary() = %v, want %v", tt.status, got, tt.want)
 			}
@@ -598,12 +598,12 @@ func TestErrorTemporary(t *testing.T) {
 func TestErrorMessage(t *testing.T) {
 	tests := []struct {
 		name string
-		err  *client.Error
+		err  *apiclient.Error
 		want string
 	}{
-		{"with message", &client.Error{Status: 409, Code: "conflict", Message: "event_id: already used"}, "event_id: already used (HTTP 409)"},
-		{"without message", &client.Error{Status: 503}, "server answered 503 Service Unavailable"},
-		{"429 without message", &client.Error{Status: 429}, "server answered 429 Too Many Requests"},
+		{"with message", &apiclient.Error{Status: 409, Code: "conflict", Message: "event_id: already used"}, "event_id: already used (HTTP 409)"},
+		{"without message", &apiclient.Error{Status: 503}, "server answered 503 Service Unavailable"},
+		{"429 without message", &apiclient.Error{Status: 429}, "server answered 429 Too Many Requests"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -926,9 +926,9 @@ func TestNetworkErrorNamesMethodAndURL(t *testing.T) {
 			if err == nil {
 				t.Fatal("call to a closed server succeeded; want an error")
 			}
-			var apiErr *client.Error
+			var apiErr *apiclient.Error
 			if errors.As(err, &apiErr) {
-				t.Errorf("error %v is a *client.Error; want a network error", err)
+				t.Errorf("error %v is a *apiclient.Error; want a network error", err)
 			}
 			if want := tt.method + " " + tt.url; !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not contain %q", err, want)
@@ -945,9 +945,9 @@ func TestCancelledContext(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Send with a cancelled context: error %v, want one matching context.Canceled", err)
 	}
-	var apiErr *client.Error
+	var apiErr *apiclient.Error
 	if errors.As(err, &apiErr) {
-		t.Errorf("error %v is a *client.Error; want a local error", err)
+		t.Errorf("error %v is a *apiclient.Error; want a local error", err)
 	}
 }
 

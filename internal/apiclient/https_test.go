@@ -1,4 +1,4 @@
-package client_test
+package apiclient_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 )
 
 // TestPlainHTTPToHTTPSServer: the 400 Go's HTTPS server answers a plain
@@ -18,12 +18,12 @@ func TestPlainHTTPToHTTPSServer(t *testing.T) {
 	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
-	c, err := client.New("http://"+ts.Listener.Addr().String()+"/base/", nil)
+	c, err := apiclient.New("http://"+ts.Listener.Addr().String()+"/base/", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Clients(t.Context())
-	var https *client.HTTPSError
+	var https *apiclient.HTTPSError
 	if !errors.As(err, &https) {
 		t.Fatalf("got %v, want an *HTTPSError", err)
 	}
@@ -36,13 +36,13 @@ func TestPlainHTTPToHTTPSServer(t *testing.T) {
 		http.Error(w, "Client sent an HTTP request to an HTTPS server.", http.StatusNotFound)
 	}))
 	t.Cleanup(api.Close)
-	c, err = client.New(api.URL, nil)
+	c, err = apiclient.New(api.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = c.Clients(t.Context())
-	var apiErr *client.Error
+	var apiErr *apiclient.Error
 	if !errors.As(err, &apiErr) || errors.As(err, &https) {
-		t.Errorf("a 404 came as %v, want a *client.Error", err)
+		t.Errorf("a 404 came as %v, want a *apiclient.Error", err)
 	}
 }

@@ -1,4 +1,4 @@
-package client_test
+package apiclient_test
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/montool/montool/internal/client"
+	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -68,7 +68,7 @@ func TestSendBatchEncoding(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := &recorder{next: realHandler(t)}
 			c := newClient(t, startServer(t, rec).URL)
-			opts := client.SendOptions{Gzip: tt.gzip}
+			opts := apiclient.SendOptions{Gzip: tt.gzip}
 			sum, err := c.SendBatch(ctx(t), tt.events, opts)
 			if err != nil {
 				t.Fatalf("SendBatch: %v", err)
@@ -116,7 +116,7 @@ func TestSendBatchGzipLargeBatch(t *testing.T) {
 	rec := &recorder{next: realHandler(t)}
 	c := newClient(t, startServer(t, rec).URL)
 	events := manyEvents(1000)
-	sum, err := c.SendBatch(ctx(t), events, client.SendOptions{Gzip: true})
+	sum, err := c.SendBatch(ctx(t), events, apiclient.SendOptions{Gzip: true})
 	if err != nil {
 		t.Fatalf("SendBatch: %v", err)
 	}
@@ -146,7 +146,7 @@ func TestSendBatchGzipWithRejectedEvent(t *testing.T) {
 		cumulative("c1", "e1", ts1, "requests", 2), // e1 again with another value
 		cumulative("c1", "e2", ts2, "requests", 3),
 	}
-	sum, err := c.SendBatch(ctx(t), batch, client.SendOptions{Gzip: true})
+	sum, err := c.SendBatch(ctx(t), batch, apiclient.SendOptions{Gzip: true})
 	if sum == nil {
 		t.Fatalf("SendBatch returned no summary; error %v", err)
 	}
@@ -171,7 +171,7 @@ func TestSendBatchRefusesBeforeSending(t *testing.T) {
 	tests := []struct {
 		name    string
 		events  []event.Event
-		wantErr error // nil: any error that is not a *client.Error
+		wantErr error // nil: any error that is not a *apiclient.Error
 	}{
 		{"no events", nil, nil},
 		{"an event without id", []event.Event{gauge("c1", "e1", ts1, "cpu", 1), gauge("c1", "", ts1, "cpu", 1)}, event.ErrInvalid},
@@ -179,16 +179,16 @@ func TestSendBatchRefusesBeforeSending(t *testing.T) {
 	for _, tt := range tests {
 		for _, gz := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s, gzip %v", tt.name, gz), func(t *testing.T) {
-				sum, err := c.SendBatch(ctx(t), tt.events, client.SendOptions{Gzip: gz})
+				sum, err := c.SendBatch(ctx(t), tt.events, apiclient.SendOptions{Gzip: gz})
 				if err == nil {
 					t.Fatal("SendBatch succeeded; want an error")
 				}
 				if sum != nil {
 					t.Errorf("summary = %+v, want nil", *sum)
 				}
-				var apiErr *client.Error
+				var apiErr *apiclient.Error
 				if errors.As(err, &apiErr) {
-					t.Errorf("error %v is a *client.Error; want a local error", err)
+					t.Errorf("error %v is a *apiclient.Error; want a local error", err)
 				}
 				if tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
 					t.Errorf("errors.Is(%v, %v) = false, want true", err, tt.wantErr)
@@ -200,7 +200,7 @@ func TestSendBatchRefusesBeforeSending(t *testing.T) {
 		t.Errorf("server saw %d requests, want 0", n)
 	}
 	// A failed encoding leaves nothing behind: the next gzip batch goes through.
-	sum, err := c.SendBatch(ctx(t), manyEvents(3), client.SendOptions{Gzip: true})
+	sum, err := c.SendBatch(ctx(t), manyEvents(3), apiclient.SendOptions{Gzip: true})
 	if err != nil || sum.Accepted != 3 {
 		t.Errorf("SendBatch after the failures = %+v, %v; want 3 accepted", sum, err)
 	}
@@ -218,7 +218,7 @@ func TestSendBatchGzipFollowsRedirect(t *testing.T) {
 		http.StripPrefix("/moved", h).ServeHTTP(w, r)
 	})}
 	c := newClient(t, startServer(t, rec).URL)
-	sum, err := c.SendBatch(ctx(t), manyEvents(5), client.SendOptions{Gzip: true})
+	sum, err := c.SendBatch(ctx(t), manyEvents(5), apiclient.SendOptions{Gzip: true})
 	if err != nil || sum.Accepted != 5 {
 		t.Fatalf("SendBatch = %+v, %v; want 5 accepted", sum, err)
 	}
@@ -243,7 +243,7 @@ func TestSendBatchGzipConcurrently(t *testing.T) {
 				for j := range batch {
 					batch[j] = cumulative(fmt.Sprintf("w%d", w), fmt.Sprintf("e%d-%d", i, j), ts1, "requests", 1)
 				}
-				sum, err := c.SendBatch(ctx(t), batch, client.SendOptions{Gzip: true})
+				sum, err := c.SendBatch(ctx(t), batch, apiclient.SendOptions{Gzip: true})
 				if err == nil && sum.Accepted != size {
 					err = fmt.Errorf("accepted %d of %d", sum.Accepted, size)
 				}
