@@ -19,6 +19,7 @@ import (
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 func TestAgentsBatchFlags(t *testing.T) {
@@ -235,7 +236,7 @@ func (p *postCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func TestAgentsBatchAgainstServer(t *testing.T) {
 	isolate(t)
-	st := store.New()
+	st := storetest.NewMemory(t, store.Policy{})
 	srv, err := server.New(server.DefaultConfig(), st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

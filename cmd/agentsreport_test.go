@@ -16,6 +16,7 @@ import (
 	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // TestAgentsAllRejected: agents whose every event is rejected, by a token
@@ -29,7 +30,7 @@ func TestAgentsAllRejected(t *testing.T) {
 	}
 	cfg := server.DefaultConfig()
 	cfg.Tokens = tokens
-	srv, err := server.New(cfg, store.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(cfg, storetest.NewMemory(t, store.Policy{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -226,7 +226,11 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 // function is called, whatever becomes of ctx, so that the round can still
 // read its stats after an interrupt.
 func startInProcess(ctx context.Context) (string, func() error, error) {
-	return startServer(ctx, store.New())
+	m, err := store.New(store.Options{})
+	if err != nil {
+		return "", nil, err
+	}
+	return startServer(ctx, m)
 }
 
 // startDurable is startInProcess over a durable store in a fresh data
@@ -236,8 +240,11 @@ func startDurable(ctx context.Context, parent string, mode wal.SyncMode) (string
 	if err != nil {
 		return "", nil, err
 	}
-	ds := durable.New(durable.Options{Dir: dir, Sync: mode, SyncInterval: time.Second})
-	if err := ds.Load(ctx); err != nil {
+	ds, err := durable.New(durable.Options{Dir: dir, Sync: mode, SyncInterval: time.Second})
+	if err == nil {
+		err = ds.Load(ctx)
+	}
+	if err != nil {
 		return "", nil, errors.Join(err, os.RemoveAll(dir))
 	}
 	url, stop, err := startServer(ctx, ds)

@@ -58,7 +58,7 @@ var settings = []setting{
 	{
 		name: "serve.data_dir", cmdArgs: []string{"serve"}, flag: []string{"--data-dir", "/srv/montool-flag"},
 		envName: "MONTOOL_SERVE_DATA_DIR", envVal: "/srv/montool-env",
-		get: func(c *captured) string { return c.serve.DataDir },
+		get: func(c *captured) string { return c.serve.Durable.Dir },
 		def: "", file: "/srv/montool-file", env: "/srv/montool-env", flagVal: "/srv/montool-flag",
 	},
 	{
@@ -70,43 +70,43 @@ var settings = []setting{
 	{
 		name: "serve.fsync_interval", cmdArgs: []string{"serve"}, flag: []string{"--fsync-interval", "250ms"},
 		envName: "MONTOOL_SERVE_FSYNC_INTERVAL", envVal: "5s",
-		get: func(c *captured) string { return c.serve.FsyncInterval.String() },
+		get: func(c *captured) string { return c.serve.Durable.SyncInterval.String() },
 		def: "1s", file: "2s", env: "5s", flagVal: "250ms",
 	},
 	{
 		name: "serve.snapshot_interval", cmdArgs: []string{"serve"}, flag: []string{"--snapshot-interval", "0"},
 		envName: "MONTOOL_SERVE_SNAPSHOT_INTERVAL", envVal: "30m",
-		get: func(c *captured) string { return c.serve.SnapshotInterval.String() },
+		get: func(c *captured) string { return c.serve.Durable.SnapshotInterval.String() },
 		def: "5m0s", file: "1m0s", env: "30m0s", flagVal: "0s",
 	},
 	{
 		name: "serve.max_clients", cmdArgs: []string{"serve"}, flag: []string{"--max-clients", "300"},
 		envName: "MONTOOL_SERVE_MAX_CLIENTS", envVal: "200",
-		get: func(c *captured) string { return strconv.Itoa(c.serve.Limits.MaxClients) },
+		get: func(c *captured) string { return strconv.Itoa(c.serve.Policy.Limits.MaxClients) },
 		def: "0", file: "100", env: "200", flagVal: "300",
 	},
 	{
 		name: "serve.max_keys_per_client", cmdArgs: []string{"serve"}, flag: []string{"--max-keys-per-client", "70"},
 		envName: "MONTOOL_SERVE_MAX_KEYS_PER_CLIENT", envVal: "60",
-		get: func(c *captured) string { return strconv.Itoa(c.serve.Limits.MaxKeysPerClient) },
+		get: func(c *captured) string { return strconv.Itoa(c.serve.Policy.Limits.MaxKeysPerClient) },
 		def: "0", file: "50", env: "60", flagVal: "70",
 	},
 	{
 		name: "serve.max_memory", cmdArgs: []string{"serve"}, flag: []string{"--max-memory", "500MB"},
 		envName: "MONTOOL_SERVE_MAX_MEMORY", envVal: "2048",
-		get: func(c *captured) string { return strconv.FormatInt(c.serve.Limits.MaxBytes, 10) },
+		get: func(c *captured) string { return strconv.FormatInt(c.serve.Policy.Limits.MaxBytes, 10) },
 		def: "0", file: "1073741824", env: "2048", flagVal: "500000000",
 	},
 	{
 		name: "serve.client_ttl", cmdArgs: []string{"serve"}, flag: []string{"--client-ttl", "1h"},
 		envName: "MONTOOL_SERVE_CLIENT_TTL", envVal: "7m",
-		get: func(c *captured) string { return c.serve.ClientTTL.String() },
+		get: func(c *captured) string { return c.serve.Policy.ClientTTL.String() },
 		def: "0s", file: "24h0m0s", env: "7m0s", flagVal: "1h0m0s",
 	},
 	{
 		name: "serve.retention", cmdArgs: []string{"serve"}, flag: []string{"--retention", "48h"},
 		envName: "MONTOOL_SERVE_RETENTION", envVal: "2h",
-		get: func(c *captured) string { return c.serve.Retention.String() },
+		get: func(c *captured) string { return c.serve.Policy.Retention.String() },
 		def: "0s", file: "720h0m0s", env: "2h0m0s", flagVal: "48h0m0s",
 	},
 	{

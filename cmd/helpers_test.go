@@ -16,6 +16,7 @@ import (
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // testdataDir is the absolute path of testdata, taken before any test
@@ -130,7 +131,7 @@ func checkErr(t *testing.T, err error, wantErr string) {
 // returns its URL and the store.
 func newTestServer(t *testing.T) (string, *store.Memory) {
 	t.Helper()
-	st := store.New()
+	st := storetest.NewMemory(t, store.Policy{})
 	srv, err := server.New(server.DefaultConfig(), st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // These tests run the real commands against a real HTTP server on loopback.
@@ -552,7 +553,7 @@ func TestAgentsIdentities(t *testing.T) {
 	}
 	cfg := server.DefaultConfig()
 	cfg.Tokens = tokens
-	st := store.New()
+	st := storetest.NewMemory(t, store.Policy{})
 	srv, err := server.New(cfg, st, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

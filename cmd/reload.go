@@ -3,7 +3,6 @@ package cmd
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -11,14 +10,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-
-	"github.com/montool/montool/internal/store"
 )
 
 // reloadableKeys are the settings of serve that a reload changes at once;
@@ -62,19 +57,12 @@ func resolveServe(ctx context.Context, args []string) (*serveOptions, error) {
 	return got, nil
 }
 
-// tunable is a store whose limits and retention change while it runs.
-type tunable interface {
-	SetLimits(store.Limits)
-	SetRetention(time.Duration)
-}
-
 // reloader reads serve's configuration again and applies what may change.
 type reloader struct {
-	args  []string
-	store tunable
-	// apply applies the server's settings.
+	args []string
+	// store takes the policy, and apply the server's settings.
+	store servedStore
 	apply func(*serveOptions) error
-	up    *upkeep
 	log   *slog.Logger
 	// started are the options the server started with: those a reload
 	// does not change stay as they were.
@@ -99,15 +87,16 @@ func (r *reloader) reload(ctx context.Context) error {
 	if err := r.apply(next); err != nil {
 		return err
 	}
-	r.store.SetLimits(next.Limits)
-	r.store.SetRetention(next.Retention)
-	r.up.set(next.ClientTTL, next.Retention)
+	if err := r.store.SetPolicy(next.Policy); err != nil {
+		return err
+	}
 	for _, key := range restartOnly(r.started.flags, next.flags) {
 		r.log.Warn("a setting changed that takes a restart; the running server keeps the one it started with", "key", key)
 	}
-	r.log.Info("the settings in force", "tokens", next.Server.Tokens.Len(), "max_clients", next.Limits.MaxClients,
-		"max_keys_per_client", next.Limits.MaxKeysPerClient, "max_memory", next.Limits.MaxBytes, "rate_limit", next.Server.RateLimit,
-		"rate_burst", next.Server.RateBurst, "retention", next.Retention, "client_ttl", next.ClientTTL)
+	p := next.Policy
+	r.log.Info("the settings in force", "tokens", next.Server.Tokens.Len(), "max_clients", p.Limits.MaxClients,
+		"max_keys_per_client", p.Limits.MaxKeysPerClient, "max_memory", p.Limits.MaxBytes, "rate_limit", next.Server.RateLimit,
+		"rate_burst", next.Server.RateBurst, "retention", p.Retention, "client_ttl", p.ClientTTL)
 	return nil
 }
 
@@ -146,43 +135,4 @@ func reloadOnHangup(ctx context.Context, reload func(context.Context) error) {
 			reload(ctx) // it logs and counts what became of it
 		}
 	}
-}
-
-// upkeep is what the housekeeping does, as the configuration says now.
-type upkeep struct {
-	ttl, retention atomic.Int64 // time.Durations; 0 is not that
-}
-
-func newUpkeep(ttl, retention time.Duration) *upkeep {
-	u := new(upkeep)
-	u.set(ttl, retention)
-	return u
-}
-
-func (u *upkeep) set(ttl, retention time.Duration) {
-	u.ttl.Store(int64(ttl))
-	u.retention.Store(int64(retention))
-}
-
-func (u *upkeep) get() (ttl, retention time.Duration) {
-	return time.Duration(u.ttl.Load()), time.Duration(u.retention.Load())
-}
-
-// every returns how often the housekeeping runs: every tenth of the
-// shorter of the TTL and the retention, from a second to a minute.
-func (u *upkeep) every() time.Duration {
-	every := time.Minute
-	ttl, retention := u.get()
-	for _, d := range []time.Duration{ttl, retention} {
-		if d > 0 {
-			every = min(every, max(d/10, time.Second))
-		}
-	}
-	return every
-}
-
-// String says what the housekeeping does, for logs.
-func (u *upkeep) String() string {
-	ttl, retention := u.get()
-	return fmt.Sprintf("client ttl %s, retention %s", ttl, retention)
 }

@@ -6,9 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
-	"net/http/pprof"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/montool/montool/internal/durable"
+	"github.com/montool/montool/internal/profiler"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/wal"
@@ -37,24 +37,13 @@ var (
 // serveOptions holds what `montool serve` runs with.
 type serveOptions struct {
 	Server server.Config
-	// DataDir turns on durable mode: the write-ahead log and snapshots
-	// live there. Empty for a store only in memory.
-	DataDir string
-	// Fsync is always, interval or never; FsyncInterval is how often
-	// interval syncs.
-	Fsync            string
-	FsyncInterval    time.Duration
-	SnapshotInterval time.Duration
-	// AcceptDataLoss starts from a damaged data directory: what can be
-	// read loads, and what cannot is logged and skipped.
-	AcceptDataLoss bool
-	// Limits bound what the store takes in.
-	Limits store.Limits
-	// ClientTTL forgets clients that sent nothing for that long; 0 never.
-	ClientTTL time.Duration
-	// Retention is how long events are kept, by their timestamps; 0 for
-	// ever.
-	Retention time.Duration
+	// Policy is what the store keeps and takes in.
+	Policy store.Policy
+	// Durable are the options of the durable store, which a Durable.Dir
+	// turns on; with none, the store is only in memory. Fsync is the
+	// --fsync that Durable.Sync is read from.
+	Durable durable.Options
+	Fsync   string
 	// flags are the resolved flags, and args the command line that makes
 	// them again, for a reload.
 	flags *pflag.FlagSet
@@ -67,7 +56,8 @@ type serveOptions struct {
 }
 
 func newServeCmd(root *rootOptions, runF func(context.Context, *serveOptions) error) *cobra.Command {
-	opts := &serveOptions{Server: server.DefaultConfig(), Fsync: "always", FsyncInterval: time.Second, SnapshotInterval: 5 * time.Minute}
+	opts := &serveOptions{Server: server.DefaultConfig(), Fsync: "always",
+		Durable: durable.Options{SyncInterval: time.Second, SnapshotInterval: 5 * time.Minute}}
 	var maxMemory byteSize
 	maxBodyMemory := byteSize(opts.Server.MaxBodyMemory)
 	cmd := &cobra.Command{
@@ -112,45 +102,8 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
   MONTOOL_SERVE_ADDR=:9090 montool serve`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := wal.ParseSyncMode(opts.Fsync); err != nil {
+			if err := opts.resolve(root, int64(maxMemory), int64(maxBodyMemory)); err != nil {
 				return err
-			}
-			if opts.FsyncInterval <= 0 {
-				return fmt.Errorf("--fsync-interval must be positive, not %s", opts.FsyncInterval)
-			}
-			if opts.SnapshotInterval < 0 {
-				return fmt.Errorf("--snapshot-interval must not be negative, not %s", opts.SnapshotInterval)
-			}
-			if opts.ClientTTL < 0 {
-				return fmt.Errorf("--client-ttl must not be negative, not %s", opts.ClientTTL)
-			}
-			if opts.Retention < 0 {
-				return fmt.Errorf("--retention must not be negative, not %s", opts.Retention)
-			}
-			if err := checkDebugAddr(opts.DebugAddr, opts.InsecureDebugAddr); err != nil {
-				return err
-			}
-			tokens, err := tokenSet(root.Config)
-			if err != nil {
-				return err
-			}
-			opts.Server.Tokens = tokens
-			opts.Limits.MaxBytes = int64(maxMemory)
-			opts.Server.MaxBodyMemory = int64(maxBodyMemory)
-			if opts.Server.MaxBodyMemory < opts.Server.MaxBodyBytes {
-				return fmt.Errorf("--max-body-memory (%d bytes) must be at least --max-body-bytes (%d), or no body of the largest size is ever taken", opts.Server.MaxBodyMemory, opts.Server.MaxBodyBytes)
-			}
-			if err := checkLimits(opts.Limits); err != nil {
-				return err
-			}
-			switch {
-			case opts.Server.TLSCert != "" && opts.Server.TLSKey == "":
-				return errors.New("--tls-cert needs --tls-key, the PEM file of the certificate's private key")
-			case opts.Server.TLSKey != "" && opts.Server.TLSCert == "":
-				return errors.New("--tls-key needs --tls-cert, the PEM file of the certificate it is the key of")
-			}
-			if err := opts.Server.Validate(); err != nil {
-				return fmt.Errorf("server config: %w", err)
 			}
 			opts.Log = root.Log
 			opts.flags, opts.args = cmd.Flags(), commandLine(cmd)
@@ -171,18 +124,18 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 	configKey(fs, "max-body-memory", "serve.max_body_memory")
 	configKey(fs, "max-batch-events", "serve.max_batch_events")
 	configKey(fs, "shutdown-timeout", "serve.shutdown_timeout")
-	fs.StringVar(&opts.DataDir, "data-dir", opts.DataDir, "directory of the write-ahead log and snapshots; empty keeps everything only in memory")
+	fs.StringVar(&opts.Durable.Dir, "data-dir", "", "directory of the write-ahead log and snapshots; empty keeps everything only in memory")
 	fs.StringVar(&opts.Fsync, "fsync", opts.Fsync, "with --data-dir, when log writes are synced: always, interval or never")
-	fs.DurationVar(&opts.FsyncInterval, "fsync-interval", opts.FsyncInterval, "with --fsync interval, how often the log is synced")
-	fs.DurationVar(&opts.SnapshotInterval, "snapshot-interval", opts.SnapshotInterval, "with --data-dir, how often a snapshot is written; 0 for only at shutdown")
+	fs.DurationVar(&opts.Durable.SyncInterval, "fsync-interval", opts.Durable.SyncInterval, "with --fsync interval, how often the log is synced")
+	fs.DurationVar(&opts.Durable.SnapshotInterval, "snapshot-interval", opts.Durable.SnapshotInterval, "with --data-dir, how often a snapshot is written; 0 for only at shutdown")
 	configKey(fs, "data-dir", "serve.data_dir")
 	configKey(fs, "fsync", "serve.fsync")
 	configKey(fs, "fsync-interval", "serve.fsync_interval")
 	configKey(fs, "snapshot-interval", "serve.snapshot_interval")
-	fs.BoolVar(&opts.AcceptDataLoss, "accept-data-loss", false, "with --data-dir, start even though log segments are missing or damaged: load what can be read, copy the damaged bytes aside, and log at warn what was skipped (else such damage stops the start)")
+	fs.BoolVar(&opts.Durable.AcceptLoss, "accept-data-loss", false, "with --data-dir, start even though log segments are missing or damaged: load what can be read, copy the damaged bytes aside, and log at warn what was skipped (else such damage stops the start)")
 	configKey(fs, "accept-data-loss", "serve.accept_data_loss")
-	fs.IntVar(&opts.Limits.MaxClients, "max-clients", 0, "most clients the server holds; events of new clients past it get 429 (0: no limit)")
-	fs.IntVar(&opts.Limits.MaxKeysPerClient, "max-keys-per-client", 0, "most keys one client may have; events of new keys past it get 429 (0: the built-in most, 65536)")
+	fs.IntVar(&opts.Policy.Limits.MaxClients, "max-clients", 0, "most clients the server holds; events of new clients past it get 429 (0: no limit)")
+	fs.IntVar(&opts.Policy.Limits.MaxKeysPerClient, "max-keys-per-client", 0, "most keys one client may have; events of new keys past it get 429 (0: the built-in most, 65536)")
 	fs.Var(&maxMemory, "max-memory", "about how much memory stored events may take, such as 4GiB; new events past it get 507 (0: no limit)")
 	configKey(fs, "max-clients", "serve.max_clients")
 	configKey(fs, "max-keys-per-client", "serve.max_keys_per_client")
@@ -205,121 +158,96 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 	configKey(fs, "tls-key", "serve.tls_key")
 	fs.BoolVar(&opts.Server.InsecureOpen, "insecure-open", false, "with no tokens configured, take requests from any address instead of only this machine's: anyone who reaches the server may write and read everything")
 	configKey(fs, "insecure-open", "serve.insecure_open")
-	fs.DurationVar(&opts.ClientTTL, "client-ttl", 0, "forget a client, and all it sent, once it has sent nothing for this long (0: never)")
-	fs.DurationVar(&opts.Retention, "retention", 0, "keep events this long, by their timestamps: older ones are dropped and refused with 400 too_old (0: for ever)")
+	fs.DurationVar(&opts.Policy.ClientTTL, "client-ttl", 0, "forget a client, and all it sent, once it has sent nothing for this long (0: never)")
+	fs.DurationVar(&opts.Policy.Retention, "retention", 0, "keep events this long, by their timestamps: older ones are dropped and refused with 400 too_old (0: for ever)")
 	configKey(fs, "client-ttl", "serve.client_ttl")
 	configKey(fs, "retention", "serve.retention")
 	return cmd
 }
 
-// keeper is a store that forgets idle clients and prunes old events.
-type keeper interface {
-	ExpireIdle(ctx context.Context, before time.Time) ([]store.Expired, error)
-	Prune(ctx context.Context, now time.Time) (int64, error)
-}
-
-var (
-	_ keeper = (*store.Memory)(nil)
-	_ keeper = (*durable.Store)(nil)
-)
-
-// housekeep forgets the clients of st that sent nothing for the TTL and
-// prunes the events older than the retention (either 0: not that), as u
-// says at each round, every u.every(), until ctx ends. ready says whether
-// st can be used yet.
-func housekeep(ctx context.Context, st keeper, ready func() bool, u *upkeep, log *slog.Logger) {
-	t := time.NewTimer(u.every())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			t.Reset(u.every())
-			ttl, retention := u.get()
-			if !ready() {
-				continue
-			}
-			if ttl > 0 {
-				expired, err := st.ExpireIdle(ctx, now.Add(-ttl))
-				for _, e := range expired {
-					log.Info("forgot an idle client", "client_id", e.ClientID, "events", e.Events, "last_seen", e.LastSeen.UTC().Format(time.RFC3339))
-				}
-				if err != nil && ctx.Err() == nil {
-					log.Error("forgetting idle clients failed", "err", err)
-				}
-			}
-			if retention > 0 {
-				start := time.Now()
-				n, err := st.Prune(ctx, now)
-				if n > 0 {
-					log.Info("dropped events past retention", "events", n, "took", time.Since(start).Round(time.Millisecond))
-				}
-				if err != nil && ctx.Err() == nil {
-					log.Error("dropping events past retention failed", "err", err)
-				}
-			}
-		}
-	}
-}
-
-// checkLimits reports the first limit that cannot work.
-func checkLimits(l store.Limits) error {
-	switch {
-	case l.MaxClients < 0:
-		return fmt.Errorf("--max-clients must not be negative, not %d", l.MaxClients)
-	case l.MaxKeysPerClient < 0 || l.MaxKeysPerClient > store.MaxKeysPerClient:
-		return fmt.Errorf("--max-keys-per-client must be from 0 to %d, not %d", store.MaxKeysPerClient, l.MaxKeysPerClient)
-	}
-	return nil
-}
-
-func runServe(ctx context.Context, opts *serveOptions) error {
-	if opts.DebugAddr != "" {
-		stop, err := serveDebug(opts.DebugAddr, opts.InsecureDebugAddr, opts.Log)
-		if err != nil {
-			return err
-		}
-		defer stop()
-	}
-	up := newUpkeep(opts.ClientTTL, opts.Retention)
-	var srv *server.Server
-	reloadWith := func(st tunable) func(context.Context) error {
-		r := &reloader{args: opts.args, store: st, up: up, log: opts.Log, started: opts,
-			apply: func(next *serveOptions) error { return srv.Apply(next.Server.Settings) }}
-		return r.reload
-	}
-	var background sync.WaitGroup // waited for before the store closes
-	if opts.DataDir == "" {
-		mem := store.New()
-		mem.SetLimits(opts.Limits)
-		mem.SetRetention(opts.Retention)
-		opts.Server.Reload = reloadWith(mem)
-		var err error
-		if srv, err = server.New(opts.Server, mem, opts.Log); err != nil {
-			return err
-		}
-		logAccess(opts)
-		ln, err := srv.Listen()
-		if err != nil {
-			return err
-		}
-		ctx, cancel := context.WithCancel(ctx)
-		background.Go(func() { housekeep(ctx, mem, func() bool { return true }, up, opts.Log) })
-		background.Go(func() { reloadOnHangup(ctx, srv.Reload) })
-		err = srv.Run(ctx, ln)
-		cancel()
-		background.Wait()
-		return err
-	}
-	mode, err := wal.ParseSyncMode(opts.Fsync)
+// resolve checks the options the flags resolved to and completes them
+// with the tokens of the configuration and the sizes given as text.
+func (o *serveOptions) resolve(root *rootOptions, maxMemory, maxBodyMemory int64) error {
+	sync, err := wal.ParseSyncMode(o.Fsync)
 	if err != nil {
 		return err
 	}
-	ds := durable.New(durable.Options{Dir: opts.DataDir, Sync: mode, SyncInterval: opts.FsyncInterval,
-		SnapshotInterval: opts.SnapshotInterval, Limits: opts.Limits, Retention: opts.Retention, AcceptLoss: opts.AcceptDataLoss, Log: opts.Log})
-	opts.Server.Reload = reloadWith(ds)
-	if srv, err = server.New(opts.Server, ds, opts.Log); err != nil {
+	o.Durable.Sync = sync
+	if err := checkDebugAddr(o.DebugAddr, o.InsecureDebugAddr); err != nil {
+		return err
+	}
+	if o.Server.Tokens, err = tokenSet(root.Config); err != nil {
+		return err
+	}
+	o.Policy.Limits.MaxBytes = maxMemory
+	o.Server.MaxBodyMemory = maxBodyMemory
+	switch {
+	case o.Server.MaxBodyMemory < o.Server.MaxBodyBytes:
+		return fmt.Errorf("--max-body-memory (%d bytes) must be at least --max-body-bytes (%d), or no body of the largest size is ever taken", o.Server.MaxBodyMemory, o.Server.MaxBodyBytes)
+	case o.Server.TLSCert != "" && o.Server.TLSKey == "":
+		return errors.New("--tls-cert needs --tls-key, the PEM file of the certificate's private key")
+	case o.Server.TLSKey != "" && o.Server.TLSCert == "":
+		return errors.New("--tls-key needs --tls-cert, the PEM file of the certificate it is the key of")
+	}
+	if err := o.Server.Validate(); err != nil {
+		return fmt.Errorf("server config: %w", err)
+	}
+	err = o.Policy.Validate()
+	if err == nil {
+		err = o.Durable.Validate()
+	}
+	var bad *store.SettingError
+	if errors.As(err, &bad) { // named as the flag that sets it
+		return fmt.Errorf("--%s %s, not %s", strings.ReplaceAll(bad.Setting, "_", "-"), bad.Message, bad.Value)
+	}
+	return err
+}
+
+// servedStore is a store that serve runs: built whole, run for as long as
+// the server, its policy changed by a reload, and closed last.
+type servedStore interface {
+	server.Store
+	Run(ctx context.Context) error
+	SetPolicy(store.Policy) error
+	Close(ctx context.Context) error
+}
+
+var (
+	_ servedStore = (*store.Memory)(nil)
+	_ servedStore = (*durable.Store)(nil)
+)
+
+// openStore returns the store that opts name: durable over a data
+// directory, else only in memory.
+func openStore(opts *serveOptions) (servedStore, error) {
+	if opts.Durable.Dir == "" {
+		m, err := store.New(store.Options{Policy: opts.Policy, Log: opts.Log})
+		if err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	d := opts.Durable
+	d.Policy, d.Log = opts.Policy, opts.Log
+	ds, err := durable.New(d)
+	if err != nil {
+		return nil, err
+	}
+	return ds, nil
+}
+
+// runServe opens the store, builds the server over it, runs both, and
+// closes them in order: the server stops first, then the store.
+func runServe(ctx context.Context, opts *serveOptions) error {
+	st, err := openStore(opts)
+	if err != nil {
+		return err
+	}
+	var srv *server.Server
+	r := &reloader{args: opts.args, store: st, log: opts.Log, started: opts,
+		apply: func(next *serveOptions) error { return srv.Apply(next.Server.Settings) }}
+	opts.Server.Reload = r.reload
+	if srv, err = server.New(opts.Server, st, opts.Log); err != nil {
 		return err
 	}
 	logAccess(opts)
@@ -327,47 +255,54 @@ func runServe(ctx context.Context, opts *serveOptions) error {
 	if err != nil {
 		return err
 	}
-	// The server answers (503 but for /healthz) while the data loads; a
-	// load that fails stops it.
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	loaded := make(chan error, 1)
-	go func() {
-		err := ds.Load(ctx)
-		if err != nil {
-			cancel(err)
+	var debug *profiler.Server // nil without --debug-addr
+	if opts.DebugAddr != "" {
+		if debug, err = listenDebug(opts.DebugAddr, opts.InsecureDebugAddr, opts.Log); err != nil {
+			ln.Close()
+			return err
 		}
-		loaded <- err
-	}()
-	// A log that fails stops the server too: the store takes and shows
-	// nothing more, and a restart (by a supervisor) loads what the log
-	// holds, which is exactly what was acknowledged.
-	go func() {
-		select {
-		case <-ds.Broken():
-			cancel(ds.Failed())
-		case <-ctx.Done():
+	}
+	return runServer(ctx, srv, ln, st, debug)
+}
+
+// runServer runs the store, the server on ln and the profiler (when not
+// nil) until ctx ends or one of them fails, then closes them in order: the
+// server first, then the store. The store runs (loads, for a durable one)
+// while the server answers; a store that fails stops the server.
+func runServer(ctx context.Context, srv *server.Server, ln net.Listener, st servedStore, debug *profiler.Server) error {
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	storeCtx, stopStore := context.WithCancel(context.WithoutCancel(ctx))
+	var runs sync.WaitGroup
+	var storeErr, debugErr error
+	runs.Go(func() {
+		if storeErr = st.Run(storeCtx); storeErr != nil {
+			stop(storeErr)
 		}
-	}()
-	background.Go(func() { housekeep(ctx, ds, ds.Ready, up, opts.Log) })
-	background.Go(func() { reloadOnHangup(ctx, srv.Reload) })
+	})
+	runs.Go(func() { reloadOnHangup(ctx, srv.Reload) })
+	if debug != nil {
+		runs.Go(func() {
+			if err := debug.Run(ctx); err != nil {
+				debugErr = fmt.Errorf("--debug-addr: %w", err)
+				stop(debugErr)
+			}
+		})
+	}
 	runErr := srv.Run(ctx, ln)
-	cancel(nil)
-	background.Wait() // before the log closes
-	if err := <-loaded; err != nil && !errors.Is(err, context.Canceled) {
-		if errors.Is(err, durable.ErrDataLoss) {
-			err = fmt.Errorf("%w; to load what can be read and go on, losing the rest, start with --accept-data-loss (the damaged bytes are copied aside)", err)
+	stop(nil)
+	stopStore()
+	runs.Wait()
+	if storeErr != nil {
+		if errors.Is(storeErr, durable.ErrDataLoss) {
+			storeErr = fmt.Errorf("%w; to load what can be read and go on, losing the rest, start with --accept-data-loss (the damaged bytes are copied aside)", storeErr)
 		}
-		return fmt.Errorf("data directory %s: %w", opts.DataDir, err)
+		return errors.Join(runErr, debugErr, storeErr)
 	}
-	closeErr := ds.Close(context.WithoutCancel(ctx))
-	if err := ds.Failed(); err != nil {
-		return errors.Join(runErr, fmt.Errorf("data directory %s: stopped: %w", opts.DataDir, err))
+	if err := st.Close(context.WithoutCancel(ctx)); err != nil {
+		return errors.Join(runErr, debugErr, fmt.Errorf("close the store: %w", err))
 	}
-	if closeErr != nil {
-		return errors.Join(runErr, fmt.Errorf("close the data directory: %w", closeErr))
-	}
-	return runErr
+	return errors.Join(runErr, debugErr)
 }
 
 // logAccess logs who may send requests: with tokens, or in open mode, a
@@ -410,36 +345,26 @@ func checkDebugAddr(addr string, insecure bool) error {
 	return nil
 }
 
-// serveDebug serves net/http/pprof on addr until stop is called. Unless
-// insecure, the address listened on must be loopback, whatever the host
-// name of addr resolved to.
-func serveDebug(addr string, insecure bool, log *slog.Logger) (stop func(), err error) {
+// listenDebug listens on addr for the profiler. Unless insecure, the
+// address listened on must be loopback, whatever the host name of addr
+// resolved to.
+func listenDebug(addr string, insecure bool, log *slog.Logger) (*profiler.Server, error) {
 	if err := checkDebugAddr(addr, insecure); err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", addr)
+	p, err := profiler.Listen(addr)
 	if err != nil {
 		return nil, fmt.Errorf("--debug-addr: %w", err)
 	}
-	bound, _ := netip.ParseAddrPort(ln.Addr().String())
-	loopback := bound.Addr().Unmap().IsLoopback()
-	if !loopback && !insecure {
-		ln.Close()
-		return nil, fmt.Errorf("--debug-addr %q is not a loopback address: it listens on %s; %s", addr, ln.Addr(), errDebugAddrFix)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go hs.Serve(ln)
-	if loopback {
-		log.Info("profiler listening", "addr", ln.Addr().String(), "path", "/debug/pprof/")
-	} else {
+	switch {
+	case p.Loopback():
+		log.Info("profiler listening", "addr", p.Addr().String(), "path", "/debug/pprof/")
+	case !insecure:
+		p.Close()
+		return nil, fmt.Errorf("--debug-addr %q is not a loopback address: it listens on %s; %s", addr, p.Addr(), errDebugAddrFix)
+	default:
 		log.Warn("the profiler is served beyond this machine, with no token (--insecure-debug-addr): anyone who reaches it may profile the server and read its memory",
-			"addr", ln.Addr().String(), "path", "/debug/pprof/")
+			"addr", p.Addr().String(), "path", "/debug/pprof/")
 	}
-	return func() { hs.Close() }, nil
+	return p, nil
 }

@@ -144,7 +144,7 @@ func TestServeErrors(t *testing.T) {
 		{name: "negative max batch events", args: []string{"--addr", "127.0.0.1:0", "--max-batch-events", "-1"}, wantErr: "max batch events"},
 		{name: "negative shutdown timeout", args: []string{"--addr", "127.0.0.1:0", "--shutdown-timeout", "-1s"}, wantErr: "shutdown timeout"},
 		{name: "fsync sometimes", args: []string{"--addr", "127.0.0.1:0", "--fsync", "sometimes"}, wantErr: `fsync mode "sometimes": want always, interval or never`},
-		{name: "zero fsync interval", args: []string{"--addr", "127.0.0.1:0", "--fsync-interval", "0s"}, wantErr: "--fsync-interval must be positive, not 0s"},
+		{name: "zero fsync interval", args: []string{"--addr", "127.0.0.1:0", "--fsync", "interval", "--fsync-interval", "0s"}, wantErr: "--fsync-interval must be positive, not 0s"},
 		{name: "negative snapshot interval", args: []string{"--addr", "127.0.0.1:0", "--snapshot-interval", "-1m"}, wantErr: "--snapshot-interval must not be negative, not -1m0s"},
 		{name: "data dir that is a file", args: []string{"--addr", "127.0.0.1:0", "--data-dir", notADir}, wantErr: "data directory " + notADir},
 		{name: "negative max clients", args: []string{"--addr", "127.0.0.1:0", "--max-clients", "-1"}, wantErr: "--max-clients must not be negative, not -1"},

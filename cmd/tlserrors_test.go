@@ -13,13 +13,14 @@ import (
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // newTLSTestServer starts a real montool server over HTTPS, with a
 // self-signed certificate, and returns it.
 func newTLSTestServer(t *testing.T) *httptest.Server {
 	t.Helper()
-	srv, err := server.New(server.DefaultConfig(), store.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(server.DefaultConfig(), storetest.NewMemory(t, store.Policy{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // waitLimit bounds every wait of these tests for something to happen.
@@ -33,7 +34,7 @@ const waitLimit = 10 * time.Second
 // realHandler returns the handler of a real montool server over a new store.
 func realHandler(t *testing.T) http.Handler {
 	t.Helper()
-	srv, err := server.New(server.DefaultConfig(), store.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(server.DefaultConfig(), storetest.NewMemory(t, store.Policy{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

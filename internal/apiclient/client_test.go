@@ -20,6 +20,7 @@ import (
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // Timestamps used by the tests, in nanoseconds since the Unix epoch.
@@ -33,7 +34,7 @@ const (
 // realHandler returns the handler of a real montool server over a new store.
 func realHandler(t *testing.T) http.Handler {
 	t.Helper()
-	srv, err := server.New(server.DefaultConfig(), store.New(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	srv, err := server.New(server.DefaultConfig(), storetest.NewMemory(t, store.Policy{}), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}

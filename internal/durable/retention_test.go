@@ -11,13 +11,14 @@ import (
 
 	"github.com/montool/montool/internal/durable"
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/wal"
 )
 
 // retentionOptions returns the options of a store over dir that keeps
 // events for retention (0 for ever), with snapshots only when asked.
 func retentionOptions(dir string, retention time.Duration) durable.Options {
-	return durable.Options{Dir: dir, Sync: wal.SyncNever, SnapshotInterval: 0, Retention: retention}
+	return durable.Options{Dir: dir, Sync: wal.SyncNever, Policy: store.Policy{Retention: retention}}
 }
 
 // applyAllAccepted applies events and fails the test unless each is

@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -47,11 +48,9 @@ type Options struct {
 	SnapshotInterval time.Duration
 	// SegmentBytes is the size of a log segment.
 	SegmentBytes int64
-	// Limits bound what the store takes in; replay is not held to them.
-	Limits store.Limits
-	// Retention is how long events are kept (store.Memory.SetRetention);
-	// 0 for ever.
-	Retention time.Duration
+	// Policy is what the store keeps and takes in, as store.Options
+	// says; the replay of Load is not held to it.
+	Policy store.Policy
 	// AcceptLoss lets Load go on past damage to the log and segments
 	// missing from it, which else stop it with an error of kind
 	// ErrDataLoss: it loads what can be read, logs at warn what it
@@ -59,6 +58,20 @@ type Options struct {
 	// the loss again.
 	AcceptLoss bool
 	Log        *slog.Logger
+}
+
+// Validate reports the first option but Dir that cannot work, as a
+// *store.SettingError. (New refuses an empty Dir.)
+func (o Options) Validate() error {
+	switch {
+	case o.SyncInterval < 0 || o.Sync == wal.SyncInterval && o.SyncInterval == 0:
+		return &store.SettingError{Setting: "fsync_interval", Value: o.SyncInterval.String(), Message: "must be positive"}
+	case o.SnapshotInterval < 0:
+		return &store.SettingError{Setting: "snapshot_interval", Value: o.SnapshotInterval.String(), Message: "must not be negative"}
+	case o.SegmentBytes < 0:
+		return &store.SettingError{Setting: "segment_bytes", Value: strconv.FormatInt(o.SegmentBytes, 10), Message: "must not be negative"}
+	}
+	return o.Policy.Validate()
 }
 
 // ErrDataLoss is the kind of the Load errors that going on would lose data
@@ -76,25 +89,24 @@ func (e *lossError) Is(target error) bool { return target == ErrDataLoss }
 // DefaultSegmentBytes is the size of a log segment unless set.
 const DefaultSegmentBytes = 64 << 20
 
-// Store is a durable event store. Load it before use; Close it last.
+// Store is a durable event store. Run it (or Load it) before use, and
+// Close it last, once Run has returned and nothing else uses it.
 type Store struct {
-	opts  Options
-	mem   *store.Memory
-	log   *wal.Log
-	ready atomic.Bool
+	opts    Options
+	mem     *store.Memory
+	journal *journal
+	log     *wal.Log
+	ready   atomic.Bool
 
 	// snapMu guards lastSnap, and is held for the whole of a snapshot
 	// and of a Prune, so that neither runs while a snapshot is made.
 	snapMu   sync.Mutex
 	lastSnap uint64 // the number of the newest snapshot, 0 for none
-	stop     chan struct{}
-	stopped  chan struct{}
-	broken   chan struct{} // closed once the log has failed
 
-	// tuneMu guards opts.Limits and opts.Retention, and tuned: whether
-	// Load has handed them to mem, which then takes every change.
-	tuneMu sync.Mutex
-	tuned  bool
+	// policyMu guards opts.Policy and tuned: whether Load has handed the
+	// policy to mem, which then takes every change.
+	policyMu sync.Mutex
+	tuned    bool
 
 	// For the metrics: the log's write and sync times, how long Load took,
 	// and when the last snapshot was written (Unix nanoseconds, 0 none).
@@ -103,21 +115,34 @@ type Store struct {
 	snapshotTime atomic.Int64
 }
 
-// New returns a store over opts.Dir that holds nothing until Load.
-func New(opts Options) *Store {
-	if opts.SegmentBytes <= 0 {
+// New returns a store over opts.Dir, once opts validate, that holds
+// nothing until Load.
+func New(opts Options) (*Store, error) {
+	if opts.Dir == "" {
+		return nil, errors.New("no data directory")
+	}
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.SegmentBytes == 0 {
 		opts.SegmentBytes = DefaultSegmentBytes
 	}
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	return &Store{opts: opts, mem: store.New(), stop: make(chan struct{}), stopped: make(chan struct{}), broken: make(chan struct{}),
+	j := new(journal)
+	// The policy is mem's once the replay is done (Load).
+	mem, err := store.New(store.Options{Journal: j, Log: opts.Log})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{opts: opts, mem: mem, journal: j,
 		logSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "montool_wal_seconds",
 			Help:    "Time the write-ahead log took to write its buffer to the OS (op=write) and to sync it (op=sync).",
 			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25},
 		}, []string{"op"}),
-	}
+	}, nil
 }
 
 var (
@@ -215,12 +240,11 @@ func (s *Store) Load(ctx context.Context) error {
 	if s.log, err = wal.Open(s.walDir(), s.lastSnap, wal.Options{Sync: s.opts.Sync, Interval: s.opts.SyncInterval, SegmentBytes: s.opts.SegmentBytes, Observe: observe}); err != nil {
 		return err
 	}
-	s.mem.SetJournal(&journal{log: s.log})
-	s.tuneMu.Lock()
-	s.mem.SetLimits(s.opts.Limits)
-	s.mem.SetRetention(s.opts.Retention)
+	s.journal.log = s.log
+	s.policyMu.Lock()
+	s.mem.SetPolicy(s.opts.Policy) // valid: New or SetPolicy checked it
 	s.tuned = true
-	s.tuneMu.Unlock()
+	s.policyMu.Unlock()
 	s.loadSeconds.Store(int64(time.Since(start)))
 	s.opts.Log.Info("loaded the data directory", "dir", s.opts.Dir, "snapshot_events", fromSnap, "replayed_events", fromLog,
 		"took", time.Since(start).Round(time.Millisecond))
@@ -232,8 +256,31 @@ func (s *Store) Load(ctx context.Context) error {
 		}
 	}
 	s.ready.Store(true)
-	go s.snapshotLoop()
 	return nil
+}
+
+// Run loads the store, unless it is loaded already, then keeps it until
+// ctx ends: it writes a snapshot every SnapshotInterval and does the
+// upkeep of store.Upkeep. It returns nil once ctx ends, and an error when
+// the load fails or the log fails: the store then takes and shows nothing
+// more, for what it holds in memory may not all be in the log, and a
+// restart loads what the log holds.
+func (s *Store) Run(ctx context.Context) error {
+	if !s.Ready() {
+		if err := s.Load(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("data directory %s: %w", s.opts.Dir, err)
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var upkeep sync.WaitGroup
+	upkeep.Go(func() { store.Upkeep(ctx, s, s.mem.Policy, s.opts.Log) })
+	err := s.snapshotLoop(ctx)
+	cancel()
+	upkeep.Wait()
+	return err
 }
 
 // accepted reports whether the replay went past a loss that only
@@ -282,26 +329,20 @@ func (s *Store) removeTemporaries() error {
 	return nil
 }
 
-// SetLimits sets the limits of the store, as store.Memory.SetLimits does,
-// at any time; the replay of Load is not held to them.
-func (s *Store) SetLimits(l store.Limits) {
-	s.tuneMu.Lock()
-	defer s.tuneMu.Unlock()
-	s.opts.Limits = l
-	if s.tuned {
-		s.mem.SetLimits(l)
+// SetPolicy makes p the policy of the store, once it validates, as
+// store.Memory.SetPolicy does, at any time; the replay of Load is not held
+// to it.
+func (s *Store) SetPolicy(p store.Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
 	}
-}
-
-// SetRetention sets the retention of the store, as
-// store.Memory.SetRetention does, at any time.
-func (s *Store) SetRetention(d time.Duration) {
-	s.tuneMu.Lock()
-	defer s.tuneMu.Unlock()
-	s.opts.Retention = d
+	s.policyMu.Lock()
+	defer s.policyMu.Unlock()
+	s.opts.Policy = p
 	if s.tuned {
-		s.mem.SetRetention(d)
+		return s.mem.SetPolicy(p)
 	}
+	return nil
 }
 
 // Ready reports whether Load has finished.
@@ -317,9 +358,6 @@ func (s *Store) Failed() error {
 	}
 	return failure(s.log.Err())
 }
-
-// Broken returns a channel that is closed once the log has failed.
-func (s *Store) Broken() <-chan struct{} { return s.broken }
 
 // failure returns the error of the store of a log that failed with err,
 // nil for nil. A wal.ErrClosed is its own.
@@ -449,29 +487,26 @@ func (s *Store) Clients(ctx context.Context) ([]event.ClientInfo, error) {
 	return clients, nil
 }
 
-// snapshotLoop writes a snapshot every SnapshotInterval until the store is
-// closed or its log fails: a snapshot then would hold what the log may
-// not, and is not made.
-func (s *Store) snapshotLoop() {
-	defer close(s.stopped)
+// snapshotLoop writes a snapshot every SnapshotInterval until ctx ends,
+// and returns nil, or until the log fails, and returns why: a snapshot then
+// would hold what the log may not, and is not made.
+func (s *Store) snapshotLoop(ctx context.Context) error {
 	var tick <-chan time.Time
 	if s.opts.SnapshotInterval > 0 {
 		t := time.NewTicker(s.opts.SnapshotInterval)
 		defer t.Stop()
 		tick = t.C
 	}
-	failed := s.log.Failed()
 	for {
 		select {
-		case <-s.stop:
-			return
-		case <-failed:
+		case <-ctx.Done():
+			return nil
+		case <-s.log.Failed():
 			s.opts.Log.Error("the write-ahead log failed: the store takes and shows nothing more, and writes no snapshot, until a restart loads what the log holds",
 				"err", s.log.Err())
-			close(s.broken)
-			failed, tick = nil, nil
+			return fmt.Errorf("data directory %s: stopped: %w", s.opts.Dir, s.Failed())
 		case <-tick:
-			if err := s.Snapshot(context.Background()); err != nil && s.log.Err() == nil {
+			if err := s.Snapshot(ctx); err != nil && s.log.Err() == nil && ctx.Err() == nil {
 				s.opts.Log.Error("snapshot failed; the write-ahead log keeps everything meanwhile", "err", err)
 			}
 		}
@@ -518,17 +553,17 @@ func (s *Store) Snapshot(ctx context.Context) error {
 	return nil
 }
 
-// Close writes a last snapshot and closes the log. Call it once nothing
-// uses the store any more.
+// Close writes a last snapshot and closes the log. A store whose log
+// failed is closed without a snapshot (memory may hold what the log does
+// not), and Close returns the failure. Call it once Run has returned and
+// nothing uses the store any more.
 func (s *Store) Close(ctx context.Context) error {
 	if !s.Ready() {
 		return nil
 	}
-	close(s.stop)
-	<-s.stopped
 	if err := s.Failed(); err != nil {
 		s.log.Close()
-		return err // no snapshot: memory may hold what the log does not
+		return err
 	}
 	err := s.Snapshot(ctx)
 	if cerr := s.log.Close(); err == nil {
@@ -543,7 +578,5 @@ func (s *Store) Discard() error {
 	if !s.Ready() {
 		return nil
 	}
-	close(s.stop)
-	<-s.stopped
 	return s.log.Close()
 }

@@ -93,10 +93,20 @@ func outcomeOf(r event.Result) string {
 	return accepted.String()
 }
 
+// newStore makes a store over opts.
+func newStore(t *testing.T, opts durable.Options) *durable.Store {
+	t.Helper()
+	s, err := durable.New(opts)
+	if err != nil {
+		t.Fatalf("New: unexpected error %v", err)
+	}
+	return s
+}
+
 // openStore makes a store over opts and loads it.
 func openStore(t *testing.T, opts durable.Options) *durable.Store {
 	t.Helper()
-	s := durable.New(opts)
+	s := newStore(t, opts)
 	if err := s.Load(context.Background()); err != nil {
 		t.Fatalf("Load: unexpected error %v", err)
 	}
@@ -222,7 +232,7 @@ func TestNotReadyBeforeLoad(t *testing.T) {
 		{"View", func(s *durable.Store) error { _, err := s.View(ctx, clientA); return err }},
 		{"Clients", func(s *durable.Store) error { _, err := s.Clients(ctx); return err }},
 	}
-	s := durable.New(durable.Options{Dir: t.TempDir()})
+	s := newStore(t, durable.Options{Dir: t.TempDir()})
 	if s.Ready() {
 		t.Errorf("Ready before Load: got true, want false")
 	}
@@ -427,7 +437,7 @@ func TestDamagedSnapshot(t *testing.T) {
 			newest := snapshotPath(opts.Dir, snaps[1])
 			d.damage(t, newest)
 
-			s = durable.New(opts)
+			s = newStore(t, opts)
 			err := s.Load(ctx)
 			var damage *wal.DamageError
 			if !errors.As(err, &damage) {

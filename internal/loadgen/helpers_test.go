@@ -9,13 +9,14 @@ import (
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // newMontool starts a real montool server over a fresh store on 127.0.0.1
 // and returns its URL and its store.
 func newMontool(t *testing.T) (string, *store.Memory) {
 	t.Helper()
-	st := store.New()
+	st := storetest.NewMemory(t, store.Policy{})
 	srv, err := server.New(server.DefaultConfig(), st, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

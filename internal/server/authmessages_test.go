@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // TestAuthMessages: a missing token, one of another scheme and one the
 // server does not know each get a 401 that says which; a 403 names every
 // role that may do what was asked.
 func TestAuthMessages(t *testing.T) {
-	a, s := newTokenAPI(t, store.New())
+	a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
 	tests := []struct {
 		name   string
 		header string // the Authorization header; "" sends none

@@ -11,12 +11,13 @@ import (
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // newBenchHandler returns the handler of a server over a fresh store.
 func newBenchHandler(b *testing.B) http.Handler {
 	b.Helper()
-	srv, err := server.New(testConfig(), store.New(), discardLogger())
+	srv, err := server.New(testConfig(), storetest.NewMemory(b, store.Policy{}), discardLogger())
 	if err != nil {
 		b.Fatalf("server.New: %v", err)
 	}
@@ -117,12 +118,11 @@ func BenchmarkIngestBatch1000Refused(b *testing.B) {
 		{name: "storage_full", limits: store.Limits{MaxBytes: 1}, ts: ts0, value: "1.5", status: http.StatusInsufficientStorage},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			m := store.New()
-			m.SetLimits(bc.limits)
-			m.SetRetention(time.Hour)
+			policy := store.Policy{Limits: bc.limits, Retention: time.Hour}
 			if bc.ts != old {
-				m.SetRetention(0)
+				policy.Retention = 0
 			}
+			m := storetest.NewMemory(b, policy)
 			srv, err := server.New(testConfig(), m, discardLogger())
 			if err != nil {
 				b.Fatalf("server.New: %v", err)

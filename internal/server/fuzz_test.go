@@ -9,6 +9,7 @@ import (
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // FuzzIngest posts any bytes, with any Content-Type and Content-Encoding,
@@ -29,7 +30,7 @@ func FuzzIngest(f *testing.F) {
 	} {
 		f.Add([]byte(seed.body), seed.contentType, seed.contentEncoding)
 	}
-	m := store.New()
+	m := storetest.NewMemory(f, store.Policy{})
 	srv, err := server.New(testConfig(), m, discardLogger())
 	if err != nil {
 		f.Fatal(err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // Timestamps used throughout the tests, in Unix seconds.
@@ -45,7 +46,7 @@ type api struct {
 // newAPI starts an httptest server over a fresh store with cfg.
 func newAPI(t *testing.T, cfg server.Config) *api {
 	t.Helper()
-	return newAPIWith(t, cfg, store.New())
+	return newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
 }
 
 // newAPIWith starts an httptest server over st with cfg.

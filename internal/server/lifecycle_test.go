@@ -20,6 +20,7 @@ import (
 	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // running is a server started with Server.Run on a loopback listener.
@@ -33,7 +34,7 @@ type running struct {
 // startRun runs a server with cfg on 127.0.0.1 until the test ends.
 func startRun(t *testing.T, cfg server.Config, log *slog.Logger) *running {
 	t.Helper()
-	st := store.New()
+	st := storetest.NewMemory(t, store.Policy{})
 	srv, err := server.New(cfg, st, log)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -263,7 +264,7 @@ func TestRunGracefulShutdown(t *testing.T) {
 }
 
 func TestRunWithContextAlreadyCancelled(t *testing.T) {
-	srv, err := server.New(testConfig(), store.New(), discardLogger())
+	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -292,7 +293,7 @@ func TestRunWithContextAlreadyCancelled(t *testing.T) {
 }
 
 func TestRunReturnsErrorWhenServingFails(t *testing.T) {
-	srv, err := server.New(testConfig(), store.New(), discardLogger())
+	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -350,7 +351,7 @@ func TestConfigValidate(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Errorf("Validate() = %v, want error: %v", err, tt.wantErr)
 			}
-			srv, err := server.New(cfg, store.New(), discardLogger())
+			srv, err := server.New(cfg, storetest.NewMemory(t, store.Policy{}), discardLogger())
 			if (err != nil) != tt.wantErr {
 				t.Errorf("New() error = %v, want error: %v", err, tt.wantErr)
 			}

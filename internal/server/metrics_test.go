@@ -10,6 +10,7 @@ import (
 
 	"github.com/montool/montool/internal/auth"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // metricValue returns the value of the sample of the exposition text whose
@@ -104,7 +105,7 @@ func TestMetricsAccess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.Tokens, cfg.MetricsPublic = tokens, tt.public
-			a := newAPIWith(t, cfg, store.New())
+			a := newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
 			h := map[string]string{}
 			if tt.token != "" {
 				h["Authorization"] = "Bearer " + tt.token

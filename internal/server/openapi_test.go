@@ -26,6 +26,7 @@ import (
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // openAPIDoc is the part of the OpenAPI document the tests read.
@@ -206,7 +207,7 @@ func (x exchange) send(t *testing.T, a *api) exchange {
 // document expect.
 func seedOpenAPIStore(t *testing.T) *store.Memory {
 	t.Helper()
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	if _, err := m.Apply(context.Background(), []event.Event{
 		{ClientID: "web-01", ID: "r1", Timestamp: 1763850000_000_000_000, Type: event.Cumulative, Key: "requests", Value: 3},
 		{ClientID: "web-01", ID: "c1", Timestamp: 1763850000_000_000_000, Type: event.TimeSeries, Key: "cpu", Value: 12.5},
@@ -432,9 +433,15 @@ func TestOpenAPIServerStates(t *testing.T) {
 			method: http.MethodPost, path: "/api/v1/events", body: newEvent, status: http.StatusRequestEntityTooLarge},
 		{name: "a client over its rate", config: func(c *server.Config) { c.RateLimit, c.RateBurst = 1, 1 },
 			method: http.MethodPost, path: "/api/v1/events", before: newEvent, body: cum("web-09", "s2", ts0, "requests", 1), status: http.StatusTooManyRequests},
-		{name: "a store over its clients", store: func(m *store.Memory) server.Store { m.SetLimits(store.Limits{MaxClients: 1}); return m },
+		{name: "a store over its clients", store: func(m *store.Memory) server.Store {
+			m.SetPolicy(store.Policy{Limits: store.Limits{MaxClients: 1}})
+			return m
+		},
 			method: http.MethodPost, path: "/api/v1/events", body: newEvent, status: http.StatusTooManyRequests},
-		{name: "a full store", store: func(m *store.Memory) server.Store { m.SetLimits(store.Limits{MaxBytes: 1}); return m },
+		{name: "a full store", store: func(m *store.Memory) server.Store {
+			m.SetPolicy(store.Policy{Limits: store.Limits{MaxBytes: 1}})
+			return m
+		},
 			method: http.MethodPost, path: "/api/v1/events", body: newEvent, status: http.StatusInsufficientStorage},
 		{name: "a store loading, ingest", store: func(m *store.Memory) server.Store { return loadingStore{m} },
 			method: http.MethodPost, path: "/api/v1/events", body: newEvent, status: http.StatusServiceUnavailable},
@@ -502,7 +509,7 @@ func TestOpenAPIRequestTimeout(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig()
 	cfg.ReadTimeout = 300 * time.Millisecond
-	srv, err := server.New(cfg, store.New(), discardLogger())
+	srv, err := server.New(cfg, storetest.NewMemory(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // TestPrometheusScrapesExport holds the keys that `montool agents` sends
@@ -67,7 +68,7 @@ func TestPrometheusScrapesExport(t *testing.T) {
 			want[series{"montool_last_event_timestamp_seconds", clientID, k.Name}] = 1763850060
 		}
 	}
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	if _, err := m.Apply(ctx, events); err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // queryClient is the client seeded by seedQuery.
@@ -487,7 +488,7 @@ func TestClientSummaryErrors(t *testing.T) {
 }
 
 func TestClientSummaryGrants(t *testing.T) {
-	a, s := newTokenAPI(t, store.New())
+	a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
 	tests := []struct {
 		name, token, clientID string
 		wantStatus            int

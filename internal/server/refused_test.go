@@ -14,6 +14,7 @@ import (
 	"github.com/montool/montool/internal/auth"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // TestRefusedFloodCreatesNothing sends a million refused events, each of
@@ -67,9 +68,7 @@ func TestRefusedFloodCreatesNothing(t *testing.T) {
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
-			m := store.New()
-			m.SetLimits(tt.limits)
-			m.SetRetention(tt.retention)
+			m := storetest.NewMemory(t, store.Policy{Limits: tt.limits, Retention: tt.retention})
 			a := newAPIWith(t, cfg, m)
 			header := map[string]string{"Content-Type": "application/json"}
 			if tt.token != "" {
@@ -201,8 +200,7 @@ func TestRejectedEventsListedUpToALimit(t *testing.T) {
 	zw.Write([]byte(emptyObjects.String()))
 	zw.Close()
 
-	m := store.New()
-	m.SetRetention(time.Hour)
+	m := storetest.NewMemory(t, store.Policy{Retention: time.Hour})
 	a := newAPIWith(t, testConfig(), m)
 	tests := []struct {
 		name   string

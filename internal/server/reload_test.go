@@ -17,6 +17,7 @@ import (
 	"github.com/montool/montool/internal/auth"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // TestReloadEndpoint checks POST /-/reload: it runs the configured reload,
@@ -34,7 +35,7 @@ func TestReloadEndpoint(t *testing.T) {
 		}
 		return nil
 	}
-	a := newAPIWith(t, cfg, store.New())
+	a := newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
 
 	tests := []struct {
 		name       string
@@ -110,7 +111,7 @@ func waitInFlight(t *testing.T, a *api, n int) {
 // coming, and checks that it finishes with the settings it started with,
 // while a new request meets the new ones.
 func TestApplyKeepsInFlightSettings(t *testing.T) {
-	srv, err := server.New(testConfig(), store.New(), discardLogger())
+	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

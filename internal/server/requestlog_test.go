@@ -10,13 +10,14 @@ import (
 	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // TestRequestIDAndLog checks the X-Request-Id of every answer and the
 // debug line of every request.
 func TestRequestIDAndLog(t *testing.T) {
 	logs := outputtest.New()
-	srv, err := server.New(testConfig(), store.New(), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // eventIDs returns n distinct event ids, UUIDs as agents send them.
@@ -32,7 +33,7 @@ func namedIDs(n int) []string {
 
 // BenchmarkApplyNamedIDs is BenchmarkApply with event ids that are not UUIDs.
 func BenchmarkApplyNamedIDs(b *testing.B) {
-	m := store.New()
+	m := storetest.NewMemory(b, store.Policy{})
 	ctx := context.Background()
 	ids := namedIDs(b.N)
 	var batch [1]event.Event
@@ -64,7 +65,7 @@ func mustApply(b *testing.B, m *store.Memory, events []event.Event) {
 
 // BenchmarkApply applies one new TIME-SERIES event per call.
 func BenchmarkApply(b *testing.B) {
-	m := store.New()
+	m := storetest.NewMemory(b, store.Policy{})
 	ctx := context.Background()
 	ids := eventIDs(b.N)
 	var batch [1]event.Event
@@ -104,7 +105,7 @@ func BenchmarkApplyBatch1000(b *testing.B) {
 		batch[j] = event.Event{ClientID: clientIDs[(j/keys)%clients], Type: typ, Key: keyNames[k], Value: float64(j % 97)}
 	}
 	ids := eventIDs(b.N * batchSize)
-	m := store.New()
+	m := storetest.NewMemory(b, store.Policy{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -128,7 +129,7 @@ func BenchmarkApplyBatch1000(b *testing.B) {
 
 // BenchmarkApplyDuplicate re-applies an event the store already holds.
 func BenchmarkApplyDuplicate(b *testing.B) {
-	m := store.New()
+	m := storetest.NewMemory(b, store.Policy{})
 	ctx := context.Background()
 	batch := []event.Event{timeSeries("client", "known", "cpu", sec(1), 0.5)}
 	mustApply(b, m, batch)
@@ -145,7 +146,7 @@ func BenchmarkApplyDuplicate(b *testing.B) {
 // BenchmarkApplyParallel applies new TIME-SERIES events from parallel
 // goroutines, each as its own client.
 func BenchmarkApplyParallel(b *testing.B) {
-	m := store.New()
+	m := storetest.NewMemory(b, store.Policy{})
 	// Each goroutine is its own client, so goroutines may share ids; no
 	// goroutine sends more than b.N events.
 	ids := eventIDs(b.N)
@@ -153,11 +154,11 @@ func BenchmarkApplyParallel(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		clientData := "client-" + strconv.FormatInt(next.Add(1), 10)
+		client := "client-" + strconv.FormatInt(next.Add(1), 10)
 		ctx := context.Background()
 		var batch [1]event.Event
 		for i := 0; pb.Next(); i++ {
-			batch[0] = timeSeries(clientData, ids[i], "cpu", sec(int64(i)), float64(i))
+			batch[0] = timeSeries(client, ids[i], "cpu", sec(int64(i)), float64(i))
 			results, err := m.Apply(ctx, batch[:])
 			if err != nil || results[0].Duplicate || results[0].Err != nil {
 				b.Errorf("Apply: got (%v, %v), want one accepted result", results, err)
@@ -170,7 +171,7 @@ func BenchmarkApplyParallel(b *testing.B) {
 // BenchmarkDump dumps a client that holds 100,000 samples.
 func BenchmarkDump(b *testing.B) {
 	const samples = 100_000
-	m := store.New()
+	m := storetest.NewMemory(b, store.Policy{})
 	ids := eventIDs(samples)
 	events := make([]event.Event, samples)
 	for i := range events {
@@ -195,7 +196,7 @@ func BenchmarkDump(b *testing.B) {
 // 1,000,000 samples as JSON, the way the dump endpoint streams it.
 func BenchmarkDumpStream(b *testing.B) {
 	const samples = 1_000_000
-	m := store.New()
+	m := storetest.NewMemory(b, store.Policy{})
 	ids := eventIDs(samples)
 	for start := 0; start < samples; start += 10_000 {
 		events := make([]event.Event, 10_000)
@@ -243,7 +244,7 @@ func BenchmarkMemoryPerEvent(b *testing.B) {
 	for range b.N {
 		b.StopTimer()
 		before := heapInUse()
-		m := store.New()
+		m := storetest.NewMemory(b, store.Policy{})
 		b.StartTimer()
 		buf := make([]event.Event, batch)
 		for start := 0; start < events; start += batch {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // TestManyIDsPerClient sends one client enough events that its dedupe index
@@ -33,7 +34,7 @@ func TestManyIDsPerClient(t *testing.T) {
 	const n = 40_000 // over ten times the slots of one full table
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			ctx := context.Background()
 			events := make([]event.Event, n)
 			for i := range events {

@@ -11,11 +11,12 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 func TestDelete(t *testing.T) {
 	ctx := context.Background()
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	if _, err := m.Apply(ctx, []event.Event{
 		cumulative("c1", "e1", "n", sec(1), 2),
 		timeSeries("c1", "e2", "t", sec(1), 5),
@@ -84,9 +85,8 @@ func (r *replica) Delete(clientID string) {
 // the journal was told, must end up holding what the store holds.
 func TestJournalOrderWithDeletes(t *testing.T) {
 	ctx := context.Background()
-	m := store.New()
-	r := &replica{m: store.New()}
-	m.SetJournal(r)
+	r := &replica{m: storetest.NewMemory(t, store.Policy{})}
+	m := newJournalled(t, r)
 	const writers, batches = 8, 60
 	var wg, deleter sync.WaitGroup
 	var done atomic.Bool

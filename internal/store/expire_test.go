@@ -8,13 +8,14 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // TestExpireIdle forgets the clients that had no event since a time: any
 // event counts, a duplicate or a refused one too.
 func TestExpireIdle(t *testing.T) {
 	ctx := context.Background()
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	apply := func(events ...event.Event) {
 		t.Helper()
 		if _, err := m.Apply(ctx, events); err != nil {

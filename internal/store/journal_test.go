@@ -48,6 +48,23 @@ func (j *fakeJournal) Record(clientID string, events []event.Event, results []ev
 	j.calls = append(j.calls, c)
 }
 
+// forget forgets what j was told so far.
+func (j *fakeJournal) forget() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.calls, j.deleted = nil, nil
+}
+
+// newJournalled returns an empty store that records into j.
+func newJournalled(t *testing.T, j store.Journal) *store.Memory {
+	t.Helper()
+	m, err := store.New(store.Options{Journal: j})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
 // Delete records the deletion of a client.
 func (j *fakeJournal) Delete(clientID string) {
 	j.mu.Lock()
@@ -65,9 +82,9 @@ func (j *fakeJournal) recorded() []recordCall {
 // wantCall is a Record call a test expects: of client, with the events
 // batch[from:to] of the Apply, and these outcomes.
 type wantCall struct {
-	clientData string
-	from, to   int
-	outcomes   []outcome
+	client   string
+	from, to int
+	outcomes []outcome
 }
 
 func TestJournalRecordsRuns(t *testing.T) {
@@ -86,9 +103,9 @@ func TestJournalRecordsRuns(t *testing.T) {
 				cumulative("c1", "c", "hits", sec(4), 4),
 			},
 			want: []wantCall{
-				{clientData: "c1", from: 0, to: 2, outcomes: []outcome{accepted, accepted}},
-				{clientData: "c2", from: 2, to: 3, outcomes: []outcome{accepted}},
-				{clientData: "c1", from: 3, to: 4, outcomes: []outcome{accepted}},
+				{client: "c1", from: 0, to: 2, outcomes: []outcome{accepted, accepted}},
+				{client: "c2", from: 2, to: 3, outcomes: []outcome{accepted}},
+				{client: "c1", from: 3, to: 4, outcomes: []outcome{accepted}},
 			},
 		},
 		{
@@ -104,7 +121,7 @@ func TestJournalRecordsRuns(t *testing.T) {
 				timeSeries("c1", "n2", "cpu", sec(3), 0.7), // accepted
 			},
 			want: []wantCall{
-				{clientData: "c1", from: 0, to: 4, outcomes: []outcome{
+				{client: "c1", from: 0, to: 4, outcomes: []outcome{
 					duplicate, conflict(event.FieldEventID), conflict(event.FieldType), accepted}},
 			},
 		},
@@ -117,8 +134,8 @@ func TestJournalRecordsRuns(t *testing.T) {
 				timeSeries("c2", "x", "cpu", sec(1), 1),
 			},
 			want: []wantCall{
-				{clientData: "c1", from: 0, to: 2, outcomes: []outcome{duplicate, duplicate}},
-				{clientData: "c2", from: 2, to: 3, outcomes: []outcome{accepted}},
+				{client: "c1", from: 0, to: 2, outcomes: []outcome{duplicate, duplicate}},
+				{client: "c2", from: 2, to: 3, outcomes: []outcome{accepted}},
 			},
 		},
 		{
@@ -130,9 +147,9 @@ func TestJournalRecordsRuns(t *testing.T) {
 				timeSeries("c2", "x", "cpu", sec(1), 1),
 			},
 			want: []wantCall{
-				{clientData: "c2", from: 0, to: 2, outcomes: []outcome{accepted, duplicate}},
-				{clientData: "c1", from: 2, to: 3, outcomes: []outcome{accepted}},
-				{clientData: "c2", from: 3, to: 4, outcomes: []outcome{duplicate}},
+				{client: "c2", from: 0, to: 2, outcomes: []outcome{accepted, duplicate}},
+				{client: "c1", from: 2, to: 3, outcomes: []outcome{accepted}},
+				{client: "c2", from: 3, to: 4, outcomes: []outcome{duplicate}},
 			},
 		},
 		{
@@ -152,8 +169,8 @@ func TestJournalRecordsRuns(t *testing.T) {
 				cumulative("c2", "n-5", "cpu", sec(1), 1),
 			},
 			want: []wantCall{
-				{clientData: "c1", from: 0, to: 5, outcomes: []outcome{accepted, accepted, accepted, duplicate, accepted}},
-				{clientData: "c2", from: 5, to: 12, outcomes: []outcome{
+				{client: "c1", from: 0, to: 5, outcomes: []outcome{accepted, accepted, accepted, duplicate, accepted}},
+				{client: "c2", from: 5, to: 12, outcomes: []outcome{
 					accepted, accepted, accepted, accepted, conflict(event.FieldEventID), accepted, conflict(event.FieldType)}},
 			},
 		},
@@ -163,12 +180,12 @@ func TestJournalRecordsRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := store.New()
+			j := &fakeJournal{}
+			m := newJournalled(t, j)
 			if len(tt.before) > 0 {
 				apply(t, m, tt.before...)
+				j.forget()
 			}
-			j := &fakeJournal{}
-			m.SetJournal(j)
 			results := apply(t, m, tt.batch...)
 
 			calls := j.recorded()
@@ -178,8 +195,8 @@ func TestJournalRecordsRuns(t *testing.T) {
 			for i, want := range tt.want {
 				got := calls[i]
 				what := fmt.Sprintf("call %d", i)
-				if got.clientID != want.clientData {
-					t.Errorf("%s: clientID: got %q, want %q", what, got.clientID, want.clientData)
+				if got.clientID != want.client {
+					t.Errorf("%s: clientID: got %q, want %q", what, got.clientID, want.client)
 				}
 				if !slices.Equal(got.events, tt.batch[want.from:want.to]) {
 					t.Errorf("%s: events: got %+v, want %+v", what, got.events, tt.batch[want.from:want.to])
@@ -225,9 +242,8 @@ func TestJournalConcurrentApplies(t *testing.T) {
 		}
 	}
 
-	m := store.New()
 	j := &fakeJournal{}
-	m.SetJournal(j)
+	m := newJournalled(t, j)
 	start := make(chan struct{})
 	var wg sync.WaitGroup
 	for g := range goroutines {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 func TestLimits(t *testing.T) {
@@ -59,8 +60,7 @@ func TestLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := context.Background()
-			m := store.New()
-			m.SetLimits(tt.limits)
+			m := storetest.NewMemory(t, store.Policy{Limits: tt.limits})
 			results, err := m.Apply(ctx, tt.first)
 			if err != nil {
 				t.Fatal(err)
@@ -109,8 +109,7 @@ func TestLimits(t *testing.T) {
 // limits is free again: its place among MaxClients and its bytes.
 func TestDeleteFreesLimits(t *testing.T) {
 	ctx := context.Background()
-	m := store.New()
-	m.SetLimits(store.Limits{MaxClients: 1})
+	m := storetest.NewMemory(t, store.Policy{Limits: store.Limits{MaxClients: 1}})
 	empty := m.Bytes()
 	for round := range 3 {
 		id := "c" + strconv.Itoa(round)
@@ -135,14 +134,12 @@ func TestDeleteFreesLimits(t *testing.T) {
 // Apply sees one set of limits whole (no race), and the new ones hold for
 // what comes after.
 func TestLimitsChangeWhileApplying(t *testing.T) {
-	m := store.New()
-	m.SetLimits(store.Limits{MaxClients: 1000})
+	m := storetest.NewMemory(t, store.Policy{Limits: store.Limits{MaxClients: 1000}})
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		for i := range 200 {
-			m.SetLimits(store.Limits{MaxClients: 1000 + i%2})
-			m.SetRetention(0)
+			setPolicy(t, m, store.Policy{Limits: store.Limits{MaxClients: 1000 + i%2}})
 		}
 	}()
 	for i := range 200 {
@@ -152,15 +149,23 @@ func TestLimitsChangeWhileApplying(t *testing.T) {
 	}
 	<-done
 
-	m.SetLimits(store.Limits{MaxClients: 10})
+	setPolicy(t, m, store.Policy{Limits: store.Limits{MaxClients: 10}})
 	res := apply(t, m, cumulative("c-new", "e1", "n", sec(1), 1))
 	if !errors.Is(res[0].Err, event.ErrLimit) {
 		t.Errorf("a new client past the lowered max clients: %v, want a limit error", res[0].Err)
 	}
-	m.SetLimits(store.Limits{})
+	setPolicy(t, m, store.Policy{})
 	applyOK(t, m, cumulative("c-new", "e1", "n", sec(1), 1))
-	m.SetRetention(time.Hour)
+	setPolicy(t, m, store.Policy{Retention: time.Hour})
 	if res := apply(t, m, cumulative("c-new", "e2", "n", sec(1), 1)); !errors.Is(res[0].Err, event.ErrTooOld) {
 		t.Errorf("an old event after retention was set: %v, want too old", res[0].Err)
+	}
+}
+
+// setPolicy sets the policy of m, failing t if it does not validate.
+func setPolicy(t *testing.T, m *store.Memory, p store.Policy) {
+	t.Helper()
+	if err := m.SetPolicy(p); err != nil {
+		t.Errorf("SetPolicy(%+v): %v", p, err)
 	}
 }

@@ -6,6 +6,7 @@ package store
 import (
 	"context"
 	"hash/maphash"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,12 +29,10 @@ type Memory struct {
 	hasher  hasher
 	shards  [shardCount]shard
 	journal Journal                // nil when the store is only in memory
-	limits  atomic.Pointer[Limits] // never nil
-	// retention is how long events are kept, by their timestamps, as a
-	// time.Duration; 0 for ever.
-	retention atomic.Int64
-	clients   atomic.Int64 // clients in the shards
-	bytes     atomic.Int64 // about how much memory the clients' data takes
+	policy  atomic.Pointer[Policy] // never nil
+	log     *slog.Logger
+	clients atomic.Int64 // clients in the shards
+	bytes   atomic.Int64 // about how much memory the clients' data takes
 
 	// idLists lends Apply, for a request of more than smallRequest
 	// events, the list it reads their ids into; of *[]idRef.
@@ -43,41 +42,29 @@ type Memory struct {
 	tableCopies tableCopies
 }
 
-// Limits bound what a Memory takes in; 0 is no limit. Past a limit, new
-// events are refused with an *event.Error of kind event.ErrLimit (clients,
-// keys) or event.ErrStorageFull (bytes); what is stored stays, and
-// duplicates of it are still found.
-type Limits struct {
-	MaxClients       int
-	MaxKeysPerClient int
-	// MaxBytes bounds the memory the stored events take, dedupe index
-	// included, as the store reckons it (about 48 bytes an event).
-	MaxBytes int64
+// SetPolicy makes p the policy of m, once it validates. It may be called at
+// any time: an Apply under way keeps the policy it began with, and what is
+// stored stays even where it is past the new limits or retention, until
+// the upkeep (or Prune) drops it.
+func (m *Memory) SetPolicy(p Policy) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	m.policy.Store(&p)
+	return nil
 }
 
-// MaxKeysPerClient is the most keys a client may have, whatever the
-// limits say: the most a client's rows can tell apart.
-const MaxKeysPerClient = 1 << 16
+// Policy returns the policy in force.
+func (m *Memory) Policy() Policy { return *m.policy.Load() }
 
-// SetRetention makes m refuse events older than d before now (as
-// event.ErrTooOld) and leave them out of views; Prune drops them. 0 keeps
-// events for ever. It may be called at any time: an Apply under way keeps
-// the retention it began with.
-func (m *Memory) SetRetention(d time.Duration) { m.retention.Store(int64(d)) }
-
-// cutoff returns the oldest timestamp that retention keeps at now, or 0.
-func (m *Memory) cutoff(now int64) event.Timestamp {
-	d := m.retention.Load()
-	if d <= 0 {
+// cutoff returns the oldest timestamp that the retention of p keeps at
+// now, or 0.
+func (p *Policy) cutoff(now int64) event.Timestamp {
+	if p.Retention <= 0 {
 		return 0
 	}
-	return event.Timestamp(max(now-d, 0))
+	return event.Timestamp(max(now-int64(p.Retention), 0))
 }
-
-// SetLimits sets the limits of m. It may be called at any time: an Apply
-// under way keeps the limits it began with, and what is stored stays even
-// where it is past the new limits.
-func (m *Memory) SetLimits(l Limits) { m.limits.Store(&l) }
 
 // Keys returns the number of keys of all clients.
 func (m *Memory) Keys() int {
@@ -109,24 +96,26 @@ type Journal interface {
 	Delete(clientID string)
 }
 
-// SetJournal makes m record every event it accepts from now on into j.
-// Call it before m is used concurrently.
-func (m *Memory) SetJournal(j Journal) { m.journal = j }
-
 type shard struct {
 	mu      sync.RWMutex           // guards clients
 	clients map[string]*clientData // by client id
 }
 
-// New returns an empty store.
-func New() *Memory {
+// New returns an empty store with opts, once they validate.
+func New(opts Options) (*Memory, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
 	seed := maphash.MakeSeed()
-	m := &Memory{hasher: hasher{seed: seed, seed64: maphash.Comparable(seed, 0)}}
-	m.limits.Store(&Limits{})
+	m := &Memory{hasher: hasher{seed: seed, seed64: maphash.Comparable(seed, 0)}, journal: opts.Journal, log: opts.Log}
+	m.policy.Store(&opts.Policy)
 	for i := range m.shards {
 		m.shards[i].clients = make(map[string]*clientData)
 	}
-	return m
+	return m, nil
 }
 
 func (m *Memory) shard(clientID string) *shard {
@@ -215,7 +204,8 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 		refs = append(refs, m.hasher.ref(events[i].ID))
 	}
 	now := time.Now().UnixNano()
-	cutoff, lim := m.cutoff(now), m.limits.Load()
+	policy := m.policy.Load()
+	cutoff, lim := policy.cutoff(now), &policy.Limits
 	var tooOld, full error // made once, for every event they refuse
 	for i := 0; i < len(events); {
 		id := events[i].ClientID
@@ -256,7 +246,7 @@ func (m *Memory) apply(events []event.Event, refs []idRef) []event.Result {
 			if events[i].Timestamp < cutoff {
 				if tooOld == nil {
 					tooOld = &event.Error{Kind: event.ErrTooOld, Field: event.FieldTimestamp,
-						Message: "older than the server keeps events (retention " + time.Duration(m.retention.Load()).String() + "): the oldest it takes now is " + cutoff.String() + " (" + cutoff.Time().Format(time.RFC3339) + ")"}
+						Message: "older than the server keeps events (retention " + policy.Retention.String() + "): the oldest it takes now is " + cutoff.String() + " (" + cutoff.Time().Format(time.RFC3339) + ")"}
 				}
 				results[i] = event.Result{Err: tooOld}
 				continue
@@ -339,7 +329,7 @@ func (m *Memory) View(ctx context.Context, clientID string) (*event.View, error)
 	}
 	v, readers, inOrder := c.view()
 	c.mu.Unlock()
-	cutoff := m.cutoff(time.Now().UnixNano())
+	cutoff := m.policy.Load().cutoff(time.Now().UnixNano())
 	for i, r := range readers {
 		if r != nil {
 			r.sortIfNeeded(inOrder[i])

@@ -13,6 +13,7 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // base is an arbitrary moment (2025-11-22T22:20:00Z) in nanoseconds.
@@ -21,12 +22,12 @@ const base = event.Timestamp(1_763_850_000_000_000_000)
 // sec returns the timestamp n seconds after base.
 func sec(n int64) event.Timestamp { return base + event.Timestamp(n)*1_000_000_000 }
 
-func cumulative(clientData, id, key string, ts event.Timestamp, v float64) event.Event {
-	return event.Event{ClientID: clientData, ID: id, Timestamp: ts, Type: event.Cumulative, Key: key, Value: v}
+func cumulative(client, id, key string, ts event.Timestamp, v float64) event.Event {
+	return event.Event{ClientID: client, ID: id, Timestamp: ts, Type: event.Cumulative, Key: key, Value: v}
 }
 
-func timeSeries(clientData, id, key string, ts event.Timestamp, v float64) event.Event {
-	return event.Event{ClientID: clientData, ID: id, Timestamp: ts, Type: event.TimeSeries, Key: key, Value: v}
+func timeSeries(client, id, key string, ts event.Timestamp, v float64) event.Event {
+	return event.Event{ClientID: client, ID: id, Timestamp: ts, Type: event.TimeSeries, Key: key, Value: v}
 }
 
 // apply applies events and fails the test if Apply itself fails.
@@ -109,50 +110,50 @@ func checkResults(t *testing.T, got []event.Result, want []outcome) {
 	}
 }
 
-func dump(t *testing.T, m *store.Memory, clientData string) *event.Dump {
+func dump(t *testing.T, m *store.Memory, client string) *event.Dump {
 	t.Helper()
-	d, err := m.Dump(context.Background(), clientData)
+	d, err := m.Dump(context.Background(), client)
 	if err != nil {
-		t.Fatalf("Dump(%q): unexpected error %v", clientData, err)
+		t.Fatalf("Dump(%q): unexpected error %v", client, err)
 	}
 	return d
 }
 
 // checkDump compares the dump of client with want, field by field.
-func checkDump(t *testing.T, m *store.Memory, clientData string, want []event.Series) {
+func checkDump(t *testing.T, m *store.Memory, client string, want []event.Series) {
 	t.Helper()
-	d := dump(t, m, clientData)
-	if d.ClientID != clientData {
-		t.Errorf("Dump(%q): ClientID: got %q, want %q", clientData, d.ClientID, clientData)
+	d := dump(t, m, client)
+	if d.ClientID != client {
+		t.Errorf("Dump(%q): ClientID: got %q, want %q", client, d.ClientID, client)
 	}
-	checkSeries(t, clientData, d.Series, want)
+	checkSeries(t, client, d.Series, want)
 }
 
-func checkSeries(t *testing.T, clientData string, got, want []event.Series) {
+func checkSeries(t *testing.T, client string, got, want []event.Series) {
 	t.Helper()
 	if len(got) != len(want) {
-		t.Errorf("Dump(%q): got %d series %v, want %d %v", clientData, len(got), got, len(want), want)
+		t.Errorf("Dump(%q): got %d series %v, want %d %v", client, len(got), got, len(want), want)
 		return
 	}
 	for i := range want {
 		g, w := got[i], want[i]
 		if g.Key != w.Key {
-			t.Errorf("Dump(%q): series %d: Key: got %q, want %q", clientData, i, g.Key, w.Key)
+			t.Errorf("Dump(%q): series %d: Key: got %q, want %q", client, i, g.Key, w.Key)
 		}
 		if g.Type != w.Type {
-			t.Errorf("Dump(%q): series %q: Type: got %v, want %v", clientData, w.Key, g.Type, w.Type)
+			t.Errorf("Dump(%q): series %q: Type: got %v, want %v", client, w.Key, g.Type, w.Type)
 		}
 		if g.Total != w.Total {
-			t.Errorf("Dump(%q): series %q: Total: got %v, want %v", clientData, w.Key, g.Total, w.Total)
+			t.Errorf("Dump(%q): series %q: Total: got %v, want %v", client, w.Key, g.Total, w.Total)
 		}
 		if g.Count != w.Count {
-			t.Errorf("Dump(%q): series %q: Count: got %v, want %v", clientData, w.Key, g.Count, w.Count)
+			t.Errorf("Dump(%q): series %q: Count: got %v, want %v", client, w.Key, g.Count, w.Count)
 		}
 		if g.Last != w.Last {
-			t.Errorf("Dump(%q): series %q: Last: got %v, want %v", clientData, w.Key, g.Last, w.Last)
+			t.Errorf("Dump(%q): series %q: Last: got %v, want %v", client, w.Key, g.Last, w.Last)
 		}
 		if !slices.Equal(g.Samples, w.Samples) {
-			t.Errorf("Dump(%q): series %q: Samples: got %v, want %v", clientData, w.Key, g.Samples, w.Samples)
+			t.Errorf("Dump(%q): series %q: Samples: got %v, want %v", client, w.Key, g.Samples, w.Samples)
 		}
 	}
 }
@@ -174,19 +175,19 @@ func checkClients(t *testing.T, m *store.Memory, want []event.ClientInfo) {
 	}
 }
 
-func checkNotFound(t *testing.T, m *store.Memory, clientData string) {
+func checkNotFound(t *testing.T, m *store.Memory, client string) {
 	t.Helper()
-	d, err := m.Dump(context.Background(), clientData)
+	d, err := m.Dump(context.Background(), client)
 	if d != nil {
-		t.Errorf("Dump(%q): got dump %v, want nil", clientData, d)
+		t.Errorf("Dump(%q): got dump %v, want nil", client, d)
 	}
 	var e *event.Error
 	if !errors.As(err, &e) {
-		t.Errorf("Dump(%q): err: got %T (%v), want *event.Error", clientData, err, err)
+		t.Errorf("Dump(%q): err: got %T (%v), want *event.Error", client, err, err)
 		return
 	}
 	if !errors.Is(err, event.ErrNotFound) {
-		t.Errorf("Dump(%q): errors.Is(err, event.ErrNotFound): got false, want true (err %v)", clientData, err)
+		t.Errorf("Dump(%q): errors.Is(err, event.ErrNotFound): got false, want true (err %v)", client, err)
 	}
 }
 
@@ -272,12 +273,12 @@ func TestCumulativeTotals(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/batch", func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			applyOK(t, m, tt.events...)
 			checkDump(t, m, "c", []event.Series{tt.want})
 		})
 		t.Run(tt.name+"/singly", func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			for _, e := range tt.events {
 				applyOK(t, m, e)
 			}
@@ -436,14 +437,14 @@ func TestTimeSeriesOrder(t *testing.T) {
 	for _, tt := range tests {
 		want := []event.Series{{Key: "k", Type: event.TimeSeries, Samples: tt.want}}
 		t.Run(tt.name+"/batch", func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			applyOK(t, m, tt.events...)
 			checkDump(t, m, "c", want)
 			// A second dump, with nothing new, is the same.
 			checkDump(t, m, "c", want)
 		})
 		t.Run(tt.name+"/singly", func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			for _, e := range tt.events {
 				applyOK(t, m, e)
 			}
@@ -453,7 +454,7 @@ func TestTimeSeriesOrder(t *testing.T) {
 }
 
 func TestTimeSeriesOrderAfterEarlierDump(t *testing.T) {
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	applyOK(t, m,
 		timeSeries("c", "a", "k", sec(20), 1),
 		timeSeries("c", "b", "k", sec(10), 2),
@@ -526,7 +527,7 @@ func TestDuplicate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/later call", func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			applyOK(t, m, tt.first)
 			for i := range 3 {
 				checkResults(t, apply(t, m, tt.again), []outcome{duplicate})
@@ -538,7 +539,7 @@ func TestDuplicate(t *testing.T) {
 			}
 		})
 		t.Run(tt.name+"/same batch", func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			checkResults(t, apply(t, m, tt.first, tt.again, tt.again), []outcome{accepted, duplicate, duplicate})
 			checkDump(t, m, "c", tt.want)
 			checkClients(t, m, []event.ClientInfo{{ClientID: "c", Events: 1}})
@@ -584,14 +585,14 @@ func TestSameIDOtherClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/batch", func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			checkResults(t, apply(t, m, tt.first, tt.second), []outcome{accepted, accepted})
 			checkDump(t, m, "a", tt.wantA)
 			checkDump(t, m, "b", tt.wantB)
 			checkClients(t, m, []event.ClientInfo{{ClientID: "a", Events: 1}, {ClientID: "b", Events: 1}})
 		})
 		t.Run(tt.name+"/singly", func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			checkResults(t, apply(t, m, tt.first), []outcome{accepted})
 			checkResults(t, apply(t, m, tt.second), []outcome{accepted})
 			// Re-sending to either client is now a duplicate for that client.
@@ -636,7 +637,7 @@ func TestEventIDConflict(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			applyOK(t, m, setup...)
 			checkResults(t, apply(t, m, tt.e), []outcome{conflict(event.FieldEventID)})
 			checkDump(t, m, "c", wantState)
@@ -675,7 +676,7 @@ func TestEventTypeConflict(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			applyOK(t, m, tt.first)
 			checkResults(t, apply(t, m, tt.other), []outcome{conflict(event.FieldType)})
 			checkDump(t, m, "a", tt.wantFirst)
@@ -749,7 +750,7 @@ func TestCumulativeOverflow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			applyOK(t, m, tt.first...)
 			checkResults(t, apply(t, m, tt.over), []outcome{conflict(event.FieldValue)})
 			checkDump(t, m, "c", []event.Series{{Key: "k", Type: event.Cumulative, Total: tt.wantTotal, Count: int64(len(tt.first)), Last: tt.wantLast}})
@@ -763,7 +764,7 @@ func TestCumulativeOverflow(t *testing.T) {
 }
 
 func TestApplyBatchIndependent(t *testing.T) {
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	applyOK(t, m,
 		cumulative("a", "a1", "hits", sec(1), 1),
 		timeSeries("b", "b1", "temp", sec(1), 20),
@@ -809,7 +810,7 @@ func TestApplyBatchIndependent(t *testing.T) {
 }
 
 func TestApplyEmptyBatch(t *testing.T) {
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	results, err := m.Apply(context.Background(), nil)
 	if err != nil {
 		t.Fatalf("Apply(nil): got error %v, want nil", err)
@@ -835,7 +836,7 @@ func TestApplyCancelledContext(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := store.New()
+			m := storetest.NewMemory(t, store.Policy{})
 			applyOK(t, m, cumulative("known", "k1", "hits", sec(1), 1))
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
@@ -858,7 +859,7 @@ func TestApplyCancelledContext(t *testing.T) {
 }
 
 func TestDumpUnknownClient(t *testing.T) {
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	checkNotFound(t, m, "nobody")
 	applyOK(t, m, timeSeries("somebody", "e1", "k", sec(1), 1))
 	checkNotFound(t, m, "nobody")
@@ -867,7 +868,7 @@ func TestDumpUnknownClient(t *testing.T) {
 }
 
 func TestDumpReturnsCopy(t *testing.T) {
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	applyOK(t, m,
 		timeSeries("c", "e2", "temp", sec(2), 2),
 		timeSeries("c", "e1", "temp", sec(1), 1),
@@ -917,7 +918,7 @@ func TestDumpReturnsCopy(t *testing.T) {
 }
 
 func TestDumpSeriesSortedByKey(t *testing.T) {
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	applyOK(t, m,
 		timeSeries("c", "1", "zeta", sec(1), 1),
 		cumulative("c", "2", "alpha", sec(1), 1),
@@ -939,7 +940,7 @@ func TestDumpSeriesSortedByKey(t *testing.T) {
 }
 
 func TestClients(t *testing.T) {
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	checkClients(t, m, []event.ClientInfo{})
 
 	applyOK(t, m,
@@ -1003,7 +1004,7 @@ func TestClients(t *testing.T) {
 }
 
 func TestCancelledContextReads(t *testing.T) {
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	applyOK(t, m, timeSeries("c", "e1", "k", sec(1), 1))
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -1050,7 +1051,7 @@ func concurrentSameEvents(t *testing.T, round int) {
 		}
 	}
 	const distinct = 5 * 40
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 
 	type tally struct{ accepted, duplicates, errors int }
 	tallies := make([]tally, goroutines)
@@ -1152,7 +1153,7 @@ func TestConcurrentNewClients(t *testing.T) {
 		newClients = 300
 	)
 	for round := range 5 {
-		m := store.New()
+		m := storetest.NewMemory(t, store.Policy{})
 		var events []event.Event
 		for i := range newClients {
 			events = append(events, cumulative(fmt.Sprintf("client-%03d", i), "first", "k", sec(1), 0.5))
@@ -1233,7 +1234,7 @@ func TestConcurrentReadWrite(t *testing.T) {
 		}
 	}
 
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	start := make(chan struct{})
 	done := make(chan struct{})
 	var writersWG, readersWG sync.WaitGroup

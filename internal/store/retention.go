@@ -19,7 +19,7 @@ const deadSeries = math.MaxUint32
 // lock at a time, for as long as that client's pruning takes, and returns
 // the number of events dropped.
 func (m *Memory) Prune(ctx context.Context, now time.Time) (int64, error) {
-	cutoff := m.cutoff(now.UnixNano())
+	cutoff := m.policy.Load().cutoff(now.UnixNano())
 	if cutoff == 0 {
 		return 0, nil
 	}

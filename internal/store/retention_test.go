@@ -9,6 +9,7 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // fillOld applies n events of each kind for client c, all older than an
@@ -39,10 +40,10 @@ func fillOld(t *testing.T, m *store.Memory, c string, n int) (total float64) {
 
 func TestRetention(t *testing.T) {
 	ctx := context.Background()
-	m := store.New()
+	m := storetest.NewMemory(t, store.Policy{})
 	const n = 2500 // two full chunks of 1,024 and a part of one
 	total := fillOld(t, m, "c", n)
-	m.SetRetention(time.Hour)
+	setPolicy(t, m, store.Policy{Retention: time.Hour})
 
 	// Old events are refused as too old, before the dedupe: whether stored
 	// or not, and whether their rows are dropped yet or not.
@@ -117,13 +118,13 @@ func TestRetention(t *testing.T) {
 // partly dropped: a store rebuilt from the export holds the same totals.
 func TestRetentionExportKeepsTotals(t *testing.T) {
 	ctx := context.Background()
-	src := store.New()
+	src := storetest.NewMemory(t, store.Policy{})
 	total := fillOld(t, src, "c", 2500)
-	src.SetRetention(time.Hour)
+	setPolicy(t, src, store.Policy{Retention: time.Hour})
 	if _, err := src.Prune(ctx, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	dst := store.New()
+	dst := storetest.NewMemory(t, store.Policy{})
 	var bases int
 	err := src.Export(ctx, func(events []event.Event) error {
 		_, err := dst.Apply(ctx, events)

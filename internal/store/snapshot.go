@@ -85,7 +85,7 @@ type Base struct {
 // events had been applied and their rows dropped, making the client and
 // key if need be. It is for loading a snapshot.
 func (m *Memory) LoadBase(b *Base) error {
-	c := m.getOrCreate(b.ClientID, m.limits.Load())
+	c := m.getOrCreate(b.ClientID, &m.policy.Load().Limits)
 	if c == nil {
 		return &event.Error{Kind: event.ErrLimit, Message: "too many clients to load"}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
+	"github.com/montool/montool/internal/storetest"
 )
 
 // exportClients are the clients fillForExport fills.
@@ -57,10 +58,10 @@ func fillForExport(t *testing.T, m *store.Memory) []string {
 
 func TestExportRebuildsStore(t *testing.T) {
 	ctx := context.Background()
-	src := store.New()
+	src := storetest.NewMemory(t, store.Policy{})
 	cpuIDs := fillForExport(t, src)
 
-	dst := store.New()
+	dst := storetest.NewMemory(t, store.Policy{})
 	arrival := make(map[string][]string) // client and key → ids, as exported
 	var (
 		series []string // client and key of each batch, when it changes
@@ -141,7 +142,7 @@ func noBase(t *testing.T) func(*store.Base) error {
 
 func TestExportStops(t *testing.T) {
 	errStop := errors.New("stop here")
-	src := store.New()
+	src := storetest.NewMemory(t, store.Policy{})
 	fillForExport(t, src)
 	batches := 0
 	if err := src.Export(context.Background(), func([]event.Event) error { batches++; return nil }, noBase(t)); err != nil {
