@@ -97,13 +97,7 @@ counters.`,
 	fs.IntVar(&opts.Agents.Batch, "batch", opts.Agents.Batch,
 		fmt.Sprintf("events per request, from 1 to %d; a batch that is not full is sent when its first event has waited %s", agent.MaxBatch, opts.Agents.FlushInterval))
 	fs.VarPF(&gzip, "gzip", "", "gzip-compress each request: true, false, or auto (on when --batch is more than 1)").NoOptDefVal = "true"
-	configKey(fs, "count", "agents.count")
-	configKey(fs, "client-prefix", "agents.client_prefix")
-	configKey(fs, "identities", "agents.identities")
-	configKey(fs, "rate", "agents.rate")
-	configKey(fs, "duration", "agents.duration")
-	configKey(fs, "batch", "agents.batch")
-	configKey(fs, "gzip", "agents.gzip")
+	bindConfig(fs, "agents")
 	return cmd
 }
 

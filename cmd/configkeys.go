@@ -10,12 +10,55 @@ import (
 	"github.com/spf13/viper"
 )
 
+// configKeyAnnotation marks a flag that the configuration can set, with the
+// key that sets it.
+const configKeyAnnotation = "montool_config_key"
+
+// bindConfig lets the configuration set the flags names of fs, or, when no
+// name is given, every flag of fs that the configuration may set (see
+// takesConfig). The key of a flag is its name in snake case after section
+// and a dot: "serve.max_clients" sets serve's --max-clients; with section ""
+// the key is the name alone ("log_level" for --log-level).
+func bindConfig(fs *pflag.FlagSet, section string, names ...string) {
+	if len(names) == 0 {
+		fs.VisitAll(func(f *pflag.Flag) {
+			if takesConfig(f.Name) {
+				names = append(names, f.Name)
+			}
+		})
+	}
+	for _, name := range names {
+		configKey(fs, name, configKeyOf(section, name))
+	}
+}
+
+// configKeyOf returns the config key of the flag name in section.
+func configKeyOf(section, name string) string {
+	key := strings.ReplaceAll(name, "-", "_")
+	if section == "" {
+		return key
+	}
+	return section + "." + key
+}
+
+// takesConfig reports whether the configuration may set the flag name:
+// every flag but --config, which says where the configuration is.
+func takesConfig(name string) bool { return name != "config" }
+
+// configKey lets the configuration key set the flag name when the user did
+// not set the flag.
+func configKey(fs *pflag.FlagSet, name, key string) {
+	if err := fs.SetAnnotation(name, configKeyAnnotation, []string{key}); err != nil {
+		panic(err) // a flag name misspelt in this package
+	}
+}
+
 // structuredKeys are the top-level config keys that hold lists, read whole
 // (see keySpecs and tokenSet) rather than bound to flags.
 var structuredKeys = []string{"keys", "tokens"}
 
 // configKeys returns every key the configuration may hold: those bound to
-// a flag of any command under root with configKey, and structuredKeys.
+// a flag of any command under root with bindConfig or configKey, and structuredKeys.
 func configKeys(root *cobra.Command) []string {
 	keys := slices.Clone(structuredKeys)
 	add := func(f *pflag.Flag) {

@@ -3,7 +3,10 @@ package cmd
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 // TestConfigUnknownKeys: a key of the config file that no setting reads is
@@ -46,4 +49,70 @@ func TestConfigUnknownKeys(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestConfigKeysOfEveryCommand: the keys the configuration may hold are
+// those of every command's flags, whichever way each was bound, and the
+// structured keys.
+func TestConfigKeysOfEveryCommand(t *testing.T) {
+	want := []string{
+		"agents.batch", "agents.client_prefix", "agents.count", "agents.duration", "agents.gzip", "agents.identities", "agents.rate",
+		"ca_cert", "client_id", "insecure_skip_verify", "keys", "log_format", "log_level",
+		"serve.accept_data_loss", "serve.addr", "serve.client_ttl", "serve.data_dir", "serve.debug_addr", "serve.fsync",
+		"serve.fsync_interval", "serve.insecure_debug_addr", "serve.insecure_open", "serve.max_batch_events",
+		"serve.max_body_bytes", "serve.max_body_memory", "serve.max_clients", "serve.max_in_flight",
+		"serve.max_keys_per_client", "serve.max_memory", "serve.metrics_public", "serve.rate_burst", "serve.rate_limit",
+		"serve.retention", "serve.shutdown_timeout", "serve.snapshot_interval", "serve.tls_cert", "serve.tls_key",
+		"server", "token", "tokens",
+	}
+	if got := configKeys(NewRootCmd()); !slices.Equal(got, want) {
+		t.Errorf("configKeys =\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestBindConfig: each flag bound is set by the key of its name in snake
+// case in the section; with no names, every flag but --config is.
+func TestBindConfig(t *testing.T) {
+	tests := []struct {
+		name    string
+		section string
+		names   []string
+		want    map[string]string // flag → key; "" for none
+	}{
+		{"a section, every flag", "agents", nil, map[string]string{"count": "agents.count", "client-prefix": "agents.client_prefix", "config": ""}},
+		{"no section, every flag", "", nil, map[string]string{"count": "count", "client-prefix": "client_prefix", "config": ""}},
+		{"the names given only", "", []string{"client-prefix"}, map[string]string{"count": "", "client-prefix": "client_prefix", "config": ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+			fs.Int("count", 0, "")
+			fs.String("client-prefix", "", "")
+			fs.String("config", "", "")
+			bindConfig(fs, tt.section, tt.names...)
+			for flag, want := range tt.want {
+				got := ""
+				if k := fs.Lookup(flag).Annotations[configKeyAnnotation]; len(k) > 0 {
+					got = k[0]
+				}
+				if got != want {
+					t.Errorf("--%s is set by %q, want %q", flag, got, want)
+				}
+			}
+		})
+	}
+}
+
+// TestServeKeysFollowTheRule: every flag of serve is set by the key
+// bindConfig(fs, "serve") gives it, so that the rule can bind them all.
+func TestServeKeysFollowTheRule(t *testing.T) {
+	serve, _, err := NewRootCmd().Find([]string{"serve"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serve.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
+		if k := f.Annotations[configKeyAnnotation]; len(k) == 0 || k[0] != configKeyOf("serve", f.Name) {
+			t.Errorf("--%s is set by %q, want %q", f.Name, k, configKeyOf("serve", f.Name))
+		}
+	})
 }

@@ -90,12 +90,7 @@ config file, then defaults.`,
 	pf.BoolVar(&opts.InsecureSkipVerify, "insecure-skip-verify", false, "trust any certificate of an https:// server: for tests only, it lets anyone in the middle read and change the traffic (client commands)")
 	pf.StringVar(&opts.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")
-	configKey(pf, "server", "server")
-	configKey(pf, "token", "token")
-	configKey(pf, "ca-cert", "ca_cert")
-	configKey(pf, "insecure-skip-verify", "insecure_skip_verify")
-	configKey(pf, "log-level", "log_level")
-	configKey(pf, "log-format", "log_format")
+	bindConfig(pf, "")
 
 	cmd.SetFlagErrorFunc(flagError)
 	cmd.AddCommand(
@@ -112,18 +107,6 @@ config file, then defaults.`,
 	addCompletionCmd(cmd)
 	wordArgs(cmd)
 	return cmd
-}
-
-// configKeyAnnotation marks a flag that the configuration can set, with the
-// key that sets it.
-const configKeyAnnotation = "montool_config_key"
-
-// configKey lets the configuration key set the flag name when the user did
-// not set the flag.
-func configKey(fs *pflag.FlagSet, name, key string) {
-	if err := fs.SetAnnotation(name, configKeyAnnotation, []string{key}); err != nil {
-		panic(err) // a flag name misspelt in this package
-	}
 }
 
 // init reads the configuration and sets each flag the user did not set from

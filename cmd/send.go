@@ -79,7 +79,7 @@ or RFC 3339 text.`,
 	fs.StringVar(&f.clientID, "client-id", "", "client id (default: the configured client_id, else a UUID derived from the host name)")
 	fs.StringVar(&f.eventID, "event-id", "", "event id (default: a new UUID)")
 	fs.StringVar(&f.timestamp, "timestamp", "", "event time: Unix seconds, ms, µs or ns, or RFC 3339 (default: now)")
-	configKey(fs, "client-id", "client_id")
+	bindConfig(fs, "", "client-id")
 	for _, name := range []string{"key", "value"} {
 		if err := cmd.MarkFlagRequired(name); err != nil {
 			panic(err) // a flag name misspelt in this function
