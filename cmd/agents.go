@@ -148,10 +148,7 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	if err := opts.Agents.Validate(); err != nil {
 		return err
 	}
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.MaxIdleConnsPerHost = opts.Agents.Count
-	transport.TLSClientConfig = opts.TLS
-	c, err := newAPIClient(opts.Server, opts.Token, &http.Client{Transport: transport})
+	c, err := newAPIClient(opts.Server, opts.Token, apiclient.HTTPClient(opts.TLS, opts.Agents.Count))
 	if err != nil {
 		return err
 	}
@@ -163,7 +160,7 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 		if errors.As(err, &apiErr) {
 			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
 		}
-		return reachError(c, err)
+		return c.ReachError(err)
 	}
 
 	fleet, err := agent.NewFleet(opts.Agents, c)

@@ -59,7 +59,7 @@ func runClients(ctx context.Context, opts *clientsOptions) error {
 	}
 	clients, err := c.Clients(ctx)
 	if err != nil {
-		return reachError(c, err)
+		return c.ReachError(err)
 	}
 	if opts.Output == "json" {
 		enc := json.NewEncoder(opts.Out)

@@ -6,7 +6,6 @@ package cmd
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -217,39 +215,12 @@ func isTerminal(w io.Writer) bool {
 // tlsConfig returns the TLS settings of the client commands, or nil for the
 // defaults (the system's certificate authorities).
 func (o *rootOptions) tlsConfig() (*tls.Config, error) {
-	if o.CACert == "" && !o.InsecureSkipVerify {
-		return nil, nil
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: o.InsecureSkipVerify}
-	if o.CACert != "" {
-		pem, err := os.ReadFile(o.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("--ca-cert: %w", err)
-		}
-		pool, err := x509.SystemCertPool()
-		if err != nil {
-			pool = x509.NewCertPool()
-		}
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca-cert %s: no PEM certificate in it", o.CACert)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
+	return apiclient.TLSConfig(o.CACert, o.InsecureSkipVerify)
 }
 
 // httpClient returns the HTTP client of a client command that sends with
-// tlsCfg: nil, for the client package's default, when tlsCfg is nil. It
-// has no timeout of its own: the client package's bounds how long nothing
-// comes, so that a long dump that keeps coming is read whole.
-func httpClient(tlsCfg *tls.Config) *http.Client {
-	if tlsCfg == nil {
-		return nil
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = tlsCfg
-	return &http.Client{Transport: t}
-}
+// tlsCfg: nil, for the client package's default, when tlsCfg is nil.
+func httpClient(tlsCfg *tls.Config) *http.Client { return apiclient.HTTPClient(tlsCfg, 0) }
 
 // newAPIClient returns a client of the server at url that sends token
 // ("" for none), over hc (nil for the client package's default).
@@ -262,49 +233,6 @@ func newAPIClient(url, token string, hc *http.Client) (*apiclient.Client, error)
 	return c, nil
 }
 
-// reachError words an error of c that is not an answer of the server as
-// the server being out of reach, or, when the server answered plain HTTP
-// as an HTTPS server or its certificate is not trusted, says which flag to
-// change; the server's answers, whole or cut short, pass as they are.
-func reachError(c *apiclient.Client, err error) error {
-	var apiErr *apiclient.Error
-	var cut *apiclient.CutError
-	if err == nil || errors.As(err, &apiErr) || errors.As(err, &cut) {
-		return err
-	}
-	var https *apiclient.HTTPSError
-	if errors.As(err, &https) {
-		return fmt.Errorf("the montool server at %s speaks HTTPS: give --server %s", c.URL(), https.URL)
-	}
-	if msg := certificateError(err); msg != "" {
-		return fmt.Errorf("the certificate of the montool server at %s %s", c.URL(), msg)
-	}
-	return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
-}
-
-// certificateError words why the server's certificate was refused, with
-// what to pass instead, or returns "" when err is not about it.
-func certificateError(err error) string {
-	var verify *tls.CertificateVerificationError
-	if !errors.As(err, &verify) {
-		return ""
-	}
-	const skip = "or --insecure-skip-verify to not check it"
-	var unknown x509.UnknownAuthorityError
-	var host x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	switch {
-	case errors.As(err, &unknown):
-		return "is not trusted (it is signed by an authority this machine does not know): pass --ca-cert FILE, a PEM file of the authority that signed it, " + skip
-	case errors.As(err, &host):
-		names := host.Certificate.DNSNames
-		for _, ip := range host.Certificate.IPAddresses {
-			names = append(names, ip.String())
-		}
-		return fmt.Sprintf("is not trusted: it is for %s, not %s; give --server with a name it is for, %s", strings.Join(names, ", "), host.Host, skip)
-	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		return fmt.Sprintf("is not trusted: it is valid from %s to %s only; renew it, %s",
-			invalid.Cert.NotBefore.UTC().Format(time.RFC3339), invalid.Cert.NotAfter.UTC().Format(time.RFC3339), skip)
-	}
-	return "is not trusted: pass --ca-cert FILE, a PEM file of the authority that signed it, " + skip
-}
+// reachError words an error of c that is not an answer of the server; see
+// apiclient.Client.ReachError.
+func reachError(c *apiclient.Client, err error) error { return c.ReachError(err) }

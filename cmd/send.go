@@ -178,7 +178,7 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 	}
 	var apiErr *apiclient.Error
 	if err != nil && !errors.As(err, &apiErr) {
-		return reachError(c, err)
+		return c.ReachError(err)
 	}
 	return err
 }
