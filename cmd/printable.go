@@ -1,29 +1,7 @@
 package cmd
 
-import (
-	"strconv"
-	"unicode/utf8"
-)
+import "github.com/montool/montool/internal/termtext"
 
-// printable returns s as the tables of the commands show it: s itself when
-// each of its runes is printable (strconv.IsPrint) and it does not start
-// with a quote; else s quoted with Go escapes, such as \x1b or \u202e. So a
-// string a server holds, whatever it holds, can neither drive a terminal
-// (move the cursor, recolour, retitle) nor hide or reorder what it shows,
-// and a quoted cell always means an escaped one.
-func printable(s string) string {
-	if len(s) > 0 && s[0] == '"' {
-		return strconv.Quote(s)
-	}
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size == 1 {
-				return strconv.Quote(s) // not UTF-8
-			}
-		}
-		if !strconv.IsPrint(r) {
-			return strconv.Quote(s)
-		}
-	}
-	return s
-}
+// printable returns s as the tables of the commands show it; see
+// termtext.Printable.
+func printable(s string) string { return termtext.Printable(s) }

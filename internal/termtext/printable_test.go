@@ -1,6 +1,10 @@
-package cmd
+package termtext_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/montool/montool/internal/termtext"
+)
 
 func TestPrintable(t *testing.T) {
 	tests := []struct {
@@ -24,8 +28,8 @@ func TestPrintable(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := printable(tc.in); got != tc.want {
-				t.Errorf("printable(%q) = %s, want %s", tc.in, got, tc.want)
+			if got := termtext.Printable(tc.in); got != tc.want {
+				t.Errorf("Printable(%q) = %s, want %s", tc.in, got, tc.want)
 			}
 		})
 	}
