@@ -6,13 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -174,166 +170,25 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	start := time.Now()
 	stopProgress := func() {}
 	if opts.Progress {
-		stopProgress = showProgress(opts.ErrOut, fleet, start)
+		stopProgress = fleet.ShowProgress(opts.ErrOut, start)
 	}
-	err = fleet.Run(ctx)
+	runErr := fleet.Run(ctx)
 	stopProgress()
-	printSummary(opts.Out, fleet, time.Since(start))
-	if err != nil {
-		return err
+	if err := fleet.Summary(time.Since(start)).Write(opts.Out); err != nil || runErr != nil {
+		return errors.Join(runErr, err)
 	}
-	return noneAccepted(fleet)
+	return fleet.NoneAccepted()
 }
 
-// noneAccepted returns an error when an agent sent events and had none of
-// them accepted (nor found already held), with the first reason given.
-func noneAccepted(fleet *agent.Fleet) error {
-	var idle []int
-	var reason string
-	for i, a := range fleet.Agents() {
-		s := a.Stats()
-		if s.Sent == 0 || s.Accepted+s.Duplicates > 0 {
-			continue
-		}
-		idle = append(idle, i+1)
-		if r := a.Rejections(); reason == "" && len(r) > 0 {
-			reason = r[0].Code + ": " + r[0].Message
-		}
-	}
-	if len(idle) == 0 {
-		return nil
-	}
-	if reason == "" {
-		reason = "see the errors above"
-	}
-	if len(idle) == 1 {
-		return fmt.Errorf("agent %d had none of its events accepted (%s)", idle[0], reason)
-	}
-	return fmt.Errorf("%d agents had none of their events accepted (%s)", len(idle), reason)
-}
-
-// showProgress rewrites one status line on w twice a second until the
-// returned function is called; that function clears the line.
-func showProgress(w io.Writer, fleet *agent.Fleet, start time.Time) func() {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		ticker := time.NewTicker(500 * time.Millisecond)
-		defer ticker.Stop()
-		for {
-			select {
-			case <-done:
-				fmt.Fprint(w, "\r\033[K")
-				return
-			case <-ticker.C:
-				t := total(fleet)
-				elapsed := time.Since(start)
-				fmt.Fprintf(w, "\r\033[K%s  sent %d  accepted %d  duplicates %d  rejected %d  errors %d  retries %d  (%.1f events/s)%s",
-					elapsed.Truncate(time.Second), t.Sent, t.Accepted, t.Duplicates, t.Rejected, t.Errors, t.Retries,
-					float64(t.Sent)/elapsed.Seconds(), failing(fleet))
-			}
-		}
-	})
-	return func() {
-		close(done)
-		wg.Wait()
-	}
-}
-
-// failing says, for the progress line, since when the fleet's sends have
-// got no answer, when they have not: the server unreachable, or answering
-// with a status that is retried; "" while sends get answers.
-func failing(fleet *agent.Fleet) string {
-	var since time.Time
-	var last error
-	for _, a := range fleet.Agents() {
-		if t, err := a.Failing(); !t.IsZero() && (since.IsZero() || t.Before(since)) {
-			since, last = t, err
-		}
-	}
-	if since.IsZero() {
-		return ""
-	}
-	d := time.Since(since).Truncate(time.Second)
-	var apiErr *apiclient.Error
-	if errors.As(last, &apiErr) {
-		return fmt.Sprintf("  server answering %d %s for %s, retrying", apiErr.Status, http.StatusText(apiErr.Status), d)
-	}
-	return fmt.Sprintf("  server unreachable for %s, retrying", d)
-}
-
-// total adds up the stats of every agent of the fleet.
-func total(fleet *agent.Fleet) agent.Stats {
-	var t agent.Stats
-	for _, a := range fleet.Agents() {
-		s := a.Stats()
-		t.Sent += s.Sent
-		t.Accepted += s.Accepted
-		t.Duplicates += s.Duplicates
-		t.Rejected += s.Rejected
-		t.Errors += s.Errors
-		t.Retries += s.Retries
-	}
-	return t
-}
-
-// printSummary writes a table of what became of each agent's events.
-func printSummary(w io.Writer, fleet *agent.Fleet, elapsed time.Duration) {
-	fmt.Fprintf(w, "\nran %s\n", elapsed.Round(time.Millisecond))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "AGENT\tCLIENT_ID\tSENT\tACCEPTED\tDUPLICATES\tREJECTED\tERRORS\tRETRIES")
-	row := func(name string, s agent.Stats) {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", name, printable(s.ClientID), s.Sent, s.Accepted, s.Duplicates, s.Rejected, s.Errors, s.Retries)
-	}
-	for i, a := range fleet.Agents() {
-		row(fmt.Sprint(i+1), a.Stats())
-	}
-	row("total", total(fleet))
-	tw.Flush()
-	for _, r := range rejections(fleet) {
-		fmt.Fprintf(w, "rejected (%s): %s\n", printable(r.Code), printable(r.Message))
-	}
-}
-
-// rejections returns the kinds of rejection the fleet's events met, each
-// with the first message of the first agent that met it.
-func rejections(fleet *agent.Fleet) []agent.Rejection {
-	var all []agent.Rejection
-	for _, a := range fleet.Agents() {
-		for _, r := range a.Rejections() {
-			if !slices.ContainsFunc(all, func(o agent.Rejection) bool { return o.Code == r.Code }) {
-				all = append(all, r)
-			}
-		}
-	}
-	return all
-}
-
-// readIdentities reads a file of agents, one a line: a client id, then a
-// token or nothing (the fleet's token, --token). Blank lines and lines
-// starting with # are left out.
+// readIdentities reads the agents of the file of --identities.
 func readIdentities(file string) ([]agent.Identity, error) {
 	data, err := os.ReadFile(file)
 	if err != nil {
 		return nil, fmt.Errorf("--identities: %w", err)
 	}
-	var ids []agent.Identity
-	for n, line := range strings.Split(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) == 0 || strings.HasPrefix(fields[0], "#") {
-			continue
-		}
-		if len(fields) > 2 {
-			return nil, fmt.Errorf("--identities %s:%d: want a client id and a token, found %d fields", file, n+1, len(fields))
-		}
-		id := agent.Identity{ClientID: fields[0]}
-		if len(fields) == 2 {
-			id.Token = fields[1]
-		}
-		ids = append(ids, id)
-	}
-	if len(ids) == 0 {
-		return nil, fmt.Errorf("--identities %s: no agent in it", file)
+	ids, err := agent.ParseIdentities(file, data)
+	if err != nil {
+		return nil, fmt.Errorf("--identities %w", err)
 	}
 	return ids, nil
 }

@@ -1,19 +1,14 @@
 package cmd
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/montool/montool/internal/agent"
-	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/auth"
-	"github.com/montool/montool/internal/outputtest"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/storetest"
@@ -46,29 +41,4 @@ func TestAgentsAllRejected(t *testing.T) {
 	if n := strings.Count(stdout, "rejected (forbidden)"); n != 1 {
 		t.Errorf("the reason is printed %d times, want once for the fleet:\n%s", n, stdout)
 	}
-}
-
-// TestAgentsProgressSaysUnreachable: while the server is down the
-// progress line says for how long, and that the agents retry.
-func TestAgentsProgressSaysUnreachable(t *testing.T) {
-	c, err := apiclient.New(closedServerURL(t), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := agent.DefaultConfig()
-	cfg.Count, cfg.Rate = 2, 20
-	cfg.MinBackoff, cfg.MaxBackoff = 10*time.Millisecond, 50*time.Millisecond
-	fleet, err := agent.NewFleet(cfg, c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- fleet.Run(ctx) }()
-	out := outputtest.New()
-	stop := showProgress(out, fleet, time.Now())
-	out.WaitFor(t, regexp.MustCompile(`server unreachable for [0-9]+s, retrying`), 10*time.Second, nil)
-	stop()
-	cancel()
-	<-done
 }
