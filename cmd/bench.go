@@ -5,18 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/montool/montool/internal/durable"
 	"github.com/montool/montool/internal/loadgen"
-	"github.com/montool/montool/internal/server"
-	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/wal"
 )
 
@@ -178,11 +173,9 @@ func (opts *benchOptions) resolve(fs *pflag.FlagSet, format string) error {
 }
 
 func runBench(ctx context.Context, opts *benchOptions) error {
-	montool := loadgen.Contender{Target: loadgen.Target{Name: "montool", Stats: true}, Start: func(context.Context) (string, func() error, error) {
-		return opts.Server, func() error { return nil }, nil
-	}}
+	montool := loadgen.Remote(opts.Server)
 	if opts.InProcess {
-		montool.Start = startInProcess
+		montool = loadgen.InProcess()
 	}
 	contenders := []loadgen.Contender{montool}
 	if opts.CompareDurable {
@@ -190,9 +183,7 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 		if err != nil {
 			return err
 		}
-		contenders = append(contenders, loadgen.Contender{Target: loadgen.Target{Name: "durable", Stats: true}, Start: func(ctx context.Context) (string, func() error, error) {
-			return startDurable(ctx, opts.DataDir, mode)
-		}})
+		contenders = append(contenders, loadgen.Durable(opts.DataDir, mode))
 	}
 	var floor *loadgen.Floor
 	if opts.CompareFloor {
@@ -201,9 +192,7 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 			return err
 		}
 		defer floor.Close()
-		contenders = append(contenders, loadgen.Contender{Target: loadgen.Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
-			return floor.URL(), func() error { return nil }, nil
-		}})
+		contenders = append(contenders, floor.Contender())
 	}
 
 	cfg := opts.Load
@@ -219,63 +208,4 @@ func runBench(ctx context.Context, opts *benchOptions) error {
 		err = errors.Join(err, rep.Write(opts.Out))
 	}
 	return err
-}
-
-// startInProcess starts a fresh montool server over a fresh store on a
-// free port of 127.0.0.1, for one round. It runs until the returned stop
-// function is called, whatever becomes of ctx, so that the round can still
-// read its stats after an interrupt.
-func startInProcess(ctx context.Context) (string, func() error, error) {
-	m, err := store.New(store.Options{})
-	if err != nil {
-		return "", nil, err
-	}
-	return startServer(ctx, m)
-}
-
-// startDurable is startInProcess over a durable store in a fresh data
-// directory under parent, removed when the server stops.
-func startDurable(ctx context.Context, parent string, mode wal.SyncMode) (string, func() error, error) {
-	dir, err := os.MkdirTemp(parent, "montool-bench-")
-	if err != nil {
-		return "", nil, err
-	}
-	ds, err := durable.New(durable.Options{Dir: dir, Sync: mode, SyncInterval: time.Second})
-	if err == nil {
-		err = ds.Load(ctx)
-	}
-	if err != nil {
-		return "", nil, errors.Join(err, os.RemoveAll(dir))
-	}
-	url, stop, err := startServer(ctx, ds)
-	if err != nil {
-		return "", nil, errors.Join(err, ds.Close(ctx), os.RemoveAll(dir))
-	}
-	return url, func() error {
-		err := stop()
-		// No snapshot: the data directory goes.
-		return errors.Join(err, ds.Discard(), os.RemoveAll(dir))
-	}, nil
-}
-
-// startServer starts a montool server over st on a free port of
-// 127.0.0.1; see startInProcess.
-func startServer(ctx context.Context, st server.Store) (string, func() error, error) {
-	cfg := server.DefaultConfig()
-	cfg.Addr = "127.0.0.1:0"
-	srv, err := server.New(cfg, st, slog.New(slog.DiscardHandler))
-	if err != nil {
-		return "", nil, err
-	}
-	ln, err := srv.Listen()
-	if err != nil {
-		return "", nil, err
-	}
-	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	served := make(chan error, 1)
-	go func() { served <- srv.Run(runCtx, ln) }()
-	return "http://" + ln.Addr().String(), func() error {
-		cancel()
-		return <-served
-	}, nil
 }
