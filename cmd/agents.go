@@ -37,18 +37,9 @@ func newAgentsCmd(root *rootOptions, runF func(context.Context, *agentsOptions) 
 		Use:   "agents",
 		Short: "Run simulated agents that send random events to the server",
 		Long: `Run simulated agents, each in its own goroutine with its own client id (a
-UUID), each making random events at --rate events per second until --duration
-ends, or until Ctrl-C when it is 0.
-
-With --batch 1 (the default) each event is sent on its own as soon as it is
-made. With --batch N each agent sends its events N at a time in one request,
-gzip-compressed unless --gzip=false; a batch that is not full is sent when its
-first event has waited 1s, and when the agents stop.
-
-A send that fails (network error, 5xx, 429) is retried with backoff and jitter
-with the SAME events and event ids, so a retry can never count twice. The key
-set is the config file's "keys" list, else a default set of gauges and
-counters.`,
+UUID), each sending random events of the key set at --rate events per second
+until --duration ends, or until Ctrl-C when it is 0. A failed send is retried
+with the same event ids, so a retry can never count twice.`,
 		Example: `  montool agents
   montool agents --count 20 --rate 10 --duration 30s
   montool agents --rate 200 --batch 50

@@ -39,71 +39,24 @@ type benchOptions struct {
 	ErrOut   io.Writer
 }
 
-const benchLong = `Send events to a montool server as fast as it takes them, or at a set rate,
-from --connections senders each with its own keep-alive connection, and
-print what was measured: events and requests per second, latency
-percentiles, the status of the answers, and the server's memory before and
-after (from /api/v1/stats).
-
-The server is the one at --server, or with --in-process a fresh one started
-in this process for each round. Only servers on this machine (loopback) are
-driven. Each round runs for --duration or until --events events have been
-sent, whichever comes first.
-
-Every event is new (a UUID event id never sent before, timestamps rising by
-the millisecond) but for the --duplicates fraction, which repeat recent
-events exactly. Making bodies stays out of the timing: before the clock
-starts, a set of template bodies is made (2 for each connection, at least
-4,096 events), and during the round a sender only patches the event ids,
-client ids and timestamps of a body in place, tens of nanoseconds an event
-in batches; the report gives the cost measured. gzip bodies cannot be
-patched, so with --gzip every body is made before the clock, up to 256 MiB
-of compressed bodies (about 9 million events, made in about 8 s): a round
-that would need more ends early, and the report says so. Keep --events
-within that, or --duration short.
-
---rate N offers a fixed load of N requests per second across all the
-connections, open loop: request k is due k/N seconds after the start,
-whenever the answers to the ones before came, so the latency is that of
-the server under that load. The report gives the rate achieved and counts
-the requests sent more than 1 ms late, and of them those that found every
-sender busy (raise --connections if they are many). To check a latency
-target at half the peak rate, such as "p99 under 5 ms for single events",
-first find the peak on your own machine with --rate 0 (the default), then
-run at half the median REQUESTS/S of montool that it printed (not of a
-peak measured elsewhere: it depends on the machine) and read its P99:
-
-  montool bench --in-process --batch 1               # the peak: REQUESTS/S, say 41,200
-  montool bench --in-process --batch 1 --rate 20600  # half of it: P99
-
---preload N sends N events before each round's clock starts (same clients
-and keys, unique ids, in batches of 1,000, in no figure), so that the round
-measures ingest into a store that already holds them; compare its EVENTS/S
-with a run without. The floor has no store and is not preloaded. Against
---server the events stay between rounds: each round adds N more.
-
-With --compare-floor the same load also goes to a bare net/http server on
-another loopback port, alternating rounds with montool, and the report ends
-with the medians and the ratio montool/floor. For batches the floor decodes
-each body with encoding/json into []map[string]any; for --batch 1 it only
-reads and drops the body. Ctrl-C stops at once and still prints the report.`
-
-const benchExample = `  montool bench --in-process --compare-floor
-  montool bench --in-process --compare-floor --batch 1 --connections 32
-  montool bench --in-process --batch 1 --rate 20600
-  montool bench --in-process --preload 10000000 --rounds 1
-  montool bench --server http://127.0.0.1:8080 --duration 30s --rounds 1
-  montool bench --in-process --events 1000000 --duplicates 0.1 --format ndjson --gzip`
-
 func newBenchCmd(root *rootOptions, runF func(context.Context, *benchOptions) error) *cobra.Command {
 	opts := &benchOptions{Load: loadgen.DefaultConfig(), Rounds: 3}
 	var format string
 	cmd := &cobra.Command{
-		Use:     "bench",
-		Short:   "Load a montool server as hard as possible and measure it",
-		Long:    benchLong,
-		Example: benchExample,
-		Args:    cobra.NoArgs,
+		Use:   "bench",
+		Short: "Load a montool server as hard as possible and measure it",
+		Long: `Send events to a montool server on this machine as fast as it takes them,
+or at a set --rate, from --connections senders each with its own keep-alive
+connection, and print what was measured: events and requests per second,
+latency percentiles, the status of the answers, and the server's memory
+before and after. The README's "Load testing with montool bench" says how.`,
+		Example: `  montool bench --in-process --compare-floor
+  montool bench --in-process --compare-floor --batch 1 --connections 32
+  montool bench --in-process --batch 1 --rate 20600
+  montool bench --in-process --preload 10000000 --rounds 1
+  montool bench --server http://127.0.0.1:8080 --duration 30s --rounds 1
+  montool bench --in-process --events 1000000 --duplicates 0.1 --format ndjson --gzip`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := opts.resolve(cmd.Flags(), format); err != nil {
 				return err

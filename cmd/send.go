@@ -39,15 +39,8 @@ func newSendCmd(root *rootOptions, runF func(context.Context, *sendOptions) erro
 	cmd := &cobra.Command{
 		Use:   "send --key KEY --value VALUE",
 		Short: "Send one event and print the server's answer",
-		Long: `Send one event to the server and print the server's answer as JSON.
-
-Only --key and --value are needed. The type defaults to the key's type in the
-key set (the config's keys list, else the built-in keys), else TIME-SERIES;
-the client id to the configured client_id, else a UUID derived from this
-host's name (so repeated sends from one host land on one client); the event id
-to a new UUID; the timestamp to now.
-The timestamp may be Unix seconds, milliseconds, microseconds or nanoseconds,
-or RFC 3339 text.`,
+		Long: `Send one event to the server and print the server's answer as JSON. Only
+--key and --value are needed; the other flags say what they default to.`,
 		Example: `  montool send --key cpu_usage_percent --value 37.5
   montool send --key http_requests_total --value 3 --type CUMULATIVE
   montool send --key disk_free_bytes --value 1e9 --timestamp 2026-11-26T10:00:00Z`,

@@ -34,14 +34,8 @@ func newTokenCmd(run func(context.Context, *tokenNewOptions) error) *cobra.Comma
 		Use:   "new",
 		Short: "Make a new token and print it, with the config entry that lets a server take it",
 		Long: `Make a new random token and print it once, with the entry to add under
-tokens: in the server's config file. The server keeps only the token's
-SHA-256, so the token cannot be shown again: give it to the agent or reader
-it is for (montool --token, MONTOOL_TOKEN, or token: in its config file).
-
-A token has a role, ingest (send events), read (list and dump clients) or
-admin (all of that, delete clients, and granted *, read the stats and
-metrics of the whole server), and the client ids it may act for: exact
-ids, prefix* patterns, or * for all.`,
+tokens: in the server's config file, which keeps only the token's SHA-256:
+give the token to the agent or reader it is for (montool --token).`,
 		Example: `  montool token new --role ingest --client web-01
   montool token new --role ingest --client 'web-*' --name web-agents
   montool token new --role read --client '*' --name dashboards`,
