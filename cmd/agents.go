@@ -7,14 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/agent"
 	"github.com/montool/montool/internal/apiclient"
+	"github.com/montool/montool/internal/cmdline"
 )
 
 // agentsOptions holds what `montool agents` runs with.
@@ -31,7 +30,7 @@ type agentsOptions struct {
 
 func newAgentsCmd(root *rootOptions, runF func(context.Context, *agentsOptions) error) *cobra.Command {
 	opts := &agentsOptions{Agents: agent.DefaultConfig()}
-	var gzip autoBool
+	var gzip cmdline.AutoBool
 	var identities string
 	cmd := &cobra.Command{
 		Use:   "agents",
@@ -66,7 +65,7 @@ with the same event ids, so a retry can never count twice.`,
 				}
 				opts.Agents.Identities, opts.Agents.Count = ids, len(ids)
 			}
-			opts.Agents.Gzip = gzip.or(opts.Agents.Batch > 1)
+			opts.Agents.Gzip = gzip.Or(opts.Agents.Batch > 1)
 			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			opts.Progress = isTerminal(opts.ErrOut)
 			if runF != nil {
@@ -86,49 +85,6 @@ with the same event ids, so a retry can never count twice.`,
 	fs.VarPF(&gzip, "gzip", "", "gzip-compress each request: true, false, or auto (on when --batch is more than 1)").NoOptDefVal = "true"
 	bindConfig(fs, "agents")
 	return cmd
-}
-
-// autoBool is the value of a flag that is true, false, or auto: left for
-// the command to decide.
-type autoBool struct {
-	set bool // the value is true or false, not auto
-	on  bool
-}
-
-// String returns "true", "false" or "auto".
-func (b *autoBool) String() string {
-	if !b.set {
-		return "auto"
-	}
-	return strconv.FormatBool(b.on)
-}
-
-// Set takes any form strconv.ParseBool takes, or "auto".
-func (b *autoBool) Set(s string) error {
-	if strings.EqualFold(s, "auto") {
-		*b = autoBool{}
-		return nil
-	}
-	on, err := strconv.ParseBool(s)
-	if err != nil {
-		return errors.New("must be true, false or auto")
-	}
-	*b = autoBool{set: true, on: on}
-	return nil
-}
-
-// Takes says what the value may be.
-func (b *autoBool) Takes() string { return "true, false or auto" }
-
-// Type names the value as a bool, so that help shows the flag as a switch.
-func (b *autoBool) Type() string { return "bool" }
-
-// or returns the value of b, or dflt when b is auto.
-func (b *autoBool) or(dflt bool) bool {
-	if !b.set {
-		return dflt
-	}
-	return b.on
 }
 
 func runAgents(ctx context.Context, opts *agentsOptions) error {

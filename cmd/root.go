@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/montool/montool/internal/apiclient"
+	"github.com/montool/montool/internal/cmdline"
 )
 
 // defaultServer is the server the client commands talk to when none is set.
@@ -90,7 +91,7 @@ config file, then defaults.`,
 	pf.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")
 	bindConfig(pf, "")
 
-	cmd.SetFlagErrorFunc(flagError)
+	cmd.SetFlagErrorFunc(cmdline.FlagError)
 	cmd.AddCommand(
 		newServeCmd(opts, run.serve),
 		newAgentsCmd(opts, run.agents),
@@ -102,8 +103,8 @@ config file, then defaults.`,
 		newClientsCmd(opts, run.clients),
 		newDocsCmd(),
 	)
-	addCompletionCmd(cmd)
-	wordArgs(cmd)
+	cmdline.AddCompletionCmd(cmd)
+	cmdline.WordArgs(cmd)
 	return cmd
 }
 
@@ -151,11 +152,11 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 		val := v.Get(keys[0])
 		switch val.(type) {
 		case []any, map[string]any:
-			errs = append(errs, fmt.Errorf("%s takes one value, not a list or a section: %s", what, flagTakes(f)))
+			errs = append(errs, fmt.Errorf("%s takes one value, not a list or a section: %s", what, cmdline.Takes(f)))
 			return
 		}
 		if err := f.Value.Set(fmt.Sprint(val)); err != nil {
-			errs = append(errs, valueError(what, f, fmt.Sprint(val), err))
+			errs = append(errs, cmdline.ValueError(what, f, fmt.Sprint(val), err))
 		}
 	})
 	if err := errors.Join(errs...); err != nil {

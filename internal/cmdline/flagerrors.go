@@ -1,4 +1,4 @@
-package cmd
+package cmdline
 
 import (
 	"errors"
@@ -15,9 +15,9 @@ type taker interface {
 	Takes() string
 }
 
-// flagTakes returns what the value of f must be, such as "a whole number,
+// Takes returns what the value of f must be, such as "a whole number,
 // such as 10".
-func flagTakes(f *pflag.Flag) string {
+func Takes(f *pflag.Flag) string {
 	if t, ok := f.Value.(taker); ok {
 		return t.Takes()
 	}
@@ -34,39 +34,39 @@ func flagTakes(f *pflag.Flag) string {
 	return "text"
 }
 
-// flagLabel names f as the user may write it: "--rate", or "-o/--output"
+// label names f as the user may write it: "--rate", or "-o/--output"
 // for a flag with a shorthand.
-func flagLabel(f *pflag.Flag) string {
+func label(f *pflag.Flag) string {
 	if f.Shorthand != "" {
 		return "-" + f.Shorthand + "/--" + f.Name
 	}
 	return "--" + f.Name
 }
 
-// valueError says, in one line, that what (a flag, a config key or an
+// ValueError says, in one line, that what (a flag, a config key or an
 // environment variable that sets f) cannot be value, and what it takes.
-func valueError(what string, f *pflag.Flag, value string, cause error) error {
+func ValueError(what string, f *pflag.Flag, value string, cause error) error {
 	if errors.Is(cause, strconv.ErrRange) {
-		return fmt.Errorf("%s %q is out of range: it takes %s", what, value, flagTakes(f))
+		return fmt.Errorf("%s %q is out of range: it takes %s", what, value, Takes(f))
 	}
-	return fmt.Errorf("%s takes %s, not %q", what, flagTakes(f), value)
+	return fmt.Errorf("%s takes %s, not %q", what, Takes(f), value)
 }
 
-// flagError words an error of parsing c's flags in one line that names the
+// FlagError words an error of parsing c's flags in one line that names the
 // flag and what it takes.
-func flagError(c *cobra.Command, err error) error {
+func FlagError(c *cobra.Command, err error) error {
 	var invalid *pflag.InvalidValueError
 	if errors.As(err, &invalid) {
-		return valueError(flagLabel(invalid.GetFlag()), invalid.GetFlag(), invalid.GetValue(), invalid.Unwrap())
+		return ValueError(label(invalid.GetFlag()), invalid.GetFlag(), invalid.GetValue(), invalid.Unwrap())
 	}
 	var needs *pflag.ValueRequiredError
 	if errors.As(err, &needs) {
 		f := needs.GetFlag()
 		takes := ""
-		if t := flagTakes(f); t != "text" {
+		if t := Takes(f); t != "text" {
 			takes = ": " + t
 		}
-		return fmt.Errorf("%s needs a value%s; see %s --help", flagLabel(f), takes, c.CommandPath())
+		return fmt.Errorf("%s needs a value%s; see %s --help", label(f), takes, c.CommandPath())
 	}
 	var unknown *pflag.NotExistError
 	if errors.As(err, &unknown) {

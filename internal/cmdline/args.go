@@ -1,4 +1,4 @@
-package cmd
+package cmdline
 
 import (
 	"fmt"
@@ -10,13 +10,13 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// wordArgs makes every command under c tell wrong arguments in one line
+// WordArgs makes every command under c tell wrong arguments in one line
 // with its usage: a command whose arguments do not fit its Args says what
 // it takes, and a parent of commands given one it does not have names
 // those it has, where cobra would show its help and succeed.
-func wordArgs(c *cobra.Command) {
+func WordArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
-		wordArgs(sub)
+		WordArgs(sub)
 	}
 	if !c.HasParent() {
 		return // the root's unknown commands are cobra's, with suggestions
@@ -48,7 +48,7 @@ func wordArgs(c *cobra.Command) {
 func argsError(c *cobra.Command, takesNone bool, args []string) error {
 	if f, arg := switchBefore(c, takesNone, args); f != nil {
 		return fmt.Errorf("%s takes %s after \"=\", as in --%s=false: %q, after a space, is read as an argument; usage: %s",
-			flagLabel(f), flagTakes(f), f.Name, arg, c.UseLine())
+			label(f), Takes(f), f.Name, arg, c.UseLine())
 	}
 	quoted := make([]string, len(args))
 	for i, a := range args {
@@ -125,10 +125,10 @@ func (o rootOut) Write(p []byte) (int, error) { return o.root.OutOrStdout().Writ
 
 var _ io.Writer = rootOut{}
 
-// addCompletionCmd adds cobra's completion command to root now rather
-// than when root runs, so that wordArgs can word its arguments too. Its
+// AddCompletionCmd adds cobra's completion command to root now rather
+// than when root runs, so that WordArgs can word its arguments too. Its
 // scripts are written to what root writes to when they run.
-func addCompletionCmd(root *cobra.Command) {
+func AddCompletionCmd(root *cobra.Command) {
 	root.SetOut(rootOut{root})
 	root.InitDefaultCompletionCmd()
 	root.SetOut(nil)
