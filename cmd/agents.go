@@ -14,6 +14,7 @@ import (
 	"github.com/montool/montool/internal/agent"
 	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/cmdline"
+	"github.com/montool/montool/internal/configkey"
 )
 
 // agentsOptions holds what `montool agents` runs with.
@@ -83,7 +84,7 @@ with the same event ids, so a retry can never count twice.`,
 	fs.IntVar(&opts.Agents.Batch, "batch", opts.Agents.Batch,
 		fmt.Sprintf("events per request, from 1 to %d; a batch that is not full is sent when its first event has waited %s", agent.MaxBatch, opts.Agents.FlushInterval))
 	fs.VarPF(&gzip, "gzip", "", "gzip-compress each request: true, false, or auto (on when --batch is more than 1)").NoOptDefVal = "true"
-	bindConfig(fs, "agents")
+	configkey.Bind(fs, "agents")
 	return cmd
 }
 

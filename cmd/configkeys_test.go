@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/spf13/pflag"
+
+	"github.com/montool/montool/internal/configkey"
 )
 
 // TestConfigUnknownKeys: a key of the config file that no setting reads is
@@ -70,49 +72,16 @@ func TestConfigKeysOfEveryCommand(t *testing.T) {
 	}
 }
 
-// TestBindConfig: each flag bound is set by the key of its name in snake
-// case in the section; with no names, every flag but --config is.
-func TestBindConfig(t *testing.T) {
-	tests := []struct {
-		name    string
-		section string
-		names   []string
-		want    map[string]string // flag → key; "" for none
-	}{
-		{"a section, every flag", "agents", nil, map[string]string{"count": "agents.count", "client-prefix": "agents.client_prefix", "config": ""}},
-		{"no section, every flag", "", nil, map[string]string{"count": "count", "client-prefix": "client_prefix", "config": ""}},
-		{"the names given only", "", []string{"client-prefix"}, map[string]string{"count": "", "client-prefix": "client_prefix", "config": ""}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-			fs.Int("count", 0, "")
-			fs.String("client-prefix", "", "")
-			fs.String("config", "", "")
-			bindConfig(fs, tt.section, tt.names...)
-			for flag, want := range tt.want {
-				got := ""
-				if k := fs.Lookup(flag).Annotations[configKeyAnnotation]; len(k) > 0 {
-					got = k[0]
-				}
-				if got != want {
-					t.Errorf("--%s is set by %q, want %q", flag, got, want)
-				}
-			}
-		})
-	}
-}
-
 // TestServeKeysFollowTheRule: every flag of serve is set by the key
-// bindConfig(fs, "serve") gives it, so that the rule can bind them all.
+// configkey.Bind(fs, "serve") gives it, so that the rule can bind them all.
 func TestServeKeysFollowTheRule(t *testing.T) {
 	serve, _, err := NewRootCmd().Find([]string{"serve"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	serve.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if k := f.Annotations[configKeyAnnotation]; len(k) == 0 || k[0] != configKeyOf("serve", f.Name) {
-			t.Errorf("--%s is set by %q, want %q", f.Name, k, configKeyOf("serve", f.Name))
+		if k := f.Annotations[configKeyAnnotation]; len(k) == 0 || k[0] != configkey.Name("serve", f.Name) {
+			t.Errorf("--%s is set by %q, want %q", f.Name, k, configkey.Name("serve", f.Name))
 		}
 	})
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/cmdline"
+	"github.com/montool/montool/internal/configkey"
 )
 
 // defaultServer is the server the client commands talk to when none is set.
@@ -89,7 +90,7 @@ config file, then defaults.`,
 	pf.BoolVar(&opts.InsecureSkipVerify, "insecure-skip-verify", false, "trust any certificate of an https:// server: for tests only, it lets anyone in the middle read and change the traffic (client commands)")
 	pf.StringVar(&opts.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	pf.StringVar(&opts.LogFormat, "log-format", "text", "log format: text or json")
-	bindConfig(pf, "")
+	configkey.Bind(pf, "")
 
 	cmd.SetFlagErrorFunc(cmdline.FlagError)
 	cmd.AddCommand(
@@ -144,12 +145,12 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 
 	var errs []error
 	cmd.Flags().VisitAll(func(f *pflag.Flag) {
-		keys := f.Annotations[configKeyAnnotation]
-		if f.Changed || len(keys) == 0 || !v.IsSet(keys[0]) {
+		key := configkey.Of(f)
+		if f.Changed || key == "" || !v.IsSet(key) {
 			return
 		}
-		what := configSource(v, keys[0])
-		val := v.Get(keys[0])
+		what := configSource(v, key)
+		val := v.Get(key)
 		switch val.(type) {
 		case []any, map[string]any:
 			errs = append(errs, fmt.Errorf("%s takes one value, not a list or a section: %s", what, cmdline.Takes(f)))

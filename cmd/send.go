@@ -16,6 +16,7 @@ import (
 
 	"github.com/montool/montool/internal/agent"
 	"github.com/montool/montool/internal/apiclient"
+	"github.com/montool/montool/internal/configkey"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -72,7 +73,7 @@ func newSendCmd(root *rootOptions, runF func(context.Context, *sendOptions) erro
 	fs.StringVar(&f.clientID, "client-id", "", "client id (default: the configured client_id, else a UUID derived from the host name)")
 	fs.StringVar(&f.eventID, "event-id", "", "event id (default: a new UUID)")
 	fs.StringVar(&f.timestamp, "timestamp", "", "event time: Unix seconds, ms, µs or ns, or RFC 3339 (default: now)")
-	bindConfig(fs, "", "client-id")
+	configkey.Bind(fs, "", "client-id")
 	for _, name := range []string{"key", "value"} {
 		if err := cmd.MarkFlagRequired(name); err != nil {
 			panic(err) // a flag name misspelt in this function
