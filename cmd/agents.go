@@ -3,11 +3,9 @@ package cmd
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -96,36 +94,18 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	if err != nil {
 		return err
 	}
-	hctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = c.Health(hctx)
-	cancel()
-	if err != nil {
-		var apiErr *apiclient.Error
-		if errors.As(err, &apiErr) {
-			return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
-		}
-		return c.ReachError(err)
+	if err := c.Reach(ctx); err != nil {
+		return err
 	}
-
 	fleet, err := agent.NewFleet(opts.Agents, c)
 	if err != nil {
 		return err
 	}
-	for i, a := range fleet.Agents() {
-		fmt.Fprintf(opts.Out, "agent %d started: client_id %s\n", i+1, printable(a.ClientID()))
-	}
-
-	start := time.Now()
-	stopProgress := func() {}
+	var progress io.Writer // none
 	if opts.Progress {
-		stopProgress = fleet.ShowProgress(opts.ErrOut, start)
+		progress = opts.ErrOut
 	}
-	runErr := fleet.Run(ctx)
-	stopProgress()
-	if err := fleet.Summary(time.Since(start)).Write(opts.Out); err != nil || runErr != nil {
-		return errors.Join(runErr, err)
-	}
-	return fleet.NoneAccepted()
+	return fleet.RunReported(ctx, opts.Out, progress)
 }
 
 // readIdentities reads the agents of the file of --identities.

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,29 @@ import (
 	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/termtext"
 )
+
+// RunReported runs f as Run does, after it writes on out the client id of
+// each agent; meanwhile it rewrites f's progress line on progress (nil for
+// none), and then it writes f's summary on out. It returns Run's error,
+// else NoneAccepted's.
+func (f *Fleet) RunReported(ctx context.Context, out, progress io.Writer) error {
+	for i, a := range f.agents {
+		if _, err := fmt.Fprintf(out, "agent %d started: client_id %s\n", i+1, termtext.Printable(a.ClientID())); err != nil {
+			return err
+		}
+	}
+	start := time.Now()
+	stopProgress := func() {}
+	if progress != nil {
+		stopProgress = f.ShowProgress(progress, start)
+	}
+	runErr := f.Run(ctx)
+	stopProgress()
+	if err := f.Summary(time.Since(start)).Write(out); err != nil || runErr != nil {
+		return errors.Join(runErr, err)
+	}
+	return f.NoneAccepted()
+}
 
 // Summary is what became of the events of a fleet that ran.
 type Summary struct {

@@ -265,3 +265,42 @@ func TestParseIdentities(t *testing.T) {
 		})
 	}
 }
+
+// TestRunReported: a fleet says each agent's client id as it starts, its
+// summary when it stops, and fails when an agent had nothing accepted.
+func TestRunReported(t *testing.T) {
+	tests := []struct {
+		name    string
+		answer  func(n int64, events []event.Event) (*event.Summary, error)
+		wantErr string // "" for none
+	}{
+		{"accepted", func(_ int64, events []event.Event) (*event.Summary, error) {
+			return &event.Summary{Accepted: len(events)}, nil
+		}, ""},
+		{"rejected", func(_ int64, events []event.Event) (*event.Summary, error) {
+			return rejectAs("forbidden", "not yours", events)
+		}, "2 agents had none of their events accepted (forbidden: not yours)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.Count, cfg.Identities, cfg.Duration = 2, identities("web-01", "web-02"), 100*time.Millisecond
+			f, err := agent.NewFleet(cfg, &scripted{answer: tt.answer})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out bytes.Buffer
+			got := ""
+			if err := f.RunReported(t.Context(), &out, nil); err != nil {
+				got = err.Error()
+			}
+			if got != tt.wantErr {
+				t.Errorf("got error %q, want %q", got, tt.wantErr)
+			}
+			started := "agent 1 started: client_id web-01\nagent 2 started: client_id web-02\n\nran "
+			if !strings.HasPrefix(out.String(), started) || !strings.Contains(out.String(), "\ntotal ") {
+				t.Errorf("the report is\n%s\nwant the agents started, then the summary", out.String())
+			}
+		})
+	}
+}

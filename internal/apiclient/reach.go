@@ -1,6 +1,7 @@
 package apiclient
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -8,6 +9,20 @@ import (
 	"strings"
 	"time"
 )
+
+// Reach checks that the server answers its health check within 5 s: nil
+// when it does, else why not, worded as ReachError words it, and an error
+// answer of the server as the server out of reach.
+func (c *Client) Reach(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	err := c.Health(ctx)
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		return fmt.Errorf("cannot reach the montool server at %s: %w", c.URL(), err)
+	}
+	return c.ReachError(err)
+}
 
 // ReachError words an error of c that is not an answer of the server as
 // the server being out of reach, or, when the server answered plain HTTP

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +63,38 @@ func TestReachError(t *testing.T) {
 			}
 			if errors.Is(tt.err, refused) && !errors.Is(got, refused) {
 				t.Errorf("%v does not wrap its cause", got)
+			}
+		})
+	}
+}
+
+// TestReach: a server that answers its health check is reached; one that
+// answers with an error, or not at all, is out of reach, and one that
+// speaks HTTPS says so.
+func TestReach(t *testing.T) {
+	tlsServer, _ := newTLSServer(t)
+	tests := []struct {
+		name string
+		url  string
+		want string // "" for reached
+	}{
+		{"a montool server", startServer(t, realHandler(t)).URL, ""},
+		{"an error answer", startServer(t, fixed(503, nil, `{"error":{"code":"unavailable","message":"not ready"}}`)).URL, "cannot reach the montool server at http://127.0.0.1:"},
+		{"no server", closedURL(t), "cannot reach the montool server at http://127.0.0.1:"},
+		{"an HTTPS server", "http://" + tlsServer.Listener.Addr().String(), "speaks HTTPS: give --server " + tlsServer.URL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newClient(t, tt.url)
+			err := c.Reach(t.Context())
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("got %v, want the server reached", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error holding %q", err, tt.want)
 			}
 		})
 	}
