@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/agent"
-	"github.com/montool/montool/internal/apiclient"
+	"github.com/montool/montool/internal/cmdline"
 	"github.com/montool/montool/internal/configkey"
 	"github.com/montool/montool/internal/event"
 )
@@ -112,49 +111,43 @@ func (f *sendFlags) event(keys []agent.KeySpec, now time.Time, hostname func() (
 	}
 	ev.ClientID, ev.ID = event.NormalizeID(ev.ClientID), event.NormalizeID(ev.ID)
 	if f.timestamp != "" {
-		if ev.Timestamp, err = parseTimestampFlag("timestamp", f.timestamp); err != nil {
+		if ev.Timestamp, err = cmdline.ParseTimestamp("timestamp", f.timestamp); err != nil {
 			return ev, err
 		}
 	}
 	if err := ev.Validate(); err != nil {
 		var e *event.Error
 		if errors.As(err, &e) {
-			return ev, fmt.Errorf("--%s: %s", flagOfField[e.Field], e.Message)
+			return ev, fmt.Errorf("--%s: %s", flagOfField(e.Field), e.Message)
 		}
 		return ev, err
 	}
 	return ev, nil
 }
 
-// flagOfField names the flag that sets each event field.
-var flagOfField = map[string]string{
-	event.FieldClientID:  "client-id",
-	event.FieldEventID:   "event-id",
-	event.FieldTimestamp: "timestamp",
-	event.FieldType:      "type",
-	event.FieldKey:       "key",
-	event.FieldValue:     "value",
+// flagOfField names the flag that sets an event field.
+func flagOfField(field string) string {
+	switch field {
+	case event.FieldClientID:
+		return "client-id"
+	case event.FieldEventID:
+		return "event-id"
+	case event.FieldTimestamp:
+		return "timestamp"
+	case event.FieldType:
+		return "type"
+	case event.FieldKey:
+		return "key"
+	case event.FieldValue:
+		return "value"
+	}
+	return field
 }
 
-// timestampForms says what parseTimestampFlag takes.
-const timestampForms = "a Unix timestamp (seconds, ms, µs or ns) or RFC 3339 text such as 2026-11-26T10:00:00Z"
-
-// parseTimestampFlag reads the value s of flag name: a numeric Unix
-// timestamp or RFC 3339 text.
+// parseTimestampFlag reads the value s of flag name; see
+// cmdline.ParseTimestamp.
 func parseTimestampFlag(name, s string) (event.Timestamp, error) {
-	ts, numErr := event.ParseTimestamp(s)
-	if numErr == nil {
-		return ts, nil
-	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		var e *event.Error
-		if _, ferr := strconv.ParseFloat(s, 64); ferr == nil && errors.As(numErr, &e) {
-			return 0, fmt.Errorf("--%s %q: %s", name, s, e.Message) // a number, but negative or too far ahead
-		}
-		return 0, fmt.Errorf("--%s %q: must be %s", name, s, timestampForms)
-	}
-	return event.FromTime(t), nil
+	return cmdline.ParseTimestamp(name, s)
 }
 
 func runSend(ctx context.Context, opts *sendOptions) error {
@@ -170,9 +163,5 @@ func runSend(ctx context.Context, opts *sendOptions) error {
 		}
 		fmt.Fprintf(opts.Out, "%s\n", out)
 	}
-	var apiErr *apiclient.Error
-	if err != nil && !errors.As(err, &apiErr) {
-		return c.ReachError(err)
-	}
-	return err
+	return c.ReachError(err)
 }
