@@ -44,29 +44,9 @@ with the same event ids, so a retry can never count twice.`,
   montool agents --server http://monitor.example.com:8080`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			keys, err := keySpecs(root.Config)
-			if err != nil {
+			if err := opts.resolve(cmd, root, identities, gzip); err != nil {
 				return err
 			}
-			tlsCfg, err := root.tlsConfig()
-			if err != nil {
-				return err
-			}
-			opts.Server, opts.Token, opts.TLS = root.Server, root.Token, tlsCfg
-			opts.Agents.Keys = keys
-			if identities != "" {
-				ids, err := readIdentities(identities)
-				if err != nil {
-					return err
-				}
-				if cmd.Flags().Changed("count") && opts.Agents.Count != len(ids) {
-					return fmt.Errorf("--count %d, but %s has %d agents: give one or the other", opts.Agents.Count, identities, len(ids))
-				}
-				opts.Agents.Identities, opts.Agents.Count = ids, len(ids)
-			}
-			opts.Agents.Gzip = gzip.Or(opts.Agents.Batch > 1)
-			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			opts.Progress = isTerminal(opts.ErrOut)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -84,6 +64,37 @@ with the same event ids, so a retry can never count twice.`,
 	fs.VarPF(&gzip, "gzip", "", "gzip-compress each request: true, false, or auto (on when --batch is more than 1)").NoOptDefVal = "true"
 	configkey.Bind(fs, "agents")
 	return cmd
+}
+
+// resolve fills in what the command line leaves to agents: the server and
+// its TLS settings, the key set, the agents of the identities file (a
+// --count given must be their number), gzip when it is auto, and where
+// the output goes.
+func (opts *agentsOptions) resolve(cmd *cobra.Command, root *rootOptions, identities string, gzip cmdline.AutoBool) error {
+	keys, err := keySpecs(root.Config)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := root.tlsConfig()
+	if err != nil {
+		return err
+	}
+	opts.Server, opts.Token, opts.TLS = root.Server, root.Token, tlsCfg
+	opts.Agents.Keys = keys
+	if identities != "" {
+		ids, err := readIdentities(identities)
+		if err != nil {
+			return err
+		}
+		if cmd.Flags().Changed("count") && opts.Agents.Count != len(ids) {
+			return fmt.Errorf("--count %d, but %s has %d agents: give one or the other", opts.Agents.Count, identities, len(ids))
+		}
+		opts.Agents.Identities, opts.Agents.Count = ids, len(ids)
+	}
+	opts.Agents.Gzip = gzip.Or(opts.Agents.Batch > 1)
+	opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
+	opts.Progress = isTerminal(opts.ErrOut)
+	return nil
 }
 
 func runAgents(ctx context.Context, opts *agentsOptions) error {

@@ -113,12 +113,38 @@ config file, then defaults.`,
 // it, so that the order of precedence is flag > environment > file >
 // default; then it builds the logger.
 func (o *rootOptions) init(cmd *cobra.Command) error {
+	v, err := loadConfig(o.ConfigFile)
+	if err != nil {
+		return err
+	}
+	if v.ConfigFileUsed() != "" {
+		if err := checkConfigKeys(v, configKeys(cmd.Root())); err != nil {
+			return err
+		}
+	}
+	if err := setFromConfig(v, cmd.Flags()); err != nil {
+		return err
+	}
+	o.Config = v
+
+	log, err := newLogger(cmd.ErrOrStderr(), o.LogLevel, o.LogFormat)
+	if err != nil {
+		return err
+	}
+	o.Log = log
+	return nil
+}
+
+// loadConfig returns the configuration of this run: the MONTOOL_*
+// environment, and the config file, which is file, else MONTOOL_CONFIG's,
+// else a montool.yaml of the working directory or the user config
+// directory; only a file not named may be missing.
+func loadConfig(file string) (*viper.Viper, error) {
 	v := viper.New()
 	v.SetEnvPrefix("MONTOOL")
-	v.SetEnvKeyReplacer(envKeyReplacer)
+	v.SetEnvKeyReplacer(envKeyReplacer())
 	v.AutomaticEnv()
 
-	file := o.ConfigFile
 	if file == "" {
 		file = os.Getenv("MONTOOL_CONFIG")
 	}
@@ -134,17 +160,18 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 	if err := v.ReadInConfig(); err != nil {
 		var notFound viper.ConfigFileNotFoundError
 		if file != "" || !errors.As(err, &notFound) {
-			return fmt.Errorf("read config %s: %w", v.ConfigFileUsed(), err)
+			return nil, fmt.Errorf("read config %s: %w", v.ConfigFileUsed(), err)
 		}
 	}
-	if v.ConfigFileUsed() != "" {
-		if err := checkConfigKeys(v, configKeys(cmd.Root())); err != nil {
-			return err
-		}
-	}
+	return v, nil
+}
 
+// setFromConfig sets each flag of fs that the user did not set and that
+// the configuration v holds a value of its key for, refusing a value it
+// cannot take.
+func setFromConfig(v *viper.Viper, fs *pflag.FlagSet) error {
 	var errs []error
-	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+	fs.VisitAll(func(f *pflag.Flag) {
 		key := configkey.Of(f)
 		if f.Changed || key == "" || !v.IsSet(key) {
 			return
@@ -160,28 +187,18 @@ func (o *rootOptions) init(cmd *cobra.Command) error {
 			errs = append(errs, cmdline.ValueError(what, f, fmt.Sprint(val), err))
 		}
 	})
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	o.Config = v
-
-	log, err := newLogger(cmd.ErrOrStderr(), o.LogLevel, o.LogFormat)
-	if err != nil {
-		return err
-	}
-	o.Log = log
-	return nil
+	return errors.Join(errs...)
 }
 
-// envKeyReplacer turns a config key into the end of its environment
-// variable's name. It is never changed.
-var envKeyReplacer = strings.NewReplacer(".", "_", "-", "_")
+// envKeyReplacer returns the replacer that turns a config key into the
+// end of its environment variable's name.
+func envKeyReplacer() *strings.Replacer { return strings.NewReplacer(".", "_", "-", "_") }
 
 // configSource names where the configuration's value of key comes from:
 // its environment variable when that is set, else the key in the config
 // file.
 func configSource(v *viper.Viper, key string) string {
-	env := "MONTOOL_" + strings.ToUpper(envKeyReplacer.Replace(key))
+	env := "MONTOOL_" + strings.ToUpper(envKeyReplacer().Replace(key))
 	if os.Getenv(env) != "" {
 		return env + " (" + key + ")"
 	}

@@ -22,15 +22,20 @@ type tokenNewOptions struct {
 	Out     io.Writer
 }
 
-func newTokenCmd(run func(context.Context, *tokenNewOptions) error) *cobra.Command {
+func newTokenCmd(runNew func(context.Context, *tokenNewOptions) error) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "token",
 		Short: "Make bearer tokens for a montool server",
 		Args:  cobra.NoArgs,
 	}
+	cmd.AddCommand(newTokenNewCmd(runNew))
+	return cmd
+}
+
+func newTokenNewCmd(runF func(context.Context, *tokenNewOptions) error) *cobra.Command {
 	opts := &tokenNewOptions{}
 	var role string
-	newCmd := &cobra.Command{
+	cmd := &cobra.Command{
 		Use:   "new",
 		Short: "Make a new token and print it, with the config entry that lets a server take it",
 		Long: `Make a new random token and print it once, with the entry to add under
@@ -49,17 +54,16 @@ give the token to the agent or reader it is for (montool --token).`,
 				return fmt.Errorf("--client: give the client ids the token may act for (an id, a prefix* pattern or *), once each")
 			}
 			opts.Role, opts.Out = r, cmd.OutOrStdout()
-			if run != nil {
-				return run(cmd.Context(), opts)
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
 			return runTokenNew(opts)
 		},
 	}
-	fs := newCmd.Flags()
+	fs := cmd.Flags()
 	fs.StringVar(&opts.Name, "name", "", "a name for the token, to tell it apart in the config and logs")
 	fs.StringVar(&role, "role", "", "ingest, read or admin")
 	fs.StringArrayVar(&opts.Clients, "client", nil, "a client id the token may act for, a prefix* pattern or *; repeat for more")
-	cmd.AddCommand(newCmd)
 	return cmd
 }
 
