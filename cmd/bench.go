@@ -126,39 +126,15 @@ func (opts *benchOptions) resolve(fs *pflag.FlagSet, format string) error {
 }
 
 func runBench(ctx context.Context, opts *benchOptions) error {
-	montool := loadgen.Remote(opts.Server)
-	if opts.InProcess {
-		montool = loadgen.InProcess()
+	mode, err := wal.ParseSyncMode(opts.Fsync)
+	if err != nil {
+		return err
 	}
-	contenders := []loadgen.Contender{montool}
-	if opts.CompareDurable {
-		mode, err := wal.ParseSyncMode(opts.Fsync)
-		if err != nil {
-			return err
-		}
-		contenders = append(contenders, loadgen.Durable(opts.DataDir, mode))
-	}
-	var floor *loadgen.Floor
-	if opts.CompareFloor {
-		floor = loadgen.NewFloor(loadgen.FloorModeFor(opts.Load.Batch))
-		if err := floor.Start(); err != nil {
-			return err
-		}
-		defer floor.Close()
-		contenders = append(contenders, floor.Contender())
-	}
-
-	cfg := opts.Load
-	var done func(*loadgen.Result)
+	var progress io.Writer // none
 	if opts.Progress {
-		cfg.Progress = func(p loadgen.Progress) { loadgen.WriteProgress(opts.ErrOut, opts.Rounds, p) }
-		done = func(r *loadgen.Result) { loadgen.WriteRoundDone(opts.ErrOut, opts.Rounds, r) }
+		progress = opts.ErrOut
 	}
-	results, err := loadgen.Rounds(ctx, cfg, opts.Rounds, contenders, done)
-	if len(results) > 0 || err == nil {
-		rep := loadgen.Report{Load: opts.Load, Rounds: opts.Rounds, Server: opts.Server, InProcess: opts.InProcess, Floor: floor,
-			Results: results, Interrupted: ctx.Err() != nil}
-		err = errors.Join(err, rep.Write(opts.Out))
-	}
-	return err
+	b := loadgen.Bench{Load: opts.Load, Rounds: opts.Rounds, Server: opts.Server, InProcess: opts.InProcess,
+		Durable: opts.CompareDurable, DataDir: opts.DataDir, Sync: mode, Floor: opts.CompareFloor}
+	return b.Run(ctx, opts.Out, progress)
 }

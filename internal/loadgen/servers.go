@@ -13,19 +13,19 @@ import (
 	"github.com/montool/montool/internal/wal"
 )
 
-// Remote is the montool server at url, run by someone else: every round
+// remoteServer is the montool server at url, run by someone else: every round
 // drives it as it is.
-func Remote(url string) Contender {
+func remoteServer(url string) Contender {
 	return Contender{Target: Target{Name: "montool", Stats: true}, Start: func(context.Context) (string, func() error, error) {
 		return url, func() error { return nil }, nil
 	}}
 }
 
-// InProcess is a fresh montool server over a fresh store, started in this
+// inProcessServer is a fresh montool server over a fresh store, started in this
 // process on a free port of 127.0.0.1 for each round. It runs until the
 // round's stop function is called, whatever becomes of the round's
 // context, so that the round can still read its stats after an interrupt.
-func InProcess() Contender {
+func inProcessServer() Contender {
 	return Contender{Target: Target{Name: "montool", Stats: true}, Start: func(ctx context.Context) (string, func() error, error) {
 		m, err := store.New(store.Options{})
 		if err != nil {
@@ -35,24 +35,24 @@ func InProcess() Contender {
 	}}
 }
 
-// Durable is InProcess over a durable store that syncs as mode says, in a
+// durableServer is inProcessServer over a durable store that syncs as mode says, in a
 // fresh data directory under parent for each round, removed when the
 // round's server stops.
-func Durable(parent string, mode wal.SyncMode) Contender {
+func durableServer(parent string, mode wal.SyncMode) Contender {
 	return Contender{Target: Target{Name: "durable", Stats: true}, Start: func(ctx context.Context) (string, func() error, error) {
 		return startDurable(ctx, parent, mode)
 	}}
 }
 
-// Contender is f, started, as a contender of the rounds.
-func (f *Floor) Contender() Contender {
+// contender is f, started, as a contender of the rounds.
+func (f *Floor) contender() Contender {
 	return Contender{Target: Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
 		return f.URL(), func() error { return nil }, nil
 	}}
 }
 
 // startDurable starts a montool server over a durable store in a fresh
-// data directory under parent; see Durable.
+// data directory under parent; see durableServer.
 func startDurable(ctx context.Context, parent string, mode wal.SyncMode) (string, func() error, error) {
 	dir, err := os.MkdirTemp(parent, "montool-bench-")
 	if err != nil {
@@ -77,7 +77,7 @@ func startDurable(ctx context.Context, parent string, mode wal.SyncMode) (string
 }
 
 // startServer starts a montool server over st on a free port of
-// 127.0.0.1; see InProcess.
+// 127.0.0.1; see inProcessServer.
 func startServer(ctx context.Context, st server.Store) (string, func() error, error) {
 	cfg := server.DefaultConfig()
 	cfg.Addr = "127.0.0.1:0"

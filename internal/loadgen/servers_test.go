@@ -33,10 +33,10 @@ func TestServersOfEachRound(t *testing.T) {
 		wantName  string
 		wantStays bool // the server is still up once the round stops it
 	}{
-		{"in process", InProcess(), "montool", false},
-		{"durable", Durable(parent, wal.SyncAlways), "durable", false},
-		{"remote", Remote(montool), "montool", true},
-		{"floor", floor.Contender(), "floor", true},
+		{"in process", inProcessServer(), "montool", false},
+		{"durable", durableServer(parent, wal.SyncAlways), "durable", false},
+		{"remote", remoteServer(montool), "montool", true},
+		{"floor", floor.contender(), "floor", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
