@@ -127,21 +127,14 @@ func (f *sendFlags) event(keys []agent.KeySpec, now time.Time, hostname func() (
 
 // flagOfField names the flag that sets an event field.
 func flagOfField(field string) string {
-	switch field {
-	case event.FieldClientID:
-		return "client-id"
-	case event.FieldEventID:
-		return "event-id"
-	case event.FieldTimestamp:
-		return "timestamp"
-	case event.FieldType:
-		return "type"
-	case event.FieldKey:
-		return "key"
-	case event.FieldValue:
-		return "value"
-	}
-	return field
+	return map[string]string{
+		event.FieldClientID:  "client-id",
+		event.FieldEventID:   "event-id",
+		event.FieldTimestamp: "timestamp",
+		event.FieldType:      "type",
+		event.FieldKey:       "key",
+		event.FieldValue:     "value",
+	}[field]
 }
 
 // parseTimestampFlag reads the value s of flag name; see
