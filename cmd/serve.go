@@ -14,24 +14,13 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/montool/montool/internal/cmdline"
+	"github.com/montool/montool/internal/configkey"
 	"github.com/montool/montool/internal/durable"
 	"github.com/montool/montool/internal/profiler"
 	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/wal"
-)
-
-var (
-	_ server.Store      = (*store.Memory)(nil)
-	_ server.Sizer      = (*store.Memory)(nil)
-	_ server.KeyCounter = (*store.Memory)(nil)
-
-	_ server.Store            = (*durable.Store)(nil)
-	_ server.Readiness        = (*durable.Store)(nil)
-	_ server.Failure          = (*durable.Store)(nil)
-	_ server.Sizer            = (*durable.Store)(nil)
-	_ server.KeyCounter       = (*durable.Store)(nil)
-	_ server.MetricsCollector = (*durable.Store)(nil)
 )
 
 // serveOptions holds what `montool serve` runs with.
@@ -58,42 +47,17 @@ type serveOptions struct {
 func newServeCmd(root *rootOptions, runF func(context.Context, *serveOptions) error) *cobra.Command {
 	opts := &serveOptions{Server: server.DefaultConfig(), Fsync: "always",
 		Durable: durable.Options{SyncInterval: time.Second, SnapshotInterval: 5 * time.Minute}}
-	var maxMemory byteSize
-	maxBodyMemory := byteSize(opts.Server.MaxBodyMemory)
+	var maxMemory cmdline.ByteSize
+	maxBodyMemory := cmdline.ByteSize(opts.Server.MaxBodyMemory)
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the montool server",
-		Long: `Run the montool HTTP server over an in-memory store.
-
-With --data-dir the store is durable: every accepted event is appended to a
-write-ahead log in that directory before its request is acknowledged, and
-a snapshot of the store is written every --snapshot-interval and on a
-clean shutdown. At start-up the newest snapshot is loaded and the log after
-it replayed; /readyz answers 503 until that is done, and the API with it.
-Damaged or missing log segments stop the start with the files named;
---accept-data-loss loads what can be read and logs what it skipped. If
-the log cannot be written (a full disk), writes get 507, and the server
-stops and exits 1, for a supervisor to restart it.
-What a crash can lose depends on --fsync:
-
-  always    nothing acknowledged: each write is synced before the answer
-            (concurrent requests share one fsync)
-  interval  nothing acknowledged if only montool crashes (each write is
-            made before the answer); if the machine crashes or loses
-            power, what was acknowledged in the last --fsync-interval
-  never     as interval, but syncing is left to the operating system, so
-            a machine crash can lose more (tens of seconds on Linux)
-
---retention drops events older than a window (and refuses them with 400
-too_old), --client-ttl forgets clients that went quiet, and --max-clients,
---max-keys-per-client and --max-memory refuse new events past a limit (429
-or 507), so that a long-running server does not grow without bound.
-
-On SIGHUP (or POST /-/reload) it reads the configuration again: tokens,
-limits, the rate limit, retention and the client TTL change at once.
-
-The server stops cleanly on SIGINT or SIGTERM: it stops accepting, lets the
-requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
+		Long: `Run the montool HTTP server. It keeps events in memory; with --data-dir it
+also writes them to a write-ahead log and snapshots there, and --fsync says
+what a crash can lose. --retention, --client-ttl and the --max-* flags keep a
+long-running server from growing without bound. SIGHUP (or POST /-/reload)
+reads the configuration again; SIGINT or SIGTERM stops it cleanly. The README
+says more of each: Durability, Bounding memory, Reloading the configuration.`,
 		Example: `  montool serve
   montool serve --addr 127.0.0.1:9090
   montool serve --data-dir /var/lib/montool
@@ -113,56 +77,38 @@ requests in flight finish, writes a snapshot with --data-dir, and exits 0.`,
 			return runServe(cmd.Context(), opts)
 		},
 	}
-	fs := cmd.Flags()
+	addServeFlags(cmd.Flags(), opts, &maxMemory, &maxBodyMemory)
+	return cmd
+}
+
+// addServeFlags adds the flags of serve to fs, each set by the config key
+// serve.<its name in snake case>.
+func addServeFlags(fs *pflag.FlagSet, opts *serveOptions, maxMemory, maxBodyMemory *cmdline.ByteSize) {
 	fs.StringVar(&opts.Server.Addr, "addr", opts.Server.Addr, "address to listen on")
 	fs.Int64Var(&opts.Server.MaxBodyBytes, "max-body-bytes", opts.Server.MaxBodyBytes, "largest request body taken, in bytes")
+	fs.Var(maxBodyMemory, "max-body-memory", "memory all bodies being read may hold at once, such as 256MiB; past it, 503")
 	fs.IntVar(&opts.Server.MaxBatchEvents, "max-batch-events", opts.Server.MaxBatchEvents, "most events taken in one request")
 	fs.DurationVar(&opts.Server.ShutdownTimeout, "shutdown-timeout", opts.Server.ShutdownTimeout, "how long a shutdown waits for requests in flight")
-	configKey(fs, "addr", "serve.addr")
-	fs.Var(&maxBodyMemory, "max-body-memory", "memory all request bodies being read may hold at once, such as 256MiB; a body past it gets 503 with Retry-After")
-	configKey(fs, "max-body-bytes", "serve.max_body_bytes")
-	configKey(fs, "max-body-memory", "serve.max_body_memory")
-	configKey(fs, "max-batch-events", "serve.max_batch_events")
-	configKey(fs, "shutdown-timeout", "serve.shutdown_timeout")
 	fs.StringVar(&opts.Durable.Dir, "data-dir", "", "directory of the write-ahead log and snapshots; empty keeps everything only in memory")
 	fs.StringVar(&opts.Fsync, "fsync", opts.Fsync, "with --data-dir, when log writes are synced: always, interval or never")
 	fs.DurationVar(&opts.Durable.SyncInterval, "fsync-interval", opts.Durable.SyncInterval, "with --fsync interval, how often the log is synced")
 	fs.DurationVar(&opts.Durable.SnapshotInterval, "snapshot-interval", opts.Durable.SnapshotInterval, "with --data-dir, how often a snapshot is written; 0 for only at shutdown")
-	configKey(fs, "data-dir", "serve.data_dir")
-	configKey(fs, "fsync", "serve.fsync")
-	configKey(fs, "fsync-interval", "serve.fsync_interval")
-	configKey(fs, "snapshot-interval", "serve.snapshot_interval")
-	fs.BoolVar(&opts.Durable.AcceptLoss, "accept-data-loss", false, "with --data-dir, start even though log segments are missing or damaged: load what can be read, copy the damaged bytes aside, and log at warn what was skipped (else such damage stops the start)")
-	configKey(fs, "accept-data-loss", "serve.accept_data_loss")
-	fs.IntVar(&opts.Policy.Limits.MaxClients, "max-clients", 0, "most clients the server holds; events of new clients past it get 429 (0: no limit)")
-	fs.IntVar(&opts.Policy.Limits.MaxKeysPerClient, "max-keys-per-client", 0, "most keys one client may have; events of new keys past it get 429 (0: the built-in most, 65536)")
-	fs.Var(&maxMemory, "max-memory", "about how much memory stored events may take, such as 4GiB; new events past it get 507 (0: no limit)")
-	configKey(fs, "max-clients", "serve.max_clients")
-	configKey(fs, "max-keys-per-client", "serve.max_keys_per_client")
-	configKey(fs, "max-memory", "serve.max_memory")
-	fs.Float64Var(&opts.Server.RateLimit, "rate-limit", 0, "events a second each client may send; a request over it gets 429 with Retry-After and applies nothing (0: no limit)")
+	fs.BoolVar(&opts.Durable.AcceptLoss, "accept-data-loss", false, "with --data-dir, start past a damaged or incomplete log, loading what can be read")
+	fs.IntVar(&opts.Policy.Limits.MaxClients, "max-clients", 0, "most clients held; events of new ones past it get 429 (0: no limit)")
+	fs.IntVar(&opts.Policy.Limits.MaxKeysPerClient, "max-keys-per-client", 0, "most keys of one client; events of new ones past it get 429 (0: 65536)")
+	fs.Var(maxMemory, "max-memory", "about how much memory stored events may take, such as 4GiB; past it, 507 (0: no limit)")
+	fs.Float64Var(&opts.Server.RateLimit, "rate-limit", 0, "events a second each client may send; past it, 429 (0: no limit)")
 	fs.IntVar(&opts.Server.RateBurst, "rate-burst", 0, "events a client may send at once above --rate-limit (0: a second's worth)")
-	fs.IntVar(&opts.Server.MaxInFlight, "max-in-flight", 0, "event requests handled at once; more get 503 with Retry-After at once (0: no bound)")
-	configKey(fs, "rate-limit", "serve.rate_limit")
-	configKey(fs, "rate-burst", "serve.rate_burst")
-	configKey(fs, "max-in-flight", "serve.max_in_flight")
-	fs.StringVar(&opts.DebugAddr, "debug-addr", "", "address to serve Go's profiler (net/http/pprof) on, apart from the API and without a token, such as 127.0.0.1:6060 or localhost:6060: a loopback address unless --insecure-debug-addr (empty: off)")
-	fs.BoolVar(&opts.InsecureDebugAddr, "insecure-debug-addr", false, "let --debug-addr be an address other than loopback (such as :6060, every interface): anyone who reaches it may profile the server and read its memory and command line")
-	configKey(fs, "debug-addr", "serve.debug_addr")
-	configKey(fs, "insecure-debug-addr", "serve.insecure_debug_addr")
-	fs.BoolVar(&opts.Server.MetricsPublic, "metrics-public", false, "serve /metrics to anyone, without a token; else it needs an admin token (or, with no tokens, a loopback address)")
-	configKey(fs, "metrics-public", "serve.metrics_public")
+	fs.IntVar(&opts.Server.MaxInFlight, "max-in-flight", 0, "event requests handled at once; more get 503 (0: no bound)")
+	fs.StringVar(&opts.DebugAddr, "debug-addr", "", "loopback address to serve Go's profiler on, such as 127.0.0.1:6060 (empty: off)")
+	fs.BoolVar(&opts.InsecureDebugAddr, "insecure-debug-addr", false, "let --debug-addr be an address other than loopback, open to anyone who reaches it")
+	fs.BoolVar(&opts.Server.MetricsPublic, "metrics-public", false, "serve /metrics to anyone, without a token")
 	fs.StringVar(&opts.Server.TLSCert, "tls-cert", "", "PEM file of the certificate (with its chain) to serve HTTPS with; needs --tls-key")
 	fs.StringVar(&opts.Server.TLSKey, "tls-key", "", "PEM file of the private key of --tls-cert")
-	configKey(fs, "tls-cert", "serve.tls_cert")
-	configKey(fs, "tls-key", "serve.tls_key")
-	fs.BoolVar(&opts.Server.InsecureOpen, "insecure-open", false, "with no tokens configured, take requests from any address instead of only this machine's: anyone who reaches the server may write and read everything")
-	configKey(fs, "insecure-open", "serve.insecure_open")
-	fs.DurationVar(&opts.Policy.ClientTTL, "client-ttl", 0, "forget a client, and all it sent, once it has sent nothing for this long (0: never)")
-	fs.DurationVar(&opts.Policy.Retention, "retention", 0, "keep events this long, by their timestamps: older ones are dropped and refused with 400 too_old (0: for ever)")
-	configKey(fs, "client-ttl", "serve.client_ttl")
-	configKey(fs, "retention", "serve.retention")
-	return cmd
+	fs.BoolVar(&opts.Server.InsecureOpen, "insecure-open", false, "with no tokens, take requests from any address, not only this machine's")
+	fs.DurationVar(&opts.Policy.ClientTTL, "client-ttl", 0, "forget a client that sent nothing for this long (0: never)")
+	fs.DurationVar(&opts.Policy.Retention, "retention", 0, "keep events this long, by their timestamps; older ones get 400 (0: for ever)")
+	configkey.Bind(fs, "serve")
 }
 
 // resolve checks the options the flags resolved to and completes them
@@ -211,11 +157,6 @@ type servedStore interface {
 	SetPolicy(store.Policy) error
 	Close(ctx context.Context) error
 }
-
-var (
-	_ servedStore = (*store.Memory)(nil)
-	_ servedStore = (*durable.Store)(nil)
-)
 
 // openStore returns the store that opts name: durable over a data
 // directory, else only in memory.

@@ -15,7 +15,19 @@ import (
 
 	"github.com/montool/montool/internal/durable"
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/wal"
+)
+
+// The durable store is a server.Store with these of the optional
+// abilities.
+var (
+	_ server.Store            = (*durable.Store)(nil)
+	_ server.Readiness        = (*durable.Store)(nil)
+	_ server.Failure          = (*durable.Store)(nil)
+	_ server.Sizer            = (*durable.Store)(nil)
+	_ server.KeyCounter       = (*durable.Store)(nil)
+	_ server.MetricsCollector = (*durable.Store)(nil)
 )
 
 // base is an arbitrary moment (2025-11-22T22:20:00Z) in nanoseconds.

@@ -32,12 +32,12 @@ type Bench struct {
 // nothing), and writes the report on out, also when ctx ends after a round
 // was measured.
 func (b Bench) Run(ctx context.Context, out, progress io.Writer) error {
-	contenders := []Contender{remoteServer(b.Server)}
+	servers := []Server{remoteServer(b.Server)}
 	if b.InProcess {
-		contenders[0] = inProcessServer()
+		servers[0] = inProcessServer()
 	}
 	if b.Durable {
-		contenders = append(contenders, durableServer(b.DataDir, b.Sync))
+		servers = append(servers, durableServer(b.DataDir, b.Sync))
 	}
 	var floor *Floor
 	if b.Floor {
@@ -46,7 +46,7 @@ func (b Bench) Run(ctx context.Context, out, progress io.Writer) error {
 			return err
 		}
 		defer floor.Close()
-		contenders = append(contenders, floor.contender())
+		servers = append(servers, floor.server())
 	}
 
 	cfg := b.Load
@@ -55,7 +55,7 @@ func (b Bench) Run(ctx context.Context, out, progress io.Writer) error {
 		cfg.Progress = func(p Progress) { WriteProgress(progress, b.Rounds, p) }
 		done = func(r *Result) { WriteRoundDone(progress, b.Rounds, r) }
 	}
-	results, err := Rounds(ctx, cfg, b.Rounds, contenders, done)
+	results, err := Rounds(ctx, cfg, b.Rounds, servers, done)
 	if len(results) > 0 || err == nil {
 		rep := Report{Load: b.Load, Rounds: b.Rounds, Server: b.Server, InProcess: b.InProcess, Floor: floor,
 			Results: results, Interrupted: ctx.Err() != nil}

@@ -11,8 +11,8 @@ import (
 // MaxRounds bounds the rounds of a comparison.
 const MaxRounds = 100
 
-// Contender is a server that rounds of load are run against.
-type Contender struct {
+// Server is a server that rounds of load are run against.
+type Server struct {
 	// Target names the server and says what it answers; each round
 	// fills in its URL and Round.
 	Target
@@ -21,13 +21,13 @@ type Contender struct {
 	Start func(ctx context.Context) (url string, stop func() error, err error)
 }
 
-// Rounds runs rounds rounds of cfg against each contender in turn (round
+// Rounds runs rounds rounds of cfg against each server in turn (round
 // 1 of each, then round 2 of each, and so on) so that whatever else the
 // machine does over time weighs on all of them alike. It calls done, when
 // not nil, after each run, and returns every result in the order run. When
 // ctx ends it stops and returns what it measured, with no error; an error
 // means a run could not start or a server failed to start or stop.
-func Rounds(ctx context.Context, cfg Config, rounds int, contenders []Contender, done func(*Result)) ([]*Result, error) {
+func Rounds(ctx context.Context, cfg Config, rounds int, servers []Server, done func(*Result)) ([]*Result, error) {
 	if rounds < 1 || rounds > MaxRounds {
 		return nil, &FieldError{Field: "rounds", Value: fmt.Sprint(rounds), Message: fmt.Sprintf("must be between 1 and %d", MaxRounds)}
 	}
@@ -36,7 +36,7 @@ func Rounds(ctx context.Context, cfg Config, rounds int, contenders []Contender,
 	}
 	var results []*Result
 	for round := 1; round <= rounds; round++ {
-		for _, c := range contenders {
+		for _, c := range servers {
 			if ctx.Err() != nil {
 				return results, nil
 			}
@@ -54,7 +54,7 @@ func Rounds(ctx context.Context, cfg Config, rounds int, contenders []Contender,
 }
 
 // runOne starts c, runs one round against it and stops it.
-func runOne(ctx context.Context, cfg Config, c Contender, round int) (*Result, error) {
+func runOne(ctx context.Context, cfg Config, c Server, round int) (*Result, error) {
 	url, stop, err := c.Start(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("start the %s server: %w", c.Name, err)

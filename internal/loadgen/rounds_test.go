@@ -105,12 +105,12 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-// freshMontool returns a contender whose every round starts a fresh montool
+// freshMontool returns a server whose every round starts a fresh montool
 // server on 127.0.0.1, as bench --in-process does, and counts the starts
 // and stops.
-func freshMontool(t *testing.T, name string, starts, stops *int, stopErr error) Contender {
+func freshMontool(t *testing.T, name string, starts, stops *int, stopErr error) Server {
 	t.Helper()
-	return Contender{Target: Target{Name: name, Stats: true}, Start: func(context.Context) (string, func() error, error) {
+	return Server{Target: Target{Name: name, Stats: true}, Start: func(context.Context) (string, func() error, error) {
 		*starts++
 		url, _ := newMontool(t)
 		return url, func() error { *stops++; return stopErr }, nil
@@ -119,13 +119,13 @@ func freshMontool(t *testing.T, name string, starts, stops *int, stopErr error) 
 
 func TestRounds(t *testing.T) {
 	f := newFloor(t, FloorDecode)
-	floor := Contender{Target: Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
+	floor := Server{Target: Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
 		return f.URL(), func() error { return nil }, nil
 	}}
 	tests := []struct {
 		name      string
 		rounds    int
-		durable   bool  // a second montool contender, as --compare-durable
+		durable   bool  // a second montool server, as --compare-durable
 		stopErr   error // what stopping montool returns
 		cancelAt  int   // cancel the context after this many results; 0 for never
 		wantOrder string
@@ -142,13 +142,13 @@ func TestRounds(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
 			var starts, stops, dStarts, dStops int
-			contenders := []Contender{freshMontool(t, "montool", &starts, &stops, tt.stopErr)}
+			servers := []Server{freshMontool(t, "montool", &starts, &stops, tt.stopErr)}
 			if tt.durable {
-				contenders = append(contenders, freshMontool(t, "durable", &dStarts, &dStops, nil))
+				servers = append(servers, freshMontool(t, "durable", &dStarts, &dStops, nil))
 			}
-			contenders = append(contenders, floor)
+			servers = append(servers, floor)
 			var done []string
-			results, err := Rounds(ctx, smallConfig(300, 50), tt.rounds, contenders, func(r *Result) {
+			results, err := Rounds(ctx, smallConfig(300, 50), tt.rounds, servers, func(r *Result) {
 				done = append(done, r.Target)
 				if len(done) == tt.cancelAt {
 					cancel()

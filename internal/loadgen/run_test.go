@@ -398,7 +398,7 @@ func TestRoundsAlternate(t *testing.T) {
 	f := newFloor(t, FloorDecode)
 	var montoolRounds int
 	var order []string
-	contenders := []Contender{
+	servers := []Server{
 		{Target: Target{Name: "montool", Stats: true}, Start: func(context.Context) (string, func() error, error) {
 			montoolRounds++
 			url, _ := newMontool(t) // a fresh server each round, as bench --in-process
@@ -410,7 +410,7 @@ func TestRoundsAlternate(t *testing.T) {
 	}
 	cfg := smallConfig(500, 50)
 	cfg.Preload = 300
-	results, err := Rounds(t.Context(), cfg, 2, contenders, func(r *Result) { order = append(order, r.Target) })
+	results, err := Rounds(t.Context(), cfg, 2, servers, func(r *Result) { order = append(order, r.Target) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -436,10 +436,10 @@ func TestRoundsAlternate(t *testing.T) {
 		t.Errorf("median events/s %g, want %g", sums[0].EventsPerSecond, want)
 	}
 
-	if _, err := Rounds(t.Context(), cfg, 0, contenders, nil); err == nil {
+	if _, err := Rounds(t.Context(), cfg, 0, servers, nil); err == nil {
 		t.Error("0 rounds: no error")
 	}
-	failing := []Contender{{Target: Target{Name: "broken"}, Start: func(context.Context) (string, func() error, error) {
+	failing := []Server{{Target: Target{Name: "broken"}, Start: func(context.Context) (string, func() error, error) {
 		return "", nil, errors.New("no port")
 	}}}
 	if _, err := Rounds(t.Context(), cfg, 1, failing, nil); err == nil || !strings.Contains(err.Error(), "start the broken server: no port") {

@@ -15,8 +15,8 @@ import (
 
 // remoteServer is the montool server at url, run by someone else: every round
 // drives it as it is.
-func remoteServer(url string) Contender {
-	return Contender{Target: Target{Name: "montool", Stats: true}, Start: func(context.Context) (string, func() error, error) {
+func remoteServer(url string) Server {
+	return Server{Target: Target{Name: "montool", Stats: true}, Start: func(context.Context) (string, func() error, error) {
 		return url, func() error { return nil }, nil
 	}}
 }
@@ -25,8 +25,8 @@ func remoteServer(url string) Contender {
 // process on a free port of 127.0.0.1 for each round. It runs until the
 // round's stop function is called, whatever becomes of the round's
 // context, so that the round can still read its stats after an interrupt.
-func inProcessServer() Contender {
-	return Contender{Target: Target{Name: "montool", Stats: true}, Start: func(ctx context.Context) (string, func() error, error) {
+func inProcessServer() Server {
+	return Server{Target: Target{Name: "montool", Stats: true}, Start: func(ctx context.Context) (string, func() error, error) {
 		m, err := store.New(store.Options{})
 		if err != nil {
 			return "", nil, err
@@ -38,15 +38,15 @@ func inProcessServer() Contender {
 // durableServer is inProcessServer over a durable store that syncs as mode says, in a
 // fresh data directory under parent for each round, removed when the
 // round's server stops.
-func durableServer(parent string, mode wal.SyncMode) Contender {
-	return Contender{Target: Target{Name: "durable", Stats: true}, Start: func(ctx context.Context) (string, func() error, error) {
+func durableServer(parent string, mode wal.SyncMode) Server {
+	return Server{Target: Target{Name: "durable", Stats: true}, Start: func(ctx context.Context) (string, func() error, error) {
 		return startDurable(ctx, parent, mode)
 	}}
 }
 
-// contender is f, started, as a contender of the rounds.
-func (f *Floor) contender() Contender {
-	return Contender{Target: Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
+// server is f, started, as a server of the rounds.
+func (f *Floor) server() Server {
+	return Server{Target: Target{Name: "floor", NoPreload: true}, Start: func(context.Context) (string, func() error, error) {
 		return f.URL(), func() error { return nil }, nil
 	}}
 }

@@ -29,22 +29,22 @@ func TestServersOfEachRound(t *testing.T) {
 	montool, _ := newMontool(t)
 	tests := []struct {
 		name      string
-		contender Contender
+		server    Server
 		wantName  string
 		wantStays bool // the server is still up once the round stops it
 	}{
 		{"in process", inProcessServer(), "montool", false},
 		{"durable", durableServer(parent, wal.SyncAlways), "durable", false},
 		{"remote", remoteServer(montool), "montool", true},
-		{"floor", floor.contender(), "floor", true},
+		{"floor", floor.server(), "floor", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if tt.contender.Name != tt.wantName {
-				t.Errorf("Name = %q, want %q", tt.contender.Name, tt.wantName)
+			if tt.server.Name != tt.wantName {
+				t.Errorf("Name = %q, want %q", tt.server.Name, tt.wantName)
 			}
 			ctx, cancel := context.WithCancel(t.Context())
-			url, stop, err := tt.contender.Start(ctx)
+			url, stop, err := tt.server.Start(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}

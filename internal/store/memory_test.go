@@ -12,8 +12,16 @@ import (
 	"testing"
 
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/server"
 	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/storetest"
+)
+
+// The memory store is a server.Store with these of the optional abilities.
+var (
+	_ server.Store      = (*store.Memory)(nil)
+	_ server.Sizer      = (*store.Memory)(nil)
+	_ server.KeyCounter = (*store.Memory)(nil)
 )
 
 // base is an arbitrary moment (2025-11-22T22:20:00Z) in nanoseconds.
