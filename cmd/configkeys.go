@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/montool/montool/internal/configkey"
@@ -11,14 +10,6 @@ import (
 // structuredKeys returns the top-level config keys that hold lists, read
 // whole (see keySpecs and tokenSet) rather than bound to flags.
 func structuredKeys() []string { return []string{"keys", "tokens"} }
-
-// configKeyAnnotation marks a flag that the configuration can set, with the
-// key that sets it; see configkey.Annotation.
-const configKeyAnnotation = configkey.Annotation
-
-// configKey lets the configuration key set the flag name when the user did
-// not set the flag; see configkey.Set.
-func configKey(fs *pflag.FlagSet, name, key string) { configkey.Set(fs, name, key) }
 
 // configKeys returns every key the configuration may hold: those bound to
 // a flag of any command under root, and structuredKeys.

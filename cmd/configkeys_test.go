@@ -80,7 +80,7 @@ func TestServeKeysFollowTheRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	serve.LocalNonPersistentFlags().VisitAll(func(f *pflag.Flag) {
-		if k := f.Annotations[configKeyAnnotation]; len(k) == 0 || k[0] != configkey.Name("serve", f.Name) {
+		if k := f.Annotations[configkey.Annotation]; len(k) == 0 || k[0] != configkey.Name("serve", f.Name) {
 			t.Errorf("--%s is set by %q, want %q", f.Name, k, configkey.Name("serve", f.Name))
 		}
 	})

@@ -14,6 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/montool/montool/internal/configkey"
 )
 
 // reloadableKeys are the settings of serve that a reload changes at once;
@@ -105,7 +107,7 @@ func (r *reloader) reload(ctx context.Context) error {
 func restartOnly(before, after *pflag.FlagSet) []string {
 	var keys []string
 	before.VisitAll(func(f *pflag.Flag) {
-		key := f.Annotations[configKeyAnnotation]
+		key := f.Annotations[configkey.Annotation]
 		if len(key) == 0 || slices.Contains(reloadableKeys, key[0]) || !serveSetting(key[0]) {
 			return
 		}
