@@ -375,48 +375,45 @@ var ErrNotReady = errors.New("the data directory is still loading")
 // log: written, and synced when the sync mode is always. A duplicate waits
 // too, for the record of the event it repeats.
 func (s *Store) Apply(ctx context.Context, events []event.Event) ([]event.Result, error) {
+	return inLog(s, func() ([]event.Result, error) { return s.mem.Apply(ctx, events) })
+}
+
+// usable returns ErrNotReady before Load has finished, and the failure once
+// the log has failed: nothing more is taken or shown then.
+func (s *Store) usable() error {
 	if !s.Ready() {
-		return nil, ErrNotReady
+		return ErrNotReady
 	}
-	if err := s.Failed(); err != nil {
-		return nil, err // nothing more is taken once the log fails
+	return s.Failed()
+}
+
+// inLog returns what fn returns, when s is usable, once all fn did, and
+// all it saw, is in the log.
+func inLog[T any](s *Store, fn func() (T, error)) (T, error) {
+	var zero T
+	if err := s.usable(); err != nil {
+		return zero, err
 	}
-	results, err := s.mem.Apply(ctx, events)
+	v, err := fn()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	if err := s.log.Wait(); err != nil {
-		return nil, failure(err)
+		return zero, failure(err)
 	}
-	return results, nil
+	return v, nil
 }
 
 // Delete forgets a client and returns the number of its events, once the
 // deletion is in the log.
 func (s *Store) Delete(ctx context.Context, clientID string) (int64, error) {
-	if !s.Ready() {
-		return 0, ErrNotReady
-	}
-	if err := s.Failed(); err != nil {
-		return 0, err
-	}
-	n, err := s.mem.Delete(ctx, clientID)
-	if err != nil {
-		return 0, err
-	}
-	if err := s.log.Wait(); err != nil {
-		return 0, failure(err)
-	}
-	return n, nil
+	return inLog(s, func() (int64, error) { return s.mem.Delete(ctx, clientID) })
 }
 
 // ExpireIdle deletes the clients idle since before, as store.Memory does,
 // and returns once the deletions are in the log.
 func (s *Store) ExpireIdle(ctx context.Context, before time.Time) ([]store.Expired, error) {
-	if !s.Ready() {
-		return nil, ErrNotReady
-	}
-	if err := s.Failed(); err != nil {
+	if err := s.usable(); err != nil {
 		return nil, err
 	}
 	expired, err := s.mem.ExpireIdle(ctx, before)
@@ -452,39 +449,13 @@ func (s *Store) Bytes() int64 { return s.mem.Bytes() }
 // event applied in memory whose record the log then fails to write is
 // never shown.
 func (s *Store) View(ctx context.Context, clientID string) (*event.View, error) {
-	if !s.Ready() {
-		return nil, ErrNotReady
-	}
-	if err := s.Failed(); err != nil {
-		return nil, err
-	}
-	v, err := s.mem.View(ctx, clientID)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.log.Wait(); err != nil {
-		return nil, failure(err)
-	}
-	return v, nil
+	return inLog(s, func() (*event.View, error) { return s.mem.View(ctx, clientID) })
 }
 
 // Clients lists the known clients, once what they hold is in the log, as
 // View does.
 func (s *Store) Clients(ctx context.Context) ([]event.ClientInfo, error) {
-	if !s.Ready() {
-		return nil, ErrNotReady
-	}
-	if err := s.Failed(); err != nil {
-		return nil, err
-	}
-	clients, err := s.mem.Clients(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.log.Wait(); err != nil {
-		return nil, failure(err)
-	}
-	return clients, nil
+	return inLog(s, func() ([]event.ClientInfo, error) { return s.mem.Clients(ctx) })
 }
 
 // snapshotLoop writes a snapshot every SnapshotInterval until ctx ends,
