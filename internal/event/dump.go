@@ -146,8 +146,8 @@ func (e *storedEvent) sample() (Sample, error) {
 	case e.Key == nil:
 		return smp, invalidField(FieldKey, "is required")
 	}
-	if msg := checkKey(*e.Key); msg != "" {
-		return smp, invalidField(FieldKey, msg)
+	if err := CheckText(FieldKey, *e.Key, false); err != nil {
+		return smp, err
 	}
 	var err error
 	if smp.Timestamp, err = ParseTimestamp(e.Timestamp.String()); err != nil {

@@ -1,6 +1,9 @@
 // Package event holds montool's event model: what an event is, the rules
-// every event follows, and its JSON form. The server, the store and every
-// client command share it, so an event means the same thing everywhere.
+// every event follows, how its numbers and timestamps are read and
+// written, and the JSON form it is written in. The server, the store and
+// every client command share it, so an event means the same thing
+// everywhere. Reading events from request bodies, under these rules, is
+// package ingestjson's.
 package event
 
 import (
@@ -110,11 +113,11 @@ type Event struct {
 // naming the field, or nil when e is a valid event. It does not change e:
 // use NormalizeID on ids built by hand.
 func (e *Event) Validate() error {
-	if msg := checkID(e.ClientID); msg != "" {
-		return invalidField(FieldClientID, msg)
+	if err := CheckID(FieldClientID, e.ClientID); err != nil {
+		return err
 	}
-	if msg := checkID(e.ID); msg != "" {
-		return invalidField(FieldEventID, msg)
+	if err := CheckID(FieldEventID, e.ID); err != nil {
+		return err
 	}
 	if e.Timestamp < 0 {
 		return invalidField(FieldTimestamp, "must not be negative")
@@ -122,8 +125,8 @@ func (e *Event) Validate() error {
 	if e.Type != Cumulative && e.Type != TimeSeries {
 		return invalidField(FieldType, "must be CUMULATIVE or TIME-SERIES")
 	}
-	if msg := checkKey(e.Key); msg != "" {
-		return invalidField(FieldKey, msg)
+	if err := CheckText(FieldKey, e.Key, false); err != nil {
+		return err
 	}
 	if math.IsNaN(e.Value) || math.IsInf(e.Value, 0) {
 		return invalidField(FieldValue, "must be a finite number")
@@ -175,45 +178,39 @@ func hexDigits(x uint64) (hex, upper uint64) {
 	return hex & tops, upper & tops
 }
 
-// The messages for ids and keys that are too long.
-var (
-	idTooLong  = "must be at most " + strconv.Itoa(MaxIDLen) + " bytes"
-	keyTooLong = "must be at most " + strconv.Itoa(MaxKeyLen) + " bytes"
-)
+// CheckID returns an *Error of kind ErrInvalid for field, FieldClientID or
+// FieldEventID, if s is not a client or event id the server takes, else
+// nil.
+func CheckID(field, s string) error { return CheckText(field, s, false) }
 
-// CheckID returns an *Error of kind ErrInvalid for field if s is not a
-// client or event id the server takes, else nil.
-func CheckID(field, s string) error {
-	if msg := checkID(s); msg != "" {
-		return invalidField(field, msg)
+// CheckText returns an *Error of kind ErrInvalid for field if s is not a
+// string the server takes as that field, else nil: an event key for
+// FieldKey, a client or event id for FieldClientID and FieldEventID. It is
+// the one list of the rules for the strings whose identity matters.
+// printable says that s is known to hold only printable ASCII, bytes 0x20
+// to 0x7e, as a decoder knows of a string it has just read: s is then UTF-8
+// and free of control characters without a look.
+func CheckText(field, s string, printable bool) error {
+	maxLen := MaxIDLen
+	if field == FieldKey {
+		maxLen = MaxKeyLen
 	}
-	return nil
-}
-
-// checkID returns the first rule s breaks as a client or event id, or "".
-func checkID(s string) string { return checkText(s, MaxIDLen, idTooLong, false) }
-
-// checkKey returns the first rule s breaks as an event key, or "".
-func checkKey(s string) string { return checkText(s, MaxKeyLen, keyTooLong, false) }
-
-// checkText returns the first rule s breaks as an id or a key of at most
-// maxLen bytes (tooLong says so), or "": the one list of the rules for the
-// strings whose identity matters. plain says that s is known to hold only
-// bytes from 0x20 to 0x7e, so that it is UTF-8 and free of control
-// characters without a look.
-func checkText(s string, maxLen int, tooLong string, plain bool) string {
+	var msg string
 	switch {
 	case s == "":
-		return "must not be empty"
+		msg = "must not be empty"
 	case len(s) > maxLen:
-		return tooLong
-	case plain:
+		msg = "must be at most " + strconv.Itoa(maxLen) + " bytes"
+	case printable:
+		return nil
 	case !utf8.ValidString(s):
-		return "must be valid UTF-8"
+		msg = "must be valid UTF-8"
 	case hasControl(s):
-		return "must not contain control characters"
+		msg = "must not contain control characters"
+	default:
+		return nil
 	}
-	return ""
+	return invalidField(field, msg)
 }
 
 // hasControl reports whether s, which must be valid UTF-8, holds a control

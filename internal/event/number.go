@@ -125,41 +125,41 @@ func parseDecimal(s string) (decimal, error) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-// parseValue reads an event value from the text of a JSON number.
-func parseValue(s string) (float64, string) {
-	if _, ok := readDecimal(s); !ok {
-		return 0, "must be a number"
-	}
-	return finiteValue(s)
-}
-
-// float64pow10 holds the powers of ten finiteValue divides by, all exact.
+// float64pow10 holds the powers of ten ParseValue divides by, all exact.
 var float64pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
-// finiteValue reads an event value from s, which follows the JSON number
-// grammar.
-func finiteValue(s string) (float64, string) {
-	// Fast path: no exponent and at most 15 digits, so that the digits are
-	// a whole number m that float64 holds exactly, as it does 10^k for the k
-	// decimals: m / 10^k, rounded once, is what ParseFloat returns.
-	neg := s[0] == '-'
+// ParseValue reads an event value written as a JSON number ("3", "-0.5",
+// "1e3"): the same rule the server applies to event_value.
+func ParseValue(s string) (float64, error) {
+	// Fast path: a number without an exponent and of at most 15 digits, as
+	// values mostly are. The digits are then a whole number m that float64
+	// holds exactly, as it does 10^k for the k decimals: m / 10^k, rounded
+	// once, is what ParseFloat returns.
 	i := 0
+	neg := len(s) > 0 && s[0] == '-'
 	if neg {
 		i++
 	}
+	first := i
 	var m uint64
 	digits, point := 0, -1
 	for ; i < len(s); i++ {
 		if c := s[i]; isDigit(c) {
 			m = m*10 + uint64(c-'0')
 			digits++
-		} else if c == '.' {
+		} else if c == '.' && point < 0 {
 			point = digits
 		} else {
-			break
+			break // an exponent, or no number
 		}
 	}
-	if i == len(s) && digits <= 15 {
+	whole := digits // the digits before the point
+	if point >= 0 {
+		whole = point
+	}
+	// Not past the fast path's reach: no digit missing before or after the
+	// point, and no leading zero, which JSON refuses.
+	if i == len(s) && digits <= 15 && whole > 0 && point != digits && (whole == 1 || s[first] != '0') {
 		f := float64(m)
 		if point >= 0 {
 			f /= float64pow10[digits-point]
@@ -167,16 +167,19 @@ func finiteValue(s string) (float64, string) {
 		if neg {
 			f = -f
 		}
-		return f, ""
+		return f, nil
+	}
+	if _, ok := readDecimal(s); !ok {
+		return 0, invalidField(FieldValue, "must be a number")
 	}
 	if len(s) > maxParseFloatText {
 		s = shortText(s)
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsInf(f, 0) {
-		return 0, "must be a finite number"
+		return 0, invalidField(FieldValue, "must be a finite number")
 	}
-	return f, ""
+	return f, nil
 }
 
 // maxParseFloatText is the longest number text strconv.ParseFloat is
@@ -206,16 +209,6 @@ func shortText(s string) string {
 	b = append(b, 'e')
 	b = strconv.AppendInt(b, int64(d.exp+len(d.digits)), 10)
 	return string(b)
-}
-
-// ParseValue reads an event value written as a JSON number ("3", "-0.5",
-// "1e3"): the same rule the server applies to event_value.
-func ParseValue(s string) (float64, error) {
-	v, msg := parseValue(s)
-	if msg != "" {
-		return 0, invalidField(FieldValue, msg)
-	}
-	return v, nil
 }
 
 // AppendFloat appends f the way encoding/json writes a float64: the

@@ -124,9 +124,9 @@ func (v *View) WriteCSV(w io.Writer) error {
 // appendTotal appends the JSON object of a CUMULATIVE key's total.
 func (v *View) appendTotal(b []byte, s *SeriesView) []byte {
 	b = append(b, `{"client_id":`...)
-	b = appendString(b, v.ClientID)
+	b = AppendJSONString(b, v.ClientID)
 	b = append(b, `,"event_type":"CUMULATIVE","event_key":`...)
-	b = appendString(b, s.Key)
+	b = AppendJSONString(b, s.Key)
 	b = append(b, `,"event_value":`...)
 	b = AppendFloat(b, s.Total)
 	b = append(b, `,"event_count":`...)
@@ -139,13 +139,13 @@ func (v *View) appendTotal(b []byte, s *SeriesView) []byte {
 // appendSample appends the JSON object of one event of a TIME-SERIES key.
 func (v *View) appendSample(b []byte, s *SeriesView, smp Sample) []byte {
 	b = append(b, `{"client_id":`...)
-	b = appendString(b, v.ClientID)
+	b = AppendJSONString(b, v.ClientID)
 	b = append(b, `,"event_id":`...)
-	b = appendString(b, smp.ID)
+	b = AppendJSONString(b, smp.ID)
 	b = append(b, `,"event_timestamp":`...)
 	b = smp.Timestamp.AppendJSON(b)
 	b = append(b, `,"event_type":"TIME-SERIES","event_key":`...)
-	b = appendString(b, s.Key)
+	b = AppendJSONString(b, s.Key)
 	b = append(b, `,"event_value":`...)
 	b = AppendFloat(b, smp.Value)
 	return append(b, '}')

@@ -33,14 +33,7 @@ func (ts Timestamp) Time() time.Time { return time.Unix(0, int64(ts)).UTC() }
 // (see SecondsBelow). It must not be negative and must fall before the year
 // 2262, the end of what nanoseconds in 64 bits can hold.
 func ParseTimestamp(s string) (Timestamp, error) {
-	ts, msg := parseTimestamp(s)
-	if msg != "" {
-		return 0, invalidField(FieldTimestamp, msg)
-	}
-	return ts, nil
-}
-
-func parseTimestamp(s string) (Timestamp, string) {
+	const tooLate = "is out of range (must be before the year 2262)"
 	if n := len(s); n <= 19 && (n == 1 || n > 1 && s[0] != '0') {
 		// Fast path: a whole number of at most 19 digits, as timestamps
 		// mostly are, scaled by the unit its number of digits tells.
@@ -60,21 +53,21 @@ func parseTimestamp(s string) (Timestamp, string) {
 				scale, zeros = 1e6, 6
 			}
 			if n+zeros > 19 || v*scale > math.MaxInt64 {
-				return 0, "is out of range (must be before the year 2262)"
+				return 0, invalidField(FieldTimestamp, tooLate)
 			}
-			return Timestamp(v * scale), ""
+			return Timestamp(v * scale), nil
 		}
 	}
 	t, ok := readDecimal(s)
 	if !ok {
-		return 0, "must be a Unix timestamp (a number)"
+		return 0, invalidField(FieldTimestamp, "must be a Unix timestamp (a number)")
 	}
 	lo, hi, exp := t.digits() // the number is digits lo to hi × 10^exp
 	if lo == hi {
-		return 0, ""
+		return 0, nil
 	}
 	if t.neg {
-		return 0, "must not be negative"
+		return 0, invalidField(FieldTimestamp, "must not be negative")
 	}
 	// Scale to nanoseconds by the unit the magnitude tells: n is the number
 	// of digits before the point.
@@ -89,13 +82,13 @@ func parseTimestamp(s string) (Timestamp, string) {
 	}
 	if shift < 0 {
 		if -shift >= hi-lo {
-			return 0, ""
+			return 0, nil
 		}
 		hi += shift // digits finer than a nanosecond are dropped
 		shift = 0
 	}
 	if hi-lo+shift > 19 {
-		return 0, "is out of range (must be before the year 2262)"
+		return 0, invalidField(FieldTimestamp, tooLate)
 	}
 	var ns uint64
 	for i := lo; i < hi; i++ {
@@ -105,9 +98,9 @@ func parseTimestamp(s string) (Timestamp, string) {
 		ns *= 10
 	}
 	if ns > math.MaxInt64 {
-		return 0, "is out of range (must be before the year 2262)"
+		return 0, invalidField(FieldTimestamp, tooLate)
 	}
-	return Timestamp(ns), ""
+	return Timestamp(ns), nil
 }
 
 // AppendJSON appends ts as Unix seconds: a JSON number with a fraction only

@@ -2,7 +2,6 @@ package event_test
 
 import (
 	"encoding/json"
-	"errors"
 	"math"
 	"testing"
 	"time"
@@ -212,119 +211,6 @@ func TestTimestampTime(t *testing.T) {
 			}
 			if got.Location() != time.UTC {
 				t.Errorf("Time().Location(): got %v, want UTC", got.Location())
-			}
-		})
-	}
-}
-
-// TestDecodeTimestamp checks event_timestamp through Decode, as a JSON number
-// and as a numeric string, and how the event writes it back.
-func TestDecodeTimestamp(t *testing.T) {
-	tests := []struct {
-		name     string
-		raw      string // the JSON value sent
-		wantNS   int64
-		wantText string // the JSON value written back
-	}{
-		{"seconds number", `1763850000`, 1763850000_000000000, `1763850000`},
-		{"seconds string", `"1763850000"`, 1763850000_000000000, `1763850000`},
-		{"fractional seconds string", `"1763850000.5"`, 1763850000_500000000, `1763850000.5`},
-		{"fractional seconds number", `1763850000.5`, 1763850000_500000000, `1763850000.5`},
-		{"seconds with zero fraction", `1763850000.000`, 1763850000_000000000, `1763850000`},
-		{"seconds in exponent form", `1.7638500001e9`, 1763850000_100000000, `1763850000.1`},
-		{"milliseconds number", `1763850001123`, 1763850001_123000000, `1763850001.123`},
-		{"milliseconds string", `"1763850001123"`, 1763850001_123000000, `1763850001.123`},
-		{"microseconds number", `1763850001123456`, 1763850001_123456000, `1763850001.123456`},
-		{"nanoseconds number", `1763850001123456789`, 1763850001_123456789, `1763850001.123456789`},
-		{"nanoseconds string", `"1763850001123456789"`, 1763850001_123456789, `1763850001.123456789`},
-		{"zero", `0`, 0, `0`},
-		{"largest", `9223372036854775807`, math.MaxInt64, `9223372036.854775807`},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			items, err := event.Decode([]byte(eventJSON("event_timestamp", tc.raw)), 0)
-			if err != nil {
-				t.Fatalf("Decode: %v", err)
-			}
-			if len(items) != 1 {
-				t.Fatalf("Decode: got %d items, want 1", len(items))
-			}
-			if items[0].Err != nil {
-				t.Fatalf("Decode: item error %v", items[0].Err)
-			}
-			if got := int64(items[0].Event.Timestamp); got != tc.wantNS {
-				t.Errorf("Timestamp: got %d, want %d", got, tc.wantNS)
-			}
-			b, err := items[0].Event.MarshalJSON()
-			if err != nil {
-				t.Fatalf("MarshalJSON: %v", err)
-			}
-			var fields map[string]json.RawMessage
-			if err := json.Unmarshal(b, &fields); err != nil {
-				t.Fatalf("MarshalJSON wrote invalid JSON %s: %v", b, err)
-			}
-			if got := string(fields["event_timestamp"]); got != tc.wantText {
-				t.Errorf("event_timestamp written: got %s, want %s", got, tc.wantText)
-			}
-		})
-	}
-}
-
-func TestDecodeTimestampRejected(t *testing.T) {
-	tests := []struct {
-		name string
-		raw  string
-	}{
-		{"hex string", `"0x10"`},
-		{"Inf string", `"Inf"`},
-		{"NaN string", `"NaN"`},
-		{"leading space string", `" 1"`},
-		{"trailing space string", `"1 "`},
-		{"plus sign string", `"+1"`},
-		{"trailing dot string", `"1."`},
-		{"leading dot string", `".5"`},
-		{"leading zero string", `"01"`},
-		{"empty string", `""`},
-		{"date string", `"2025-11-22T22:20:00Z"`},
-		{"negative number", `-1`},
-		{"negative string", `"-1763850000"`},
-		{"negative fraction", `-0.5`},
-		{"past 2262 in seconds", `9223372037`},
-		{"past 2262 in nanoseconds", `9223372036854775808`},
-		{"largest seconds value", `99999999999`},
-		{"huge exponent", `1e400`},
-		{"true", `true`},
-		{"false", `false`},
-		{"object", `{}`},
-		{"array", `[1763850000]`},
-		{"null", `null`},
-		{"missing", omit},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			items, err := event.Decode([]byte(eventJSON("event_timestamp", tc.raw)), 0)
-			if err != nil {
-				t.Fatalf("Decode: got body error %v, want an item error", err)
-			}
-			if len(items) != 1 {
-				t.Fatalf("Decode: got %d items, want 1", len(items))
-			}
-			checkFieldErr(t, items[0].Err, event.FieldTimestamp)
-		})
-	}
-}
-
-// TestDecodeTimestampNotJSON checks that numbers outside the JSON grammar,
-// sent bare, make the whole body invalid.
-func TestDecodeTimestampNotJSON(t *testing.T) {
-	for _, raw := range []string{`0x10`, `Inf`, `NaN`, `+1`, `1.`, `.5`, `01`} {
-		t.Run(raw, func(t *testing.T) {
-			items, err := event.Decode([]byte(eventJSON("event_timestamp", raw)), 0)
-			if err == nil {
-				t.Fatalf("Decode: got %d items and no error, want ErrInvalid", len(items))
-			}
-			if !errors.Is(err, event.ErrInvalid) {
-				t.Errorf("errors.Is(%v, ErrInvalid): got false, want true", err)
 			}
 		})
 	}

@@ -37,3 +37,19 @@ func AppendUUID(b []byte, u *[16]byte) []byte {
 	}
 	return append(b, out[:]...)
 }
+
+// hexValue maps the bytes of hex digits to their values, any other byte to
+// 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := byte('0'); c <= '9'; c++ {
+		t[c] = c - '0'
+	}
+	for c := byte('a'); c <= 'f'; c++ {
+		t[c] = c - 'a' + 10
+		t[c-'a'+'A'] = c - 'a' + 10
+	}
+	return t
+}()

@@ -68,7 +68,7 @@ func (v *View) WriteJSON(w io.Writer) error {
 		return err
 	}
 	b = append(b, `{"client_id":`...)
-	b = appendString(b, v.ClientID)
+	b = AppendJSONString(b, v.ClientID)
 	b = append(b, `,"events":{`...)
 	// The head of every event of one client and key, written once.
 	var head []byte
@@ -77,16 +77,16 @@ func (v *View) WriteJSON(w io.Writer) error {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendString(b, s.Key)
+		b = AppendJSONString(b, s.Key)
 		b = append(b, ':')
 		switch s.Type {
 		case Cumulative:
 			b = v.appendTotal(b, s)
 		case TimeSeries:
 			head = append(head[:0], `{"client_id":`...)
-			head = appendString(head, v.ClientID)
+			head = AppendJSONString(head, v.ClientID)
 			head = append(head, `,"event_id":`...)
-			tail := appendString([]byte(`,"event_type":"TIME-SERIES","event_key":`), s.Key)
+			tail := AppendJSONString([]byte(`,"event_type":"TIME-SERIES","event_key":`), s.Key)
 			tail = append(tail, `,"event_value":`...)
 			b = append(b, '[')
 			n := 0
@@ -99,7 +99,7 @@ func (v *View) WriteJSON(w io.Writer) error {
 					b = append(b, ',')
 				}
 				b = append(b, head...)
-				b = appendString(b, smp.ID)
+				b = AppendJSONString(b, smp.ID)
 				b = append(b, `,"event_timestamp":`...)
 				b = smp.Timestamp.AppendJSON(b)
 				b = append(b, tail...)

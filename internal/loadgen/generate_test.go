@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/ingestjson"
 )
 
 // plainBody returns a copy of a body, inflated when it is gzip.
@@ -30,21 +31,23 @@ func plainBody(t *testing.T, cfg Config, data []byte) []byte {
 }
 
 // decodeBody decodes a plain body the way the server does and returns its
-// events, failing the test on any invalid one. The events' strings may
-// alias data.
+// events, failing the test on any invalid one. The events are those of an
+// ingestjson.Batch that is never reset: they are valid while data does not
+// change.
 func decodeBody(t *testing.T, cfg Config, data []byte) []event.Event {
 	t.Helper()
 	if cfg.Format == JSON && cfg.Batch == 1 && (len(data) == 0 || data[0] != '{') {
 		t.Fatalf("a body of --batch 1 is not a single object: %.40s", data)
 	}
-	decode := event.Decode
+	var b ingestjson.Batch
+	decode := b.DecodeJSON
 	if cfg.Format == NDJSON {
-		decode = event.DecodeNDJSON
+		decode = b.DecodeNDJSON
 	}
-	items, err := decode(data, 0)
-	if err != nil {
+	if err := decode(data, 0); err != nil {
 		t.Fatalf("the server's decoder refuses a body: %v", err)
 	}
+	items := b.Items()
 	events := make([]event.Event, len(items))
 	for i, it := range items {
 		if it.Err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/ingestjson"
 )
 
 // The body formats the events endpoint takes.
@@ -42,7 +43,7 @@ func (s *Server) handleIngest() http.HandlerFunc {
 			return
 		}
 		b := s.getBatch()
-		defer s.putBatch(b) // decoded events point into b.body until the answer is written
+		defer s.putBatch(b) // b.decoded, and the answer made of it, are valid until then
 		hold := bodyHold{budget: s.bodies}
 		defer hold.release()
 		if err := s.readBody(w, r, b, &hold); err != nil {
@@ -53,8 +54,7 @@ func (s *Server) handleIngest() http.HandlerFunc {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
-		b.items, err = decode(b.items, b.body, s.cfg.MaxBatchEvents)
-		if err != nil {
+		if err = decode(&b.decoded, b.body, s.cfg.MaxBatchEvents); err != nil {
 			s.writeIngestError(w, r, event.Summary{}, err)
 			return
 		}
@@ -85,15 +85,16 @@ func (s *Server) apply(w http.ResponseWriter, r *http.Request, b *batch) {
 	s.metrics.countResults(b.valid, results)
 	sum := b.summarize(results)
 	codes := s.metrics.countRefused(b.refused)
-	s.answerIngest(w, r, sum, codes, len(b.items))
+	s.answerIngest(w, r, sum, codes, len(b.decoded.Items()))
 }
 
 // sift sorts the decoded items of b into the valid events, with their
 // places in the request, and the refused ones: those that did not decode
 // or validate, and those of clients the request's token may not write.
 func (b *batch) sift(ctx context.Context) {
-	b.valid, b.index = slices.Grow(b.valid, len(b.items)), slices.Grow(b.index, len(b.items))
-	for i, it := range b.items {
+	items := b.decoded.Items()
+	b.valid, b.index = slices.Grow(b.valid, len(items)), slices.Grow(b.index, len(items))
+	for i, it := range items {
 		if it.Err == nil && !mayActFor(ctx, it.Event.ClientID) {
 			it.Err = errNotYourClient
 		}
@@ -114,7 +115,7 @@ func (s *Server) countForLog(ctx context.Context, b *batch) {
 		return
 	}
 	ri := infoOf(ctx)
-	ri.events = len(b.items)
+	ri.events = len(b.decoded.Items())
 	for i := range b.valid { // runs of a client, as agents send them
 		if i == 0 || b.valid[i].ClientID != b.valid[i-1].ClientID {
 			ri.clients++
@@ -179,7 +180,7 @@ func (s *Server) answerIngest(w http.ResponseWriter, r *http.Request, sum event.
 const maxListedErrors = 100
 
 // refusal is a rejected event of a request: its place in the request, its
-// id as sent (which may point into the body) and why.
+// id as sent (a string of the request's decoded batch) and why.
 type refusal struct {
 	index int
 	id    string
@@ -223,8 +224,11 @@ func withErrors(sum event.Summary) event.Summary {
 	return sum
 }
 
+// itemError is the entry of r in the errors of a summary. The summary is
+// written before the request's decoded batch is reset, so the id need not
+// be copied.
 func itemError(r refusal) event.ItemError {
-	ie := event.ItemError{Index: r.index, EventID: strings.Clone(r.id), Code: event.Code(r.err), Message: r.err.Error()}
+	ie := event.ItemError{Index: r.index, EventID: r.id, Code: event.Code(r.err), Message: r.err.Error()}
 	var e *event.Error
 	if errors.As(r.err, &e) {
 		ie.Field, ie.Message = e.Field, e.Message
@@ -245,9 +249,9 @@ func rejectedMessage(sum event.Summary, total int) string {
 
 // decoderFor returns the decoder of a Content-Type: JSON, also for a request
 // with none, or NDJSON, in UTF-8.
-func decoderFor(ct string) (func([]event.Item, []byte, int) ([]event.Item, error), error) {
+func decoderFor(ct string) (func(*ingestjson.Batch, []byte, int) error, error) {
 	if ct == "" {
-		return event.AppendDecode, nil
+		return (*ingestjson.Batch).DecodeJSON, nil
 	}
 	mt, params, err := mime.ParseMediaType(ct)
 	if cs, ok := params["charset"]; ok && err == nil && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
@@ -256,9 +260,9 @@ func decoderFor(ct string) (func([]event.Item, []byte, int) ([]event.Item, error
 	switch {
 	case err != nil:
 	case mt == mediaJSON:
-		return event.AppendDecode, nil
+		return (*ingestjson.Batch).DecodeJSON, nil
 	case mt == mediaNDJSON:
-		return event.AppendDecodeNDJSON, nil
+		return (*ingestjson.Batch).DecodeNDJSON, nil
 	}
 	return nil, &event.Error{Kind: errUnsupportedMediaType, Message: "Content-Type " + strconv.Quote(ct) + " is not supported: send " + mediaJSON + " or " + mediaNDJSON}
 }
@@ -280,12 +284,15 @@ func checkContentEncoding(ce string) error {
 // its decoded items, the valid events among them and the rejected ones.
 // Batches are pooled (Server.batches), so that a busy server reuses these
 // buffers instead of allocating them for every request.
+//
+// The events of valid and the ids of refused are those of decoded, and
+// share its lifetime: they are valid until putBatch resets it.
 type batch struct {
 	body []byte
 	// packed is a gzip body as sent, read by packedReader.
 	packed       []byte
 	packedReader bytes.Reader
-	items        []event.Item
+	decoded      ingestjson.Batch // body, decoded
 	valid        []event.Event
 	index        []int // the position in the request of each valid event
 	// refused are the rejected events, by their place in the request.
@@ -298,18 +305,19 @@ const maxPooledBody = 16 << 20
 // getBatch returns an empty batch from the pool, or a new one.
 func (s *Server) getBatch() *batch { return s.batches.Get().(*batch) }
 
-// putBatch empties b and keeps it for reuse. The events it held point into
-// its body and name clients and errors: they are cleared, so that nothing
-// they refer to outlives the request.
+// putBatch empties b and keeps it for reuse. Resetting b.decoded ends the
+// lifetime of its events, so that b.body may be read into again; they are
+// cleared, with the valid and refused ones, so that nothing they refer to
+// outlives the request.
 func (s *Server) putBatch(b *batch) {
 	if cap(b.body) > maxPooledBody || cap(b.packed) > maxPooledBody {
 		return
 	}
+	b.decoded.Reset()
 	b.body, b.packed = b.body[:0], b.packed[:0]
 	b.packedReader.Reset(nil)
-	clear(b.items)
 	clear(b.valid)
 	clear(b.refused)
-	b.items, b.valid, b.index, b.refused = b.items[:0], b.valid[:0], b.index[:0], b.refused[:0]
+	b.valid, b.index, b.refused = b.valid[:0], b.index[:0], b.refused[:0]
 	s.batches.Put(b)
 }

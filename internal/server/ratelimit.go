@@ -116,7 +116,9 @@ func (l *limiter) takeOne(client string, n float64, now time.Time) (wait time.Du
 	b := s.buckets[client]
 	if b == nil {
 		b, fresh = &bucket{tokens: l.burst, last: now}, true
-		s.buckets[strings.Clone(client)] = b // client may point into a request
+		// The bucket outlives the request, and client is a string of the
+		// request's ingestjson.Batch, valid only until the batch is reset.
+		s.buckets[strings.Clone(client)] = b
 	}
 	if elapsed := now.Sub(b.last).Seconds(); elapsed > 0 {
 		b.tokens = math.Min(l.burst, b.tokens+elapsed*l.rate)

@@ -1,4 +1,4 @@
-package event
+package ingestjson
 
 import (
 	"encoding/binary"
@@ -9,6 +9,8 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/montool/montool/internal/event"
 )
 
 // This file holds the scanner that reads request bodies: one pass over the
@@ -34,25 +36,22 @@ const (
 	numFields
 )
 
-// fieldNames are the names of the fields of a fields array, in its order.
-var fieldNames = [numFields]string{FieldClientID, FieldEventID, FieldTimestamp, FieldType, FieldKey, FieldValue}
-
 // fieldIndex returns the position in a fields array of the field called
 // name, or -1 for a name that is no event field. Names match exactly, as
 // keys of a map do.
 func fieldIndex(name []byte) int {
 	switch string(name) {
-	case FieldClientID:
+	case event.FieldClientID:
 		return fClientID
-	case FieldEventID:
+	case event.FieldEventID:
 		return fEventID
-	case FieldTimestamp:
+	case event.FieldTimestamp:
 		return fTimestamp
-	case FieldType:
+	case event.FieldType:
 		return fType
-	case FieldKey:
+	case event.FieldKey:
 		return fKey
-	case FieldValue:
+	case event.FieldValue:
 		return fValue
 	}
 	return -1
@@ -72,70 +71,63 @@ type rawValue struct {
 // field appears more than once, the last one counts, as in a map.
 type fields [numFields]rawValue
 
-// fieldsOf returns the event fields of m, an object encoding/json has read.
-func fieldsOf(m map[string]json.RawMessage) fields {
-	var f fields
-	for i, name := range fieldNames {
-		if raw, ok := m[name]; ok {
-			f[i] = rawValue{text: raw, escaped: true, high: true}
-		}
-	}
-	return f
-}
-
-// event builds an event from f, checking the fields in the canonical order
+// build builds an event from f, checking the fields in the canonical order
 // and reporting the first fault. It returns the event as far as it was
 // built, the event_id as sent when it is a string (to name the event in a
 // rejection), and the fault. The strings of the event point into the text
 // of f when they could be read from it as they are.
-func (f *fields) event() (Event, string, error) {
-	var e Event
+func (f *fields) build() (event.Event, string, error) {
+	var e event.Event
 	id, idMsg := f[fEventID].str()
 	rawID := id // "" when event_id is not a string
 	var msg string
-	if e.ClientID, msg = f[fClientID].str(); msg == "" {
-		msg = checkText(e.ClientID, MaxIDLen, idTooLong, f[fClientID].plain())
+	var err error
+	if e.ClientID, msg = f[fClientID].str(); msg != "" {
+		return e, rawID, invalid(event.FieldClientID, msg)
 	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldClientID, msg)
+	if err = event.CheckText(event.FieldClientID, e.ClientID, f[fClientID].plain()); err != nil {
+		return e, rawID, err
 	}
-	if e.ID, msg = id, idMsg; msg == "" {
-		msg = checkText(e.ID, MaxIDLen, idTooLong, f[fEventID].plain())
+	if e.ID, msg = id, idMsg; msg != "" {
+		return e, rawID, invalid(event.FieldEventID, msg)
 	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldEventID, msg)
+	if err = event.CheckText(event.FieldEventID, e.ID, f[fEventID].plain()); err != nil {
+		return e, rawID, err
 	}
-	e.ClientID, e.ID = NormalizeID(e.ClientID), NormalizeID(e.ID)
+	e.ClientID, e.ID = event.NormalizeID(e.ClientID), event.NormalizeID(e.ID)
 	var num string
-	if num, msg = f[fTimestamp].number(); msg == "" {
-		e.Timestamp, msg = parseTimestamp(num)
+	if num, msg = f[fTimestamp].number(); msg != "" {
+		return e, rawID, invalid(event.FieldTimestamp, msg)
 	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldTimestamp, msg)
+	if e.Timestamp, err = event.ParseTimestamp(num); err != nil {
+		return e, rawID, err
 	}
 	var typ string
-	if typ, msg = f[fType].str(); msg == "" {
-		var err error
-		if e.Type, err = ParseType(typ); err != nil {
-			msg = err.Error()
-		}
+	if typ, msg = f[fType].str(); msg != "" {
+		return e, rawID, invalid(event.FieldType, msg)
 	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldType, msg)
+	if e.Type, err = event.ParseType(typ); err != nil {
+		return e, rawID, invalid(event.FieldType, err.Error())
 	}
-	if e.Key, msg = f[fKey].str(); msg == "" {
-		msg = checkText(e.Key, MaxKeyLen, keyTooLong, f[fKey].plain())
+	if e.Key, msg = f[fKey].str(); msg != "" {
+		return e, rawID, invalid(event.FieldKey, msg)
 	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldKey, msg)
+	if err = event.CheckText(event.FieldKey, e.Key, f[fKey].plain()); err != nil {
+		return e, rawID, err
 	}
-	if num, msg = f[fValue].number(); msg == "" {
-		e.Value, msg = finiteValue(num) // number checked the grammar
+	if num, msg = f[fValue].number(); msg != "" {
+		return e, rawID, invalid(event.FieldValue, msg)
 	}
-	if msg != "" {
-		return e, rawID, invalidField(FieldValue, msg)
+	if e.Value, err = event.ParseValue(num); err != nil {
+		return e, rawID, err
 	}
 	return e, rawID, nil
+}
+
+// invalid returns the *event.Error of kind ErrInvalid for field that msg
+// words.
+func invalid(field, msg string) error {
+	return &event.Error{Kind: event.ErrInvalid, Field: field, Message: msg}
 }
 
 // plain reports whether v, a string, holds only bytes from 0x20 to 0x7e,
@@ -185,13 +177,11 @@ func (v *rawValue) number() (string, string) {
 	switch c := raw[0]; {
 	case c == '"':
 		s := raw[1 : len(raw)-1]
-		var num string
 		if v.escaped || v.high {
-			num, _ = unquote(s) // bytes that are not UTF-8 become U+FFFD, as encoding/json has them
-		} else {
-			num = alias(s)
+			s, _ = appendUnquoted(make([]byte, 0, len(s)), s) // bytes that are not UTF-8 become U+FFFD, as encoding/json has them
 		}
-		if _, ok := readDecimal(num); !ok {
+		num := alias(s)
+		if !isNumber(s) {
 			return "", "must be a number or a numeric string, not " + strconv.Quote(num)
 		}
 		return num, ""
@@ -201,8 +191,17 @@ func (v *rawValue) number() (string, string) {
 	return "", "must be a number or a numeric string"
 }
 
+// isNumber reports whether b is one JSON number and nothing more.
+func isNumber(b []byte) bool {
+	s := scanner{data: b}
+	return s.number() && s.pos == len(b)
+}
+
 // alias returns the bytes of b as a string without copying them: b must not
-// change while the string is in use.
+// change while the string is in use. It is how the strings of a Batch point
+// into its body, and the lifetime documented on Batch is what makes that
+// safe; the only other bytes it is given are those of unquoted strings,
+// which nothing changes.
 func alias(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
@@ -214,7 +213,7 @@ func alias(b []byte) string {
 // surrogate starts, or -1. s must be valid JSON string content.
 func unquote(s []byte) (string, int) {
 	b, lone := appendUnquoted(make([]byte, 0, len(s)), s)
-	return unsafe.String(unsafe.SliceData(b), len(b)), lone // b is not used again
+	return alias(b), lone // b is not used again
 }
 
 // appendUnquoted appends the text of the JSON string content s to b, as
@@ -278,26 +277,21 @@ func appendUnquoted(b, s []byte) ([]byte, int) {
 func hex4(s []byte) rune {
 	var r rune
 	for _, c := range s[:4] {
-		r = r<<4 | rune(hexValue[c])
+		r = r<<4 | rune(unhex(c))
 	}
 	return r
 }
 
-// hexValue maps the bytes of hex digits to their values, any other byte to
-// 0xff.
-var hexValue = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
+// unhex returns the value of the hex digit c, or 0xff when c is none.
+func unhex(c byte) byte {
+	switch lower := c | 0x20; {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= lower && lower <= 'f':
+		return lower - 'a' + 10
 	}
-	for c := byte('0'); c <= '9'; c++ {
-		t[c] = c - '0'
-	}
-	for c := byte('a'); c <= 'f'; c++ {
-		t[c] = c - 'a' + 10
-		t[c-'a'+'A'] = c - 'a' + 10
-	}
-	return t
-}()
+	return 0xff
+}
 
 // plainByte marks the bytes that stand for themselves inside a JSON string
 // and need no further look: ASCII, not a control character, quote or
@@ -352,13 +346,6 @@ func (s *scanner) skipSpace() {
 	for s.pos < len(s.data) && isSpace(s.data[s.pos]) {
 		s.pos++
 	}
-}
-
-// atEnd moves past JSON white space and reports whether that is the end of
-// data.
-func (s *scanner) atEnd() bool {
-	s.skipSpace()
-	return s.pos == len(s.data)
 }
 
 // next returns the byte at pos, or 0 at the end of data.
@@ -453,33 +440,33 @@ func (s *scanner) key() (int, bool) {
 // written, with no escapes, and the closing quote, it returns the field and
 // the length of the name with its quote; else 0 for that length.
 func knownKey(rest []byte) (int, int) {
-	if len(rest) < len(FieldTimestamp)+1 { // too close to the end to bother
+	if len(rest) < len(event.FieldTimestamp)+1 { // too close to the end to bother
 		return 0, 0
 	}
 	switch rest[0] {
 	case 'c':
-		if string(rest[:10]) == FieldClientID+`"` {
+		if string(rest[:10]) == event.FieldClientID+`"` {
 			return fClientID, 10
 		}
 	case 'e':
 		switch rest[6] {
 		case 'i':
-			if string(rest[:9]) == FieldEventID+`"` {
+			if string(rest[:9]) == event.FieldEventID+`"` {
 				return fEventID, 9
 			}
 		case 't':
-			if string(rest[:16]) == FieldTimestamp+`"` {
+			if string(rest[:16]) == event.FieldTimestamp+`"` {
 				return fTimestamp, 16
 			}
-			if string(rest[:11]) == FieldType+`"` {
+			if string(rest[:11]) == event.FieldType+`"` {
 				return fType, 11
 			}
 		case 'k':
-			if string(rest[:10]) == FieldKey+`"` {
+			if string(rest[:10]) == event.FieldKey+`"` {
 				return fKey, 10
 			}
 		case 'v':
-			if string(rest[:12]) == FieldValue+`"` {
+			if string(rest[:12]) == event.FieldValue+`"` {
 				return fValue, 12
 			}
 		}
@@ -531,7 +518,7 @@ func (s *scanner) string() (escaped, high, ok bool) {
 			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
 				i += 2
 			case 'u':
-				if i+6 > len(data) || hexValue[data[i+2]]|hexValue[data[i+3]]|hexValue[data[i+4]]|hexValue[data[i+5]] > 15 {
+				if i+6 > len(data) || unhex(data[i+2])|unhex(data[i+3])|unhex(data[i+4])|unhex(data[i+5]) > 15 {
 					return false, false, false
 				}
 				i += 6
@@ -616,6 +603,8 @@ func (s *scanner) number() bool {
 	s.pos = i
 	return true
 }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // skipDigits returns the position of the first byte of data from i on that
 // is not a decimal digit.
