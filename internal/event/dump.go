@@ -38,30 +38,9 @@ type Sample struct {
 	Value     float64
 }
 
-// MarshalJSON writes d as the dump endpoint serves it:
+// UnmarshalJSON reads a dump in the form of the dump endpoint:
 //
 //	{"client_id": "…", "events": {"key": {…total…} or [{…event…}, …]}}
-func (d *Dump) MarshalJSON() ([]byte, error) {
-	var buf bytes.Buffer
-	if err := d.View().WriteJSON(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
-}
-
-// View returns a view of d.
-func (d *Dump) View() *View {
-	v := &View{ClientID: d.ClientID, Series: make([]SeriesView, len(d.Series))}
-	for i, s := range d.Series {
-		v.Series[i] = SeriesView{Key: s.Key, Type: s.Type, Total: s.Total, Count: s.Count, Last: s.Last}
-		if s.Type == TimeSeries {
-			v.Series[i].Samples = sampleSlice(s.Samples)
-		}
-	}
-	return v
-}
-
-// UnmarshalJSON reads the form MarshalJSON writes.
 func (d *Dump) UnmarshalJSON(b []byte) error {
 	var wire struct {
 		ClientID string                     `json:"client_id"`

@@ -3,7 +3,7 @@
 // written, and the JSON form it is written in. The server, the store and
 // every client command share it, so an event means the same thing
 // everywhere. Reading events from request bodies, under these rules, is
-// package ingestjson's.
+// package ingestjson's; writing dumps in their formats, dumpformat's.
 package event
 
 import (

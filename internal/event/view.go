@@ -1,10 +1,6 @@
 package event
 
-import (
-	"fmt"
-	"io"
-	"strings"
-)
+import "strings"
 
 // View is what one client holds, read in place: the samples of each key are
 // read through Samples rather than copied, so that a dump of any size can be
@@ -54,79 +50,3 @@ func (v *View) Dump() *Dump {
 	}
 	return d
 }
-
-// flushAt is the size at which WriteJSON hands its buffer to the writer.
-const flushAt = 32 << 10
-
-// WriteJSON writes v in the form of the dump endpoint, as MarshalJSON of
-// Dump does, through one small buffer that it reuses.
-func (v *View) WriteJSON(w io.Writer) error {
-	b := make([]byte, 0, flushAt+1024)
-	flush := func() error {
-		_, err := w.Write(b)
-		b = b[:0]
-		return err
-	}
-	b = append(b, `{"client_id":`...)
-	b = AppendJSONString(b, v.ClientID)
-	b = append(b, `,"events":{`...)
-	// The head of every event of one client and key, written once.
-	var head []byte
-	for i := range v.Series {
-		s := &v.Series[i]
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = AppendJSONString(b, s.Key)
-		b = append(b, ':')
-		switch s.Type {
-		case Cumulative:
-			b = v.appendTotal(b, s)
-		case TimeSeries:
-			head = append(head[:0], `{"client_id":`...)
-			head = AppendJSONString(head, v.ClientID)
-			head = append(head, `,"event_id":`...)
-			tail := AppendJSONString([]byte(`,"event_type":"TIME-SERIES","event_key":`), s.Key)
-			tail = append(tail, `,"event_value":`...)
-			b = append(b, '[')
-			n := 0
-			if s.Samples != nil {
-				n = s.Samples.Len()
-			}
-			for j := range n {
-				smp := s.Samples.At(j)
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = append(b, head...)
-				b = AppendJSONString(b, smp.ID)
-				b = append(b, `,"event_timestamp":`...)
-				b = smp.Timestamp.AppendJSON(b)
-				b = append(b, tail...)
-				b = AppendFloat(b, smp.Value)
-				b = append(b, '}')
-				if len(b) >= flushAt {
-					if err := flush(); err != nil {
-						return err
-					}
-				}
-			}
-			b = append(b, ']')
-		default:
-			return fmt.Errorf("series %q has no event type", s.Key)
-		}
-		if len(b) >= flushAt {
-			if err := flush(); err != nil {
-				return err
-			}
-		}
-	}
-	b = append(b, "}}"...)
-	return flush()
-}
-
-// sampleSlice is Samples over a slice.
-type sampleSlice []Sample
-
-func (s sampleSlice) Len() int        { return len(s) }
-func (s sampleSlice) At(i int) Sample { return s[i] }

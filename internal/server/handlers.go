@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/montool/montool/internal/dumpformat"
 	"github.com/montool/montool/internal/event"
 )
 
@@ -42,11 +43,11 @@ func (s *Server) handleDump() http.HandlerFunc {
 		pw := newProgressWriter(w, s.cfg.WriteTimeout)
 		switch format {
 		case "ndjson":
-			err = v.WriteNDJSON(pw)
+			err = dumpformat.WriteNDJSON(pw, v)
 		case "csv":
-			err = v.WriteCSV(pw)
+			err = dumpformat.WriteCSV(pw, v)
 		default:
-			if err = v.WriteJSON(pw); err == nil {
+			if err = dumpformat.WriteJSON(pw, v); err == nil {
 				_, err = pw.Write([]byte{'\n'})
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/montool/montool/internal/dumpformat"
 	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/store"
 	"github.com/montool/montool/internal/storetest"
@@ -214,7 +215,7 @@ func BenchmarkDumpStream(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := v.WriteJSON(&written); err != nil {
+		if err := dumpformat.WriteJSON(&written, v); err != nil {
 			b.Fatal(err)
 		}
 	}
