@@ -190,7 +190,7 @@ func (m *Memory) Apply(ctx context.Context, events []event.Event) ([]event.Resul
 	}
 	refs := slices.Grow((*pooled)[:0], len(events))
 	results := m.apply(events, refs)
-	clear(refs[:len(events)]) // they may point into the request
+	clear(refs[:len(events)]) // they hold the events' strings, which the store does not keep
 	*pooled = refs[:0]
 	m.idLists.Put(pooled)
 	return results, nil
