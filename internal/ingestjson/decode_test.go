@@ -27,6 +27,45 @@ func decodeOne(t *testing.T, body string) ingestjson.Item {
 	return items[0]
 }
 
+// TestBatchReuse decodes bodies one after the other into one batch: each
+// decode gives the items of its own body alone, an error leaves none, and
+// Reset empties the batch.
+func TestBatchReuse(t *testing.T) {
+	var b ingestjson.Batch
+	steps := []struct {
+		name   string
+		ndjson bool
+		body   string
+		want   []string // the event ids, or nil for a body refused whole
+	}{
+		{"a batch", false, batchOf(3), []string{"e0", "e1", "e2"}},
+		{"one event", false, eventJSON("event_id", `"x"`), []string{"x"}},
+		{"a body refused whole", false, "[]", nil},
+		{"NDJSON lines", true, eventJSON("event_id", `"n1"`) + "\n" + eventJSON("event_id", `"n2"`) + "\n", []string{"n1", "n2"}},
+	}
+	for _, st := range steps {
+		decode := b.DecodeJSON
+		if st.ndjson {
+			decode = b.DecodeNDJSON
+		}
+		err := decode([]byte(st.body), 0)
+		if (err != nil) != (st.want == nil) {
+			t.Fatalf("%s: error %v, want one: %t", st.name, err, st.want == nil)
+		}
+		var got []string
+		for _, it := range b.Items() {
+			got = append(got, it.Event.ID)
+		}
+		if strings.Join(got, " ") != strings.Join(st.want, " ") {
+			t.Errorf("%s: items of events %q, want %q", st.name, got, st.want)
+		}
+	}
+	b.Reset()
+	if n := len(b.Items()); n != 0 {
+		t.Errorf("Reset: %d items left, want none", n)
+	}
+}
+
 func TestDecodeBodyRejected(t *testing.T) {
 	valid := eventJSON()
 	deep := 20000

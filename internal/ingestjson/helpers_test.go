@@ -91,8 +91,9 @@ func checkFieldErr(t *testing.T, err error, field string) {
 	}
 }
 
-// decode decodes body as decodeJSON or decodeNDJSON does, returning its
-// items, or nil with the error.
+// decode decodes body into a new Batch, as NDJSON when ndjson says so, else
+// as JSON, and returns its items, or nil with the error. A batch that holds
+// items after an error fails t.
 func decode(t *testing.T, ndjson bool, body []byte, maxEvents int) ([]ingestjson.Item, error) {
 	t.Helper()
 	var b ingestjson.Batch
