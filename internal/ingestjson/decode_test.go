@@ -827,8 +827,8 @@ func TestDecodeValueRejected(t *testing.T) {
 	}
 }
 
-// TestDecodeTimestamp checks event_timestamp through Decode, as a JSON number
-// and as a numeric string, and how the event writes it back.
+// TestDecodeTimestamp checks event_timestamp through DecodeJSON, as a JSON
+// number and as a numeric string, and how the event writes it back.
 func TestDecodeTimestamp(t *testing.T) {
 	tests := []struct {
 		name     string
