@@ -220,5 +220,5 @@ func dumpOnce(ctx context.Context, c *apiclient.Client, opts *dumpOptions, w io.
 	if err := json.Unmarshal(raw, &d); err != nil {
 		return fmt.Errorf("read the dump of client %q: %w", opts.ClientID, err)
 	}
-	return dumpformat.WriteTable(w, &d, printable)
+	return dumpformat.WriteTable(w, &d)
 }

@@ -10,23 +10,24 @@ import (
 	"unicode/utf8"
 
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/termtext"
 )
 
 // WriteTable writes d for people: one row per key, with its type, its
 // count, its total or its last, min and max values, the time of its latest
 // event, and for a TIME-SERIES key a sparkline of its latest values.
 // Numbers are aligned right. The strings the server holds, the client id
-// and the keys, are written as show returns them, so that the caller
-// decides how text that could drive a terminal is shown.
-func WriteTable(w io.Writer, d *event.Dump, show func(string) string) error {
+// and the keys, are shown as termtext.Printable makes them, so that none
+// can drive the terminal.
+func WriteTable(w io.Writer, d *event.Dump) error {
 	rows := [][]string{{"KEY", "TYPE", "COUNT", "TOTAL", "LAST", "MIN", "MAX", "LATEST", "TREND"}}
 	for _, s := range d.Series {
 		switch s.Type {
 		case event.Cumulative:
-			rows = append(rows, []string{show(s.Key), s.Type.String(), strconv.FormatInt(s.Count, 10), number(s.Total), "-", "-", "-", when(s.Last), "-"})
+			rows = append(rows, []string{termtext.Printable(s.Key), s.Type.String(), strconv.FormatInt(s.Count, 10), number(s.Total), "-", "-", "-", when(s.Last), "-"})
 		case event.TimeSeries:
 			if len(s.Samples) == 0 {
-				rows = append(rows, []string{show(s.Key), s.Type.String(), "0", "-", "-", "-", "-", "-", "-"})
+				rows = append(rows, []string{termtext.Printable(s.Key), s.Type.String(), "0", "-", "-", "-", "-", "-", "-"})
 				continue
 			}
 			last := s.Samples[len(s.Samples)-1]
@@ -34,7 +35,7 @@ func WriteTable(w io.Writer, d *event.Dump, show func(string) string) error {
 			for _, smp := range s.Samples {
 				lo, hi = min(lo, smp.Value), max(hi, smp.Value)
 			}
-			rows = append(rows, []string{show(s.Key), s.Type.String(), strconv.Itoa(len(s.Samples)), "-", number(last.Value), number(lo), number(hi),
+			rows = append(rows, []string{termtext.Printable(s.Key), s.Type.String(), strconv.Itoa(len(s.Samples)), "-", number(last.Value), number(lo), number(hi),
 				when(last.Timestamp), sparkline(s.Samples[max(0, len(s.Samples)-sparkWidth):])})
 		}
 	}
@@ -46,7 +47,7 @@ func WriteTable(w io.Writer, d *event.Dump, show func(string) string) error {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "client %s\n\n", show(d.ClientID))
+	fmt.Fprintf(&b, "client %s\n\n", termtext.Printable(d.ClientID))
 	for _, row := range rows {
 		for i, cell := range row {
 			pad := strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell))

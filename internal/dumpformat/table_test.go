@@ -14,15 +14,6 @@ import (
 
 var update = flag.Bool("update", false, "write the golden files of the tests anew")
 
-// show quotes a string that holds a rune a terminal could act on, as
-// montool dump does.
-func show(s string) string {
-	if strings.IndexFunc(s, func(r rune) bool { return !strconv.IsPrint(r) }) >= 0 {
-		return strconv.Quote(s)
-	}
-	return s
-}
-
 // checkGolden compares got with the golden file testdata/name, or writes
 // the file anew with -update.
 func checkGolden(t *testing.T, name, got string) {
@@ -69,7 +60,7 @@ func TestWriteTable(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b strings.Builder
-			if err := dumpformat.WriteTable(&b, tc.d, show); err != nil {
+			if err := dumpformat.WriteTable(&b, tc.d); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, tc.golden, b.String())
@@ -85,7 +76,7 @@ func TestTableSparklineRange(t *testing.T) {
 		{Key: "flat", Type: event.TimeSeries, Samples: []event.Sample{{Timestamp: 1e9, Value: 3}, {Timestamp: 2e9, Value: 3}}},
 	}}
 	var b strings.Builder
-	if err := dumpformat.WriteTable(&b, d, show); err != nil {
+	if err := dumpformat.WriteTable(&b, d); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"▁█ 47.4–47.5\n", "▁▁ all 3\n"} {
