@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
 	"os"
@@ -10,16 +9,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/agent"
-	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/cmdline"
 	"github.com/montool/montool/internal/configkey"
+	"github.com/montool/montool/internal/termtext"
 )
 
 // agentsOptions holds what `montool agents` runs with.
 type agentsOptions struct {
-	Server string
-	Token  string
-	TLS    *tls.Config // nil for the defaults
+	clientOptions
 	Agents agent.Config
 	// Progress turns on the live progress line on ErrOut.
 	Progress bool
@@ -75,11 +72,9 @@ func (opts *agentsOptions) resolve(cmd *cobra.Command, root *rootOptions, identi
 	if err != nil {
 		return err
 	}
-	tlsCfg, err := root.tlsConfig()
-	if err != nil {
+	if opts.clientOptions, err = root.clientOptions(); err != nil {
 		return err
 	}
-	opts.Server, opts.Token, opts.TLS = root.Server, root.Token, tlsCfg
 	opts.Agents.Keys = keys
 	if identities != "" {
 		ids, err := readIdentities(identities)
@@ -93,7 +88,7 @@ func (opts *agentsOptions) resolve(cmd *cobra.Command, root *rootOptions, identi
 	}
 	opts.Agents.Gzip = gzip.Or(opts.Agents.Batch > 1)
 	opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
-	opts.Progress = isTerminal(opts.ErrOut)
+	opts.Progress = termtext.IsTerminal(opts.ErrOut)
 	return nil
 }
 
@@ -101,7 +96,7 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	if err := opts.Agents.Validate(); err != nil {
 		return err
 	}
-	c, err := newAPIClient(opts.Server, opts.Token, apiclient.HTTPClient(opts.TLS, opts.Agents.Count))
+	c, err := opts.client(opts.Agents.Count)
 	if err != nil {
 		return err
 	}

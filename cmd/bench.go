@@ -12,27 +12,15 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/montool/montool/internal/loadgen"
+	"github.com/montool/montool/internal/termtext"
 	"github.com/montool/montool/internal/wal"
 )
 
-// benchOptions holds what `montool bench` runs with.
+// benchOptions holds what `montool bench` runs with: the rounds to run,
+// and Fsync, the --fsync that Bench.Sync is read from.
 type benchOptions struct {
-	// Server is the URL of the server to drive, unless InProcess.
-	Server string
-	// InProcess starts a fresh montool server in this process for each
-	// round instead.
-	InProcess bool
-	// CompareFloor runs the same load against a bare net/http server too,
-	// round for round.
-	CompareFloor bool
-	// CompareDurable runs the same load against an in-process durable
-	// server too, with a fresh data directory under DataDir each round,
-	// syncing as Fsync says.
-	CompareDurable bool
-	DataDir        string
-	Fsync          string
-	Rounds         int
-	Load           loadgen.Config
+	loadgen.Bench
+	Fsync string
 	// Progress turns on the progress line on ErrOut.
 	Progress bool
 	Out      io.Writer
@@ -40,7 +28,7 @@ type benchOptions struct {
 }
 
 func newBenchCmd(root *rootOptions, runF func(context.Context, *benchOptions) error) *cobra.Command {
-	opts := &benchOptions{Load: loadgen.DefaultConfig(), Rounds: 3}
+	opts := &benchOptions{Bench: loadgen.Bench{Load: loadgen.DefaultConfig(), Rounds: 3}}
 	var format string
 	cmd := &cobra.Command{
 		Use:   "bench",
@@ -63,7 +51,7 @@ before and after. The README's "Load testing with montool bench" says how.`,
 			}
 			opts.Server, opts.Load.Token = root.Server, root.Token
 			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			opts.Progress = isTerminal(opts.ErrOut)
+			opts.Progress = termtext.IsTerminal(opts.ErrOut)
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -89,9 +77,9 @@ func addBenchFlags(fs *pflag.FlagSet, opts *benchOptions, format *string) {
 	fs.BoolVar(&opts.Load.Gzip, "gzip", false, "compress every body with gzip, at the fastest level; all are made before the clock starts, up to 256 MiB")
 	fs.Float64Var(&opts.Load.Rate, "rate", 0, "requests per second to offer across all connections, on a fixed schedule (open loop); 0 for as fast as the server answers")
 	fs.Int64Var(&opts.Load.Preload, "preload", 0, "events to send before each round's clock starts, so that the round measures ingest into a store that holds them; not timed")
-	fs.BoolVar(&opts.CompareFloor, "compare-floor", false, "run the same load against a bare net/http server too, alternating rounds, and print the ratio montool/floor")
+	fs.BoolVar(&opts.Floor, "compare-floor", false, "run the same load against a bare net/http server too, alternating rounds, and print the ratio montool/floor")
 	fs.IntVar(&opts.Rounds, "rounds", opts.Rounds, "rounds against each server; the report gives each round and the medians")
-	fs.BoolVar(&opts.CompareDurable, "compare-durable", false, "with --in-process, run the same load against a durable server too (serve --data-dir), alternating rounds, and print the ratio durable/montool")
+	fs.BoolVar(&opts.Durable, "compare-durable", false, "with --in-process, run the same load against a durable server too (serve --data-dir), alternating rounds, and print the ratio durable/montool")
 	fs.StringVar(&opts.DataDir, "data-dir", os.TempDir(), "with --compare-durable, where each round's fresh data directory is made (and removed after the round)")
 	fs.StringVar(&opts.Fsync, "fsync", "always", "with --compare-durable, the durable server's --fsync: always, interval or never")
 }
@@ -102,10 +90,11 @@ func (opts *benchOptions) resolve(fs *pflag.FlagSet, format string) error {
 	if opts.InProcess && fs.Changed("server") {
 		return errors.New("--server and --in-process exclude each other: drive the server at --server, or one started in this process")
 	}
-	if opts.CompareDurable && !opts.InProcess {
+	if opts.Durable && !opts.InProcess {
 		return errors.New("--compare-durable needs --in-process: it starts durable servers in this process")
 	}
-	if _, err := wal.ParseSyncMode(opts.Fsync); err != nil {
+	var err error
+	if opts.Sync, err = wal.ParseSyncMode(opts.Fsync); err != nil {
 		return err
 	}
 	if !fs.Changed("connections") {
@@ -126,15 +115,9 @@ func (opts *benchOptions) resolve(fs *pflag.FlagSet, format string) error {
 }
 
 func runBench(ctx context.Context, opts *benchOptions) error {
-	mode, err := wal.ParseSyncMode(opts.Fsync)
-	if err != nil {
-		return err
-	}
 	var progress io.Writer // none
 	if opts.Progress {
 		progress = opts.ErrOut
 	}
-	b := loadgen.Bench{Load: opts.Load, Rounds: opts.Rounds, Server: opts.Server, InProcess: opts.InProcess,
-		Durable: opts.CompareDurable, DataDir: opts.DataDir, Sync: mode, Floor: opts.CompareFloor}
-	return b.Run(ctx, opts.Out, progress)
+	return opts.Run(ctx, opts.Out, progress)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/montool/montool/internal/loadgen"
+	"github.com/montool/montool/internal/wal"
 )
 
 // captureBench returns runners that record the options bench resolves to
@@ -51,23 +52,23 @@ func TestBenchFlags(t *testing.T) {
 		{name: "duplicates", args: []string{"bench", "--duplicates", "0.25"}, want: func(o *benchOptions) { o.Load.Duplicates = 0.25 }},
 		{name: "format ndjson in any case", args: []string{"bench", "--format", "NDJSON"}, want: func(o *benchOptions) { o.Load.Format = loadgen.NDJSON }},
 		{name: "gzip", args: []string{"bench", "--gzip"}, want: func(o *benchOptions) { o.Load.Gzip = true }},
-		{name: "compare-floor", args: []string{"bench", "--compare-floor"}, want: func(o *benchOptions) { o.CompareFloor = true }},
+		{name: "compare-floor", args: []string{"bench", "--compare-floor"}, want: func(o *benchOptions) { o.Floor = true }},
 		{name: "rounds", args: []string{"bench", "--rounds", "5"}, want: func(o *benchOptions) { o.Rounds = 5 }},
 		{name: "rate", args: []string{"bench", "--rate", "15000"}, want: func(o *benchOptions) { o.Load.Rate = 15000 }},
 		{name: "a fraction of a request a second", args: []string{"bench", "--rate=0.5"}, want: func(o *benchOptions) { o.Load.Rate = 0.5 }},
 		{name: "rate 0 is as fast as possible", args: []string{"bench", "--rate", "0"}, want: func(*benchOptions) {}},
 		{name: "preload", args: []string{"bench", "--preload", "10000000"}, want: func(o *benchOptions) { o.Load.Preload = 10_000_000 }},
-		{name: "preload with the floor", args: []string{"bench", "--preload=5", "--compare-floor"}, want: func(o *benchOptions) { o.Load.Preload, o.CompareFloor = 5, true }},
-		{name: "compare-durable", args: []string{"bench", "--in-process", "--compare-durable"}, want: func(o *benchOptions) { o.InProcess, o.CompareDurable = true, true }},
+		{name: "preload with the floor", args: []string{"bench", "--preload=5", "--compare-floor"}, want: func(o *benchOptions) { o.Load.Preload, o.Floor = 5, true }},
+		{name: "compare-durable", args: []string{"bench", "--in-process", "--compare-durable"}, want: func(o *benchOptions) { o.InProcess, o.Durable = true, true }},
 		{name: "compare-durable with its data dir and fsync", args: []string{"bench", "--in-process", "--compare-durable", "--data-dir", "/var/tmp", "--fsync", "never"},
 			want: func(o *benchOptions) {
-				o.InProcess, o.CompareDurable, o.DataDir, o.Fsync = true, true, "/var/tmp", "never"
+				o.InProcess, o.Durable, o.DataDir, o.Fsync, o.Sync = true, true, "/var/tmp", "never", wal.SyncNever
 			}},
 		{name: "every flag at once",
 			args: []string{"bench", "--in-process", "--clients=7", "--keys=2", "--batch=50", "--connections=3", "--cumulative=0", "--duration=1s",
 				"--events=100", "--duplicates=0.5", "--format=json", "--gzip", "--compare-floor", "--rounds=1", "--rate=20", "--preload=1000"},
 			want: func(o *benchOptions) {
-				o.InProcess, o.CompareFloor, o.Rounds = true, true, 1
+				o.InProcess, o.Floor, o.Rounds = true, true, 1
 				o.Load.Clients, o.Load.Keys, o.Load.Batch, o.Load.Connections, o.Load.Cumulative = 7, 2, 50, 3, 0
 				o.Load.Duration, o.Load.Events, o.Load.Duplicates, o.Load.Gzip = time.Second, 100, 0.5, true
 				o.Load.Rate, o.Load.Preload = 20, 1000
@@ -119,7 +120,7 @@ func TestBenchFlags(t *testing.T) {
 			if got == nil {
 				t.Fatal("bench did not run")
 			}
-			want := &benchOptions{Server: defaultServer, Rounds: 3, Load: loadgen.DefaultConfig(), DataDir: os.TempDir(), Fsync: "always"}
+			want := &benchOptions{Bench: loadgen.Bench{Server: defaultServer, Rounds: 3, Load: loadgen.DefaultConfig(), DataDir: os.TempDir()}, Fsync: "always"}
 			tt.want(want)
 			if got.Out == nil || got.ErrOut == nil {
 				t.Error("Out or ErrOut is nil")

@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,13 +9,13 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/montool/montool/internal/termtext"
 )
 
 // clientsOptions holds what `montool clients` runs with.
 type clientsOptions struct {
-	Server string
-	Token  string
-	TLS    *tls.Config // nil for the defaults
+	clientOptions
 	// Output is "table" or "json".
 	Output string
 	Out    io.Writer
@@ -37,11 +36,11 @@ the API's answer.`,
 			if opts.Output != "json" && opts.Output != "table" {
 				return fmt.Errorf("-o %q: must be table or json", opts.Output)
 			}
-			tlsCfg, err := root.tlsConfig()
-			if err != nil {
+			var err error
+			if opts.clientOptions, err = root.clientOptions(); err != nil {
 				return err
 			}
-			opts.Server, opts.Token, opts.TLS, opts.Out = root.Server, root.Token, tlsCfg, cmd.OutOrStdout()
+			opts.Out = cmd.OutOrStdout()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -53,7 +52,7 @@ the API's answer.`,
 }
 
 func runClients(ctx context.Context, opts *clientsOptions) error {
-	c, err := newAPIClient(opts.Server, opts.Token, httpClient(opts.TLS))
+	c, err := opts.client(0)
 	if err != nil {
 		return err
 	}
@@ -70,7 +69,7 @@ func runClients(ctx context.Context, opts *clientsOptions) error {
 	fmt.Fprintln(tw, "CLIENT_ID\tEVENTS")
 	var total int64
 	for _, ci := range clients {
-		fmt.Fprintf(tw, "%s\t%d\n", printable(ci.ClientID), ci.Events)
+		fmt.Fprintf(tw, "%s\t%d\n", termtext.Printable(ci.ClientID), ci.Events)
 		total += ci.Events
 	}
 	if err := tw.Flush(); err != nil {

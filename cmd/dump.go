@@ -3,7 +3,6 @@ package cmd
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,15 +14,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/montool/montool/internal/apiclient"
+	"github.com/montool/montool/internal/cmdline"
 	"github.com/montool/montool/internal/dumpformat"
 	"github.com/montool/montool/internal/event"
+	"github.com/montool/montool/internal/termtext"
 )
 
 // dumpOptions holds what `montool dump` runs with.
 type dumpOptions struct {
-	Server   string
-	Token    string
-	TLS      *tls.Config // nil for the defaults
+	clientOptions
 	ClientID string
 	// Output is "json", "table", "ndjson" or "csv".
 	Output string
@@ -71,17 +70,17 @@ CUMULATIVE keys keep their totals.`,
 			if opts.Limit < 0 {
 				return fmt.Errorf("--limit must not be negative, not %d", opts.Limit)
 			}
-			if err := checkTimeRange(opts.From, opts.To, time.Now()); err != nil {
+			if err := cmdline.CheckTimeRange(opts.From, opts.To, time.Now()); err != nil {
 				return err
 			}
 			if opts.Watch && opts.Interval < 100*time.Millisecond {
 				return fmt.Errorf("--interval must be at least 100ms, not %s", opts.Interval)
 			}
-			tlsCfg, err := root.tlsConfig()
-			if err != nil {
+			var err error
+			if opts.clientOptions, err = root.clientOptions(); err != nil {
 				return err
 			}
-			opts.Server, opts.Token, opts.TLS, opts.ClientID, opts.Out = root.Server, root.Token, tlsCfg, args[0], cmd.OutOrStdout()
+			opts.ClientID, opts.Out = args[0], cmd.OutOrStdout()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -99,45 +98,8 @@ CUMULATIVE keys keep their totals.`,
 	return cmd
 }
 
-// parseWhen reads the value s of --from or --to (name) at now: what send
-// --timestamp takes, or a time ago such as 1h or 30m.
-func parseWhen(name, s string, now time.Time) (event.Timestamp, error) {
-	ts, err := parseTimestampFlag(name, s)
-	if err == nil {
-		return ts, nil
-	}
-	d, derr := time.ParseDuration(s)
-	switch {
-	case derr != nil:
-		return 0, fmt.Errorf("%w, or a time ago such as 1h or 30m", err)
-	case d < 0:
-		return 0, fmt.Errorf("--%s %q: a time ago must not be negative", name, s)
-	}
-	return event.FromTime(now.Add(-d)), nil
-}
-
-// checkTimeRange checks --from and --to at now, each alone and one
-// against the other.
-func checkTimeRange(from, to string, now time.Time) error {
-	var ends [2]event.Timestamp
-	for i, v := range []string{from, to} {
-		if v == "" {
-			continue
-		}
-		ts, err := parseWhen([]string{"from", "to"}[i], v, now)
-		if err != nil {
-			return err
-		}
-		ends[i] = ts
-	}
-	if from != "" && to != "" && ends[0] > ends[1] {
-		return fmt.Errorf("--from %s is after --to %s: nothing is in between", from, to)
-	}
-	return nil
-}
-
 func runDump(ctx context.Context, opts *dumpOptions) error {
-	c, err := newAPIClient(opts.Server, opts.Token, httpClient(opts.TLS))
+	c, err := opts.client(0)
 	if err != nil {
 		return err
 	}
@@ -146,7 +108,7 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 	}
 	// Watch: the dump again every interval, in place on a terminal, until
 	// the context ends (Ctrl-C); a failed fetch is shown and tried again.
-	inPlace := isTerminal(opts.Out)
+	inPlace := termtext.IsTerminal(opts.Out)
 	t := time.NewTicker(opts.Interval)
 	defer t.Stop()
 	for {
@@ -187,7 +149,7 @@ func dumpOnce(ctx context.Context, c *apiclient.Client, opts *dumpOptions, w io.
 		if v == "" {
 			continue
 		}
-		ts, err := parseWhen(name, v, now)
+		ts, err := cmdline.ParseWhen(name, v, now)
 		if err != nil {
 			return err
 		}
@@ -201,7 +163,7 @@ func dumpOnce(ctx context.Context, c *apiclient.Client, opts *dumpOptions, w io.
 	}
 	raw, err := c.DumpQuery(ctx, opts.ClientID, query)
 	if err != nil {
-		return reachError(c, err)
+		return c.ReachError(err)
 	}
 	if opts.Output == "ndjson" || opts.Output == "csv" {
 		_, err := w.Write(raw)

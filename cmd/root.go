@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,37 +220,27 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log format %q: must be text or json", format)
 }
 
-// isTerminal reports whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+// clientOptions are what a client command reaches the server with.
+type clientOptions struct {
+	Server string
+	Token  string      // "" sends none
+	TLS    *tls.Config // nil for the defaults
 }
 
-// tlsConfig returns the TLS settings of the client commands, or nil for the
-// defaults (the system's certificate authorities).
-func (o *rootOptions) tlsConfig() (*tls.Config, error) {
-	return apiclient.TLSConfig(o.CACert, o.InsecureSkipVerify)
+// clientOptions returns what the client commands reach the server with,
+// from the global flags.
+func (o *rootOptions) clientOptions() (clientOptions, error) {
+	tlsCfg, err := apiclient.TLSConfig(o.CACert, o.InsecureSkipVerify)
+	return clientOptions{Server: o.Server, Token: o.Token, TLS: tlsCfg}, err
 }
 
-// httpClient returns the HTTP client of a client command that sends with
-// tlsCfg: nil, for the client package's default, when tlsCfg is nil.
-func httpClient(tlsCfg *tls.Config) *http.Client { return apiclient.HTTPClient(tlsCfg, 0) }
-
-// newAPIClient returns a client of the server at url that sends token
-// ("" for none), over hc (nil for the client package's default).
-func newAPIClient(url, token string, hc *http.Client) (*apiclient.Client, error) {
-	c, err := apiclient.New(url, hc)
+// client returns a client of the server that keeps up to conns idle
+// connections (0: the default).
+func (o clientOptions) client(conns int) (*apiclient.Client, error) {
+	c, err := apiclient.New(o.Server, apiclient.HTTPClient(o.TLS, conns))
 	if err != nil {
 		return nil, err
 	}
-	c.SetToken(token)
+	c.SetToken(o.Token)
 	return c, nil
 }
-
-// reachError words an error of c that is not an answer of the server; see
-// apiclient.Client.ReachError.
-func reachError(c *apiclient.Client, err error) error { return c.ReachError(err) }

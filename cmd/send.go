@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,11 +20,9 @@ import (
 
 // sendOptions holds what `montool send` runs with.
 type sendOptions struct {
-	Server string
-	Token  string
-	TLS    *tls.Config // nil for the defaults
-	Event  event.Event
-	Out    io.Writer
+	clientOptions
+	Event event.Event
+	Out   io.Writer
 }
 
 // sendFlags are the raw flags of `montool send`, resolved into an event.
@@ -54,11 +51,10 @@ func newSendCmd(root *rootOptions, runF func(context.Context, *sendOptions) erro
 			if err != nil {
 				return err
 			}
-			tlsCfg, err := root.tlsConfig()
-			if err != nil {
+			if opts.clientOptions, err = root.clientOptions(); err != nil {
 				return err
 			}
-			opts.Server, opts.Token, opts.TLS, opts.Event, opts.Out = root.Server, root.Token, tlsCfg, ev, cmd.OutOrStdout()
+			opts.Event, opts.Out = ev, cmd.OutOrStdout()
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -137,14 +133,8 @@ func flagOfField(field string) string {
 	}[field]
 }
 
-// parseTimestampFlag reads the value s of flag name; see
-// cmdline.ParseTimestamp.
-func parseTimestampFlag(name, s string) (event.Timestamp, error) {
-	return cmdline.ParseTimestamp(name, s)
-}
-
 func runSend(ctx context.Context, opts *sendOptions) error {
-	c, err := newAPIClient(opts.Server, opts.Token, httpClient(opts.TLS))
+	c, err := opts.client(0)
 	if err != nil {
 		return err
 	}

@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/montool/montool/internal/auth"
 	"github.com/spf13/viper"
+
+	"github.com/montool/montool/internal/auth"
 )
 
 // captureTokenNew returns runners that record the options of `token new`

@@ -30,3 +30,40 @@ func ParseTimestamp(name, s string) (event.Timestamp, error) {
 	}
 	return event.FromTime(t), nil
 }
+
+// ParseWhen reads the value s of --from or --to (name) at now: what send
+// --timestamp takes, or a time ago such as 1h or 30m.
+func ParseWhen(name, s string, now time.Time) (event.Timestamp, error) {
+	ts, err := ParseTimestamp(name, s)
+	if err == nil {
+		return ts, nil
+	}
+	d, derr := time.ParseDuration(s)
+	switch {
+	case derr != nil:
+		return 0, fmt.Errorf("%w, or a time ago such as 1h or 30m", err)
+	case d < 0:
+		return 0, fmt.Errorf("--%s %q: a time ago must not be negative", name, s)
+	}
+	return event.FromTime(now.Add(-d)), nil
+}
+
+// CheckTimeRange checks --from and --to at now, each alone and one
+// against the other.
+func CheckTimeRange(from, to string, now time.Time) error {
+	var ends [2]event.Timestamp
+	for i, v := range []string{from, to} {
+		if v == "" {
+			continue
+		}
+		ts, err := ParseWhen([]string{"from", "to"}[i], v, now)
+		if err != nil {
+			return err
+		}
+		ends[i] = ts
+	}
+	if from != "" && to != "" && ends[0] > ends[1] {
+		return fmt.Errorf("--from %s is after --to %s: nothing is in between", from, to)
+	}
+	return nil
+}
