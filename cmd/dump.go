@@ -1,9 +1,7 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -16,7 +14,6 @@ import (
 	"github.com/montool/montool/internal/apiclient"
 	"github.com/montool/montool/internal/cmdline"
 	"github.com/montool/montool/internal/dumpformat"
-	"github.com/montool/montool/internal/event"
 	"github.com/montool/montool/internal/termtext"
 )
 
@@ -106,36 +103,9 @@ func runDump(ctx context.Context, opts *dumpOptions) error {
 	if !opts.Watch {
 		return dumpOnce(ctx, c, opts, opts.Out)
 	}
-	// Watch: the dump again every interval, in place on a terminal, until
-	// the context ends (Ctrl-C); a failed fetch is shown and tried again.
-	inPlace := termtext.IsTerminal(opts.Out)
-	t := time.NewTicker(opts.Interval)
-	defer t.Stop()
-	for {
-		var b bytes.Buffer
-		if inPlace {
-			b.WriteString("\033[H\033[2J")
-		}
-		if err := dumpOnce(ctx, c, opts, &b); err != nil {
-			if ctx.Err() != nil {
-				_, err := io.WriteString(opts.Out, "\n")
-				return err
-			}
-			fmt.Fprintf(&b, "montool: %v\n", err)
-		}
-		fmt.Fprintf(&b, "\n(every %s, Ctrl-C to stop; %s)\n", opts.Interval, time.Now().Format(time.TimeOnly))
-		if _, err := b.WriteTo(opts.Out); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			// A line of its own for what comes next, such as the shell's
-			// prompt after the ^C a terminal shows.
-			_, err := io.WriteString(opts.Out, "\n")
-			return err
-		case <-t.C:
-		}
-	}
+	return termtext.Repeat(ctx, opts.Out, opts.Interval, func(ctx context.Context, w io.Writer) error {
+		return dumpOnce(ctx, c, opts, w)
+	})
 }
 
 // dumpOnce fetches the dump once and writes it to w as opts say.
@@ -165,22 +135,5 @@ func dumpOnce(ctx context.Context, c *apiclient.Client, opts *dumpOptions, w io.
 	if err != nil {
 		return c.ReachError(err)
 	}
-	if opts.Output == "ndjson" || opts.Output == "csv" {
-		_, err := w.Write(raw)
-		return err
-	}
-	if opts.Output == "json" {
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
-			return fmt.Errorf("the server's answer is not JSON: %w", err)
-		}
-		buf.WriteByte('\n')
-		_, err := buf.WriteTo(w)
-		return err
-	}
-	var d event.Dump
-	if err := json.Unmarshal(raw, &d); err != nil {
-		return fmt.Errorf("read the dump of client %q: %w", opts.ClientID, err)
-	}
-	return dumpformat.WriteTable(w, &d)
+	return dumpformat.Rewrite(w, raw, opts.Output)
 }

@@ -1,6 +1,8 @@
 package dumpformat
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -117,3 +119,27 @@ func number(f float64) string {
 
 // when writes ts for the table: RFC 3339 time in UTC, to the second.
 func when(ts event.Timestamp) string { return ts.Time().Format(time.RFC3339) }
+
+// Rewrite writes raw, the server's answer to a dump in the format output
+// names, to w in that format for people: NDJSON and CSV as they came, JSON
+// indented, and for "table" the table of WriteTable of the JSON dump.
+func Rewrite(w io.Writer, raw []byte, output string) error {
+	switch output {
+	case "ndjson", "csv":
+		_, err := w.Write(raw)
+		return err
+	case "json":
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, bytes.TrimSpace(raw), "", "  "); err != nil {
+			return fmt.Errorf("the server's answer is not JSON: %w", err)
+		}
+		buf.WriteByte('\n')
+		_, err := buf.WriteTo(w)
+		return err
+	}
+	var d event.Dump
+	if err := json.Unmarshal(raw, &d); err != nil {
+		return fmt.Errorf("the server's answer is not a dump: %w", err)
+	}
+	return WriteTable(w, &d)
+}
