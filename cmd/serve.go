@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -119,8 +118,10 @@ func (o *serveOptions) resolve(root *rootOptions, maxMemory, maxBodyMemory int64
 		return err
 	}
 	o.Durable.Sync = sync
-	if err := checkDebugAddr(o.DebugAddr, o.InsecureDebugAddr); err != nil {
-		return err
+	if o.DebugAddr != "" && !o.InsecureDebugAddr {
+		if err := profiler.CheckAddr(o.DebugAddr); err != nil {
+			return debugAddrError(err)
+		}
 	}
 	if o.Server.Tokens, err = tokenSet(root.Config); err != nil {
 		return err
@@ -260,50 +261,26 @@ func logAccess(opts *serveOptions) {
 	}
 }
 
-// errDebugAddrFix says what to do about a profiler address that is not
-// loopback.
-const errDebugAddrFix = "the profiler has no token and shows the server's internals: " +
-	"give a loopback address such as 127.0.0.1:6060 or localhost:6060, or pass --insecure-debug-addr to serve it there anyway"
-
-// checkDebugAddr refuses a profiler address that is not loopback, unless
-// insecure: an empty host (":6060") is every interface, and an IP address
-// must be a loopback one. A host name passes: serveDebug checks the
-// address it resolves to where it listens.
-func checkDebugAddr(addr string, insecure bool) error {
-	if addr == "" || insecure {
-		return nil
+// debugAddrError words an error of the profiler's address as one of
+// --debug-addr, with what to do about an address that is not loopback.
+func debugAddrError(err error) error {
+	if errors.Is(err, profiler.ErrNotLoopback) {
+		return fmt.Errorf("--debug-addr %w; the profiler has no token and shows the server's internals: "+
+			"give a loopback address such as 127.0.0.1:6060 or localhost:6060, or pass --insecure-debug-addr to serve it there anyway", err)
 	}
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("--debug-addr %q: %w", addr, err)
-	}
-	if host == "" {
-		return fmt.Errorf("--debug-addr %q is not a loopback address: a port alone listens on every interface; %s", addr, errDebugAddrFix)
-	}
-	if ip, err := netip.ParseAddr(host); err == nil && !ip.Unmap().IsLoopback() {
-		return fmt.Errorf("--debug-addr %q is not a loopback address; %s", addr, errDebugAddrFix)
-	}
-	return nil
+	return fmt.Errorf("--debug-addr %w", err)
 }
 
-// listenDebug listens on addr for the profiler. Unless insecure, the
-// address listened on must be loopback, whatever the host name of addr
-// resolved to.
+// listenDebug listens on addr for the profiler: a loopback address unless
+// insecure.
 func listenDebug(addr string, insecure bool, log *slog.Logger) (*profiler.Server, error) {
-	if err := checkDebugAddr(addr, insecure); err != nil {
-		return nil, err
-	}
-	p, err := profiler.Listen(addr)
+	p, err := profiler.Listen(addr, insecure)
 	if err != nil {
-		return nil, fmt.Errorf("--debug-addr: %w", err)
+		return nil, debugAddrError(err)
 	}
-	switch {
-	case p.Loopback():
+	if p.Loopback() {
 		log.Info("profiler listening", "addr", p.Addr().String(), "path", "/debug/pprof/")
-	case !insecure:
-		p.Close()
-		return nil, fmt.Errorf("--debug-addr %q is not a loopback address: it listens on %s; %s", addr, p.Addr(), errDebugAddrFix)
-	default:
+	} else {
 		log.Warn("the profiler is served beyond this machine, with no token (--insecure-debug-addr): anyone who reaches it may profile the server and read its memory",
 			"addr", p.Addr().String(), "path", "/debug/pprof/")
 	}

@@ -5,6 +5,8 @@ package profiler
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -18,11 +20,39 @@ type Server struct {
 	ln net.Listener
 }
 
-// Listen listens on addr, such as 127.0.0.1:6060.
-func Listen(addr string) (*Server, error) {
+// ErrNotLoopback is the kind of the errors of Listen and CheckAddr for an
+// address that is not loopback.
+var ErrNotLoopback = errors.New("not a loopback address")
+
+// CheckAddr refuses addr when it cannot be a loopback address, before
+// anything listens on it: a port alone (every interface), or an IP address
+// that is not loopback. A host name passes: Listen checks where it
+// resolves to.
+func CheckAddr(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%q: %w", addr, err)
+	case host == "":
+		return fmt.Errorf("%q is %w: a port alone listens on every interface", addr, ErrNotLoopback)
+	}
+	if ip, err := netip.ParseAddr(host); err == nil && !ip.Unmap().IsLoopback() {
+		return fmt.Errorf("%q is %w", addr, ErrNotLoopback)
+	}
+	return nil
+}
+
+// Listen listens on addr, such as 127.0.0.1:6060. Unless remote, addr
+// must be a loopback address, by CheckAddr and where it listens.
+func Listen(addr string, remote bool) (*Server, error) {
+	if !remote {
+		if err := CheckAddr(addr); err != nil {
+			return nil, err
+		}
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%q: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -30,7 +60,12 @@ func Listen(addr string) (*Server, error) {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return &Server{hs: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}, nil
+	s := &Server{hs: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}
+	if !remote && !s.Loopback() {
+		ln.Close()
+		return nil, fmt.Errorf("%q is %w: it listens on %s", addr, ErrNotLoopback, ln.Addr())
+	}
+	return s, nil
 }
 
 // Addr returns the address s listens on.
