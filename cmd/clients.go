@@ -5,12 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
-	"github.com/montool/montool/internal/termtext"
+	"github.com/montool/montool/internal/dumpformat"
 )
 
 // clientsOptions holds what `montool clients` runs with.
@@ -65,24 +63,5 @@ func runClients(ctx context.Context, opts *clientsOptions) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(map[string]any{"clients": clients})
 	}
-	tw := tabwriter.NewWriter(opts.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT_ID\tEVENTS")
-	var total int64
-	for _, ci := range clients {
-		fmt.Fprintf(tw, "%s\t%d\n", termtext.Printable(ci.ClientID), ci.Events)
-		total += ci.Events
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(opts.Out, "%s, %s\n", counted(int64(len(clients)), "client"), counted(total, "event"))
-	return err
-}
-
-// counted says n things: "1 client", "2 clients".
-func counted(n int64, thing string) string {
-	if n == 1 {
-		return "1 " + thing
-	}
-	return strconv.FormatInt(n, 10) + " " + thing + "s"
+	return dumpformat.WriteClients(opts.Out, clients)
 }
