@@ -18,10 +18,10 @@ import (
 type agentsOptions struct {
 	clientOptions
 	Agents agent.Config
-	// Progress turns on the live progress line on ErrOut.
-	Progress bool
-	Out      io.Writer
-	ErrOut   io.Writer
+	Out    io.Writer
+	// Progress is where the live progress line is rewritten: standard
+	// error on a terminal, else nil for none.
+	Progress io.Writer
 }
 
 func newAgentsCmd(root *rootOptions, runF func(context.Context, *agentsOptions) error) *cobra.Command {
@@ -87,8 +87,10 @@ func (opts *agentsOptions) resolve(cmd *cobra.Command, root *rootOptions, identi
 		opts.Agents.Identities, opts.Agents.Count = ids, len(ids)
 	}
 	opts.Agents.Gzip = gzip.Or(opts.Agents.Batch > 1)
-	opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
-	opts.Progress = termtext.IsTerminal(opts.ErrOut)
+	opts.Out = cmd.OutOrStdout()
+	if errOut := cmd.ErrOrStderr(); termtext.IsTerminal(errOut) {
+		opts.Progress = errOut
+	}
 	return nil
 }
 
@@ -107,11 +109,7 @@ func runAgents(ctx context.Context, opts *agentsOptions) error {
 	if err != nil {
 		return err
 	}
-	var progress io.Writer // none
-	if opts.Progress {
-		progress = opts.ErrOut
-	}
-	return fleet.RunReported(ctx, opts.Out, progress)
+	return fleet.RunReported(ctx, opts.Out, opts.Progress)
 }
 
 // readIdentities reads the agents of the file of --identities.

@@ -21,10 +21,10 @@ import (
 type benchOptions struct {
 	loadgen.Bench
 	Fsync string
-	// Progress turns on the progress line on ErrOut.
-	Progress bool
-	Out      io.Writer
-	ErrOut   io.Writer
+	Out   io.Writer
+	// Progress is where the live progress line is rewritten: standard
+	// error on a terminal, else nil for none.
+	Progress io.Writer
 }
 
 func newBenchCmd(root *rootOptions, runF func(context.Context, *benchOptions) error) *cobra.Command {
@@ -50,8 +50,10 @@ before and after. The README's "Load testing with montool bench" says how.`,
 				return err
 			}
 			opts.Server, opts.Load.Token = root.Server, root.Token
-			opts.Out, opts.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
-			opts.Progress = termtext.IsTerminal(opts.ErrOut)
+			opts.Out = cmd.OutOrStdout()
+			if errOut := cmd.ErrOrStderr(); termtext.IsTerminal(errOut) {
+				opts.Progress = errOut
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -115,9 +117,5 @@ func (opts *benchOptions) resolve(fs *pflag.FlagSet, format string) error {
 }
 
 func runBench(ctx context.Context, opts *benchOptions) error {
-	var progress io.Writer // none
-	if opts.Progress {
-		progress = opts.ErrOut
-	}
-	return opts.Run(ctx, opts.Out, progress)
+	return opts.Run(ctx, opts.Out, opts.Progress)
 }

@@ -230,10 +230,10 @@ func TestAgentsFlags(t *testing.T) {
 					t.Errorf("key %d = %s %s, want %s %s", i, got.Name, got.Type, want.name, want.typ)
 				}
 			}
-			if o.Out == nil || o.ErrOut == nil {
-				t.Error("Out or ErrOut is nil")
+			if o.Out == nil {
+				t.Error("Out is nil")
 			}
-			if o.Progress {
+			if o.Progress != nil {
 				t.Error("Progress is on though standard error is not a terminal")
 			}
 		})

@@ -2,11 +2,8 @@ package cmd
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
@@ -68,57 +65,21 @@ give the token to the agent or reader it is for (montool --token).`,
 }
 
 func runTokenNew(opts *tokenNewOptions) error {
-	secret := auth.NewSecret()
-	h := auth.Hash(secret)
-	quoted := make([]string, len(opts.Clients))
-	for i, c := range opts.Clients {
-		quoted[i] = strconv.Quote(c)
-	}
-	name := opts.Name
-	if name == "" {
-		name = string(opts.Role) + "-" + hex.EncodeToString(h[:4])
-	}
-	_, err := fmt.Fprintf(opts.Out, `token: %s
-(shown this once: give it to its agent or reader, and keep it secret)
-
-entry for the server's config file, under tokens:
-  - name: %s
-    sha256: %x
-    role: %s
-    clients: [%s]
-`, secret, strconv.Quote(name), h, opts.Role, strings.Join(quoted, ", "))
-	return err
-}
-
-// tokenConfig is one entry of the config file's `tokens` list.
-type tokenConfig struct {
-	Name    string   `mapstructure:"name"`
-	SHA256  string   `mapstructure:"sha256"`
-	Role    string   `mapstructure:"role"`
-	Clients []string `mapstructure:"clients"`
+	return auth.WriteNewToken(opts.Out, auth.NewSecret(), opts.Name, opts.Role, opts.Clients)
 }
 
 // tokenSet returns the tokens of the configuration's `tokens` list; none
 // when there is no list.
 func tokenSet(v *viper.Viper) (*auth.Set, error) {
-	if v == nil || !v.IsSet("tokens") {
-		return auth.NewSet(nil)
-	}
-	var list []tokenConfig
-	if err := v.UnmarshalKey("tokens", &list); err != nil {
-		return nil, fmt.Errorf("config tokens: %w", err)
-	}
-	tokens := make([]auth.Token, len(list))
-	for i, t := range list {
-		h, err := auth.ParseHash(t.SHA256)
-		if err != nil {
-			return nil, fmt.Errorf("config tokens[%d] (%s): %w", i, t.Name, err)
+	var entries []auth.Entry
+	if v != nil && v.IsSet("tokens") {
+		if err := v.UnmarshalKey("tokens", &entries); err != nil {
+			return nil, fmt.Errorf("config tokens: %w", err)
 		}
-		tokens[i] = auth.Token{Name: t.Name, Hash: h, Role: auth.Role(t.Role), Clients: t.Clients}
 	}
-	set, err := auth.NewSet(tokens)
+	set, err := auth.NewSetOf(entries)
 	if err != nil {
-		return nil, fmt.Errorf("config tokens: %w", err)
+		return nil, fmt.Errorf("config %w", err)
 	}
 	return set, nil
 }

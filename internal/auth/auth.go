@@ -9,7 +9,9 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/montool/montool/internal/event"
@@ -156,4 +158,57 @@ func NewSecret() string {
 	var b [32]byte
 	rand.Read(b[:]) // never fails (crypto/rand)
 	return secretPrefix + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// WriteNewToken writes secret, a new token, to w, once, with the entry of
+// the server's config file (under tokens:) that lets a server take it for
+// role and the clients: it holds only the token's SHA-256. An empty name
+// is the role and the start of the hash, such as ingest-1a2b3c4d.
+func WriteNewToken(w io.Writer, secret, name string, role Role, clients []string) error {
+	h := Hash(secret)
+	quoted := make([]string, len(clients))
+	for i, c := range clients {
+		quoted[i] = strconv.Quote(c)
+	}
+	if name == "" {
+		name = string(role) + "-" + hex.EncodeToString(h[:4])
+	}
+	_, err := fmt.Fprintf(w, `token: %s
+(shown this once: give it to its agent or reader, and keep it secret)
+
+entry for the server's config file, under tokens:
+  - name: %s
+    sha256: %x
+    role: %s
+    clients: [%s]
+`, secret, strconv.Quote(name), h, role, strings.Join(quoted, ", "))
+	return err
+}
+
+// Entry is a token as the config file's tokens list holds it, and as
+// WriteNewToken writes it.
+type Entry struct {
+	Name    string   `mapstructure:"name"`
+	SHA256  string   `mapstructure:"sha256"` // hex
+	Role    string   `mapstructure:"role"`
+	Clients []string `mapstructure:"clients"`
+}
+
+// NewSetOf returns the set of the tokens of entries, the config file's
+// tokens list. An error names the entry it is about, such as
+// "tokens[2] (web-agents): ...", or the list.
+func NewSetOf(entries []Entry) (*Set, error) {
+	tokens := make([]Token, len(entries))
+	for i, e := range entries {
+		h, err := ParseHash(e.SHA256)
+		if err != nil {
+			return nil, fmt.Errorf("tokens[%d] (%s): %w", i, e.Name, err)
+		}
+		tokens[i] = Token{Name: e.Name, Hash: h, Role: Role(e.Role), Clients: e.Clients}
+	}
+	set, err := NewSet(tokens)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	return set, nil
 }

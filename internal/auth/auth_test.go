@@ -3,6 +3,7 @@ package auth_test
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -466,4 +467,54 @@ func TestNewSecret(t *testing.T) {
 			t.Errorf("another NewSecret() authenticates as %q", other.Name)
 		}
 	})
+}
+
+// TestWriteNewToken writes the secret and a config entry whose hash is the
+// secret's, named as given or by the role and the hash.
+func TestWriteNewToken(t *testing.T) {
+	const secret = "mt_0123456789abcdef"
+	h := auth.Hash(secret)
+	for _, tt := range []struct{ name, wantName string }{
+		{"web-agents", `"web-agents"`},
+		{"", fmt.Sprintf(`"ingest-%x"`, h[:4])},
+	} {
+		var out strings.Builder
+		if err := auth.WriteNewToken(&out, secret, tt.name, auth.Role("ingest"), []string{"web-*", "db-01"}); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"token: " + secret + "\n", "  - name: " + tt.wantName + "\n", fmt.Sprintf("    sha256: %x\n", h), "    role: ingest\n", `    clients: ["web-*", "db-01"]` + "\n"} {
+			if !strings.Contains(out.String(), want) {
+				t.Errorf("name %q: output lacks %q:\n%s", tt.name, want, out.String())
+			}
+		}
+	}
+}
+
+// TestNewSetOf makes a set of config entries, and names the entry whose
+// hash or role is wrong.
+func TestNewSetOf(t *testing.T) {
+	h := fmt.Sprintf("%x", auth.Hash("mt_secret"))
+	tests := []struct {
+		name    string
+		entries []auth.Entry
+		wantErr string // "" for none
+	}{
+		{name: "none"},
+		{name: "one", entries: []auth.Entry{{Name: "a", SHA256: h, Role: "ingest", Clients: []string{"*"}}}},
+		{name: "bad hash", entries: []auth.Entry{{Name: "a", SHA256: h, Role: "ingest", Clients: []string{"*"}}, {Name: "b", SHA256: "zz", Role: "read", Clients: []string{"*"}}}, wantErr: "tokens[1] (b): "},
+		{name: "bad role", entries: []auth.Entry{{Name: "a", SHA256: h, Role: "boss", Clients: []string{"*"}}}, wantErr: "tokens: "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set, err := auth.NewSetOf(tt.entries)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("NewSetOf: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.wantErr)):
+				t.Fatalf("NewSetOf = %v, want an error starting %q", err, tt.wantErr)
+			case tt.wantErr == "" && set.Len() != len(tt.entries):
+				t.Errorf("Len() = %d, want %d", set.Len(), len(tt.entries))
+			}
+		})
+	}
 }
