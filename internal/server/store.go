@@ -12,14 +12,15 @@ import (
 // which every store implements, and the optional abilities, which a store
 // implements when it has them. The server finds each ability by asserting
 // its interface on the Store it was given; a store should check the ones it
-// has at compile time where it is wired, as in
+// has at compile time, in its tests (a store does not import the server),
+// as in
 //
 //	var _ server.Sizer = (*store.Memory)(nil)
 
 // Store is the database the server reads and writes. Implementations must be
 // safe for concurrent use, must not keep the events or strings they are
-// given (the strings may point into a request buffer that is reused), and
-// must return values the caller owns.
+// given past the call (they are valid only as long as the ingestjson.Batch
+// they were decoded into), and must return values the caller owns.
 type Store interface {
 	// Apply applies each event on its own, at most once per client and
 	// event id, and returns one result per event, in order. An error means
