@@ -243,22 +243,29 @@ func (d *decoder) byte() byte {
 
 func (d *decoder) varint() int64 {
 	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail()
+	if !d.skip(n) {
 		return 0
 	}
-	d.b = d.b[n:]
 	return v
 }
 
 func (d *decoder) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail()
+	if !d.skip(n) {
 		return 0
 	}
-	d.b = d.b[n:]
 	return v
+}
+
+// skip moves past the n bytes of a varint just read, or fails for an n of
+// a varint that could not be read (0 or less).
+func (d *decoder) skip(n int) bool {
+	if n <= 0 {
+		d.fail()
+		return false
+	}
+	d.b = d.b[n:]
+	return true
 }
 
 // bytes returns the next n bytes; after a failure, n zero bytes of their

@@ -339,6 +339,17 @@ type scanner struct {
 }
 
 // skipSpace moves past JSON white space.
+// colon reads the colon after a member's name, and the space around it.
+func (s *scanner) colon() bool {
+	s.skipSpace()
+	if s.next() != ':' {
+		return false
+	}
+	s.pos++
+	s.skipSpace()
+	return true
+}
+
 func (s *scanner) skipSpace() {
 	if s.pos < len(s.data) && s.data[s.pos] > ' ' {
 		return // the usual case, in compact JSON
@@ -367,15 +378,9 @@ func (s *scanner) object(f *fields, depth int) bool {
 	}
 	for {
 		i, ok := s.key()
-		if !ok {
+		if !ok || !s.colon() {
 			return false
 		}
-		s.skipSpace()
-		if s.next() != ':' {
-			return false
-		}
-		s.pos++
-		s.skipSpace()
 		switch {
 		case i < 0:
 			ok = s.value(depth + 1)
@@ -642,15 +647,9 @@ member: // at the start of a member of the level
 		if s.next() != '"' {
 			return false
 		}
-		if _, _, ok := s.string(); !ok {
+		if _, _, ok := s.string(); !ok || !s.colon() {
 			return false
 		}
-		s.skipSpace()
-		if s.next() != ':' {
-			return false
-		}
-		s.pos++
-		s.skipSpace()
 	}
 	if c = s.next(); c == '{' || c == '[' {
 		goto open

@@ -14,9 +14,8 @@ import (
 // as it is encoded.
 func (s *Server) handleDump() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := event.NormalizeID(r.PathValue("client_id"))
-		if !mayActFor(r.Context(), id) {
-			s.writeError(w, r, errNotGranted)
+		id, ok := s.grantedClient(w, r)
+		if !ok {
 			return
 		}
 		q, format, err := parseDumpQuery(r)
@@ -125,9 +124,8 @@ type clientSummary struct {
 // CUMULATIVE key keeps only its latest) and the totals of CUMULATIVE keys.
 func (s *Server) handleClient() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := event.NormalizeID(r.PathValue("client_id"))
-		if !mayActFor(r.Context(), id) {
-			s.writeError(w, r, errNotGranted)
+		id, ok := s.grantedClient(w, r)
+		if !ok {
 			return
 		}
 		v, err := s.store.View(r.Context(), id)
@@ -155,6 +153,17 @@ func (s *Server) handleClient() http.HandlerFunc {
 	}
 }
 
+// grantedClient returns the client of the request's path, or answers 403
+// and returns false when the request's token is not granted it.
+func (s *Server) grantedClient(w http.ResponseWriter, r *http.Request) (string, bool) {
+	id := event.NormalizeID(r.PathValue("client_id"))
+	if !mayActFor(r.Context(), id) {
+		s.writeError(w, r, errNotGranted)
+		return "", false
+	}
+	return id, true
+}
+
 // errNotGranted refuses to read or delete a client the request's token is
 // not granted. It is the same whether the client exists or not.
 var errNotGranted = &event.Error{Kind: event.ErrForbidden, Message: "this token is not granted this client"}
@@ -168,9 +177,8 @@ type deleteResponse struct {
 // handleDelete forgets a client and everything it sent.
 func (s *Server) handleDelete() http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := event.NormalizeID(r.PathValue("client_id"))
-		if !mayActFor(r.Context(), id) {
-			s.writeError(w, r, errNotGranted)
+		id, ok := s.grantedClient(w, r)
+		if !ok {
 			return
 		}
 		n, err := s.store.Delete(r.Context(), id)
