@@ -301,6 +301,8 @@ type Log struct {
 	dir  string
 	opts Options
 
+	// mu guards buf, appended, done, err, closed and closing; cond waits
+	// on it.
 	mu       sync.Mutex
 	cond     sync.Cond     // broadcast when done or err changes
 	buf      []byte        // frames not yet taken by a write
@@ -314,7 +316,7 @@ type Log struct {
 	stop     chan struct{}
 	stopped  chan struct{}
 
-	fmu   sync.Mutex // held while writing the files; taken before mu
+	fmu   sync.Mutex // guards file, seq, size and spare, held while writing the files; taken before mu
 	file  *os.File
 	seq   uint64
 	size  int64
