@@ -157,7 +157,7 @@ var apiRoutes = []route{
 }
 
 func TestAuthRequiresAToken(t *testing.T) {
-	a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+	a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 	adminHash := auth.Hash(s.admin)
 	unknown := auth.NewSecret()
 	tests := []struct {
@@ -209,7 +209,7 @@ func TestAuthRequiresAToken(t *testing.T) {
 }
 
 func TestAuthBearerForms(t *testing.T) {
-	a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+	a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 	for _, header := range []string{
 		"Bearer " + s.admin,
 		"bearer " + s.admin,
@@ -227,7 +227,7 @@ func TestAuthBearerForms(t *testing.T) {
 
 func TestAuthIngestToken(t *testing.T) {
 	t.Run("own client accepted", func(t *testing.T) {
-		a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+		a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 		r := a.doAs(s.ingestWeb, http.MethodPost, "/api/v1/events", cum("web-01", "w9", ts2, "requests", 4))
 		wantStatus(t, r.status, http.StatusAccepted)
 		wantSummary(t, decodeIngest(t, r), 1, 0, 0)
@@ -235,7 +235,7 @@ func TestAuthIngestToken(t *testing.T) {
 	})
 
 	t.Run("new client of the pattern accepted", func(t *testing.T) {
-		a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+		a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 		r := a.doAs(s.ingestWeb, http.MethodPost, "/api/v1/events", cum("web-99", "n1", ts2, "requests", 4))
 		wantStatus(t, r.status, http.StatusAccepted)
 		wantSummary(t, decodeIngest(t, r), 1, 0, 0)
@@ -259,7 +259,7 @@ func TestAuthIngestToken(t *testing.T) {
 	}
 	for _, tt := range refused {
 		t.Run(tt.name+" refused", func(t *testing.T) {
-			a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+			a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 			r := a.doAs(s.ingestWeb, http.MethodPost, "/api/v1/events", cum(tt.clientID, tt.eventID, ts0, "requests", 7))
 			wantStatus(t, r.status, http.StatusForbidden)
 			got := decodeIngest(t, r)
@@ -273,7 +273,7 @@ func TestAuthIngestToken(t *testing.T) {
 	}
 
 	t.Run("batch of own and other clients", func(t *testing.T) {
-		a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+		a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 		r := a.doAs(s.ingestWeb, http.MethodPost, "/api/v1/events", batch(
 			cum("web-01", "b1", ts2, "requests", 1),
 			cum("db-01", "b2", ts2, "requests", 1),
@@ -297,7 +297,7 @@ func TestAuthIngestToken(t *testing.T) {
 	})
 
 	t.Run("batch of web-01 and db-01", func(t *testing.T) {
-		a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+		a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 		r := a.doAs(s.ingestWeb, http.MethodPost, "/api/v1/events", batch(
 			cum("web-01", "c1", ts2, "requests", 1),
 			cum("db-01", "c2", ts2, "requests", 1),
@@ -312,7 +312,7 @@ func TestAuthIngestToken(t *testing.T) {
 }
 
 func TestAuthReadToken(t *testing.T) {
-	a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+	a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 
 	t.Run("dump of its client", func(t *testing.T) {
 		status, n := a.dumpAs(s.readWeb01, "web-01")
@@ -402,7 +402,7 @@ func TestAuthRoles(t *testing.T) {
 	for _, tt := range tests {
 		for _, rt := range routes {
 			t.Run(tt.name+"/"+rt.name, func(t *testing.T) {
-				a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+				a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 				r := a.doAs(tt.secret(s), rt.method, rt.path, rt.body)
 				want := tt.want[rt.name]
 				if r.status != want {
@@ -431,7 +431,7 @@ func TestAuthRoles(t *testing.T) {
 
 func TestAuthAdminToken(t *testing.T) {
 	t.Run("admin of * does everything", func(t *testing.T) {
-		a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+		a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 		wantIDs(t, a.clientsAs(s.admin), "db-01", "web-01", "web-02")
 		r := a.doAs(s.admin, http.MethodPost, "/api/v1/events", cum("db-01", "d2", ts1, "requests", 1))
 		wantStatus(t, r.status, http.StatusAccepted)
@@ -460,7 +460,7 @@ func TestAuthAdminToken(t *testing.T) {
 	})
 
 	t.Run("admin of web-* only for its clients", func(t *testing.T) {
-		a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+		a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 		wantIDs(t, a.clientsAs(s.adminWeb), "web-01", "web-02")
 		for _, id := range []string{"db-01", "nobody"} {
 			for _, m := range []string{http.MethodGet, http.MethodDelete} {
@@ -482,7 +482,7 @@ func TestAuthAdminToken(t *testing.T) {
 }
 
 func TestAuthHealthNeedsNoToken(t *testing.T) {
-	a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+	a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 	for _, path := range []string{"/healthz", "/readyz"} {
 		for _, token := range []string{"", "unknown", s.readWeb01} {
 			r := a.doAs(token, http.MethodGet, path, "")
@@ -496,7 +496,7 @@ func TestAuthHealthNeedsNoToken(t *testing.T) {
 // TestAuthTokenRevokedAfterRestart starts a second server over the same
 // store without one of the tokens of the first: that token is refused.
 func TestAuthTokenRevokedAfterRestart(t *testing.T) {
-	st := storetest.NewMemory(t, store.Policy{})
+	st := storetest.New(t, store.Policy{})
 	first, s := newTokenAPI(t, st)
 	r := first.doAs(s.ingestWeb, http.MethodPost, "/api/v1/events", cum("web-01", "before", ts2, "requests", 1))
 	wantStatus(t, r.status, http.StatusAccepted)
@@ -546,7 +546,7 @@ func TestAuthUpperCaseUUIDGrant(t *testing.T) {
 			}
 			cfg := testConfig()
 			cfg.Tokens = set
-			a := newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
+			a := newAPIWith(t, cfg, storetest.New(t, store.Policy{}))
 			r := a.doAs(secret, http.MethodPost, "/api/v1/events", cum(tt.sent, "e1", ts0, "requests", 1))
 			if r.status != http.StatusAccepted {
 				t.Errorf("POST an event of %s with a token granted %s: status %d, want 202; body %s", tt.sent, tt.grant, r.status, r.body)
@@ -562,7 +562,7 @@ func TestAuthUpperCaseUUIDGrant(t *testing.T) {
 // TestOpenModeFromLoopback: with no tokens, requests over loopback need
 // none, for every route.
 func TestOpenModeFromLoopback(t *testing.T) {
-	a := newAPIWith(t, testConfig(), storetest.NewMemory(t, store.Policy{}))
+	a := newAPIWith(t, testConfig(), storetest.New(t, store.Policy{}))
 	steps := []struct {
 		method, path, body string
 		want               int
@@ -627,7 +627,7 @@ func TestOpenModeRemoteAddress(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				cfg := testConfig()
 				cfg.InsecureOpen = insecureOpen
-				st := storetest.NewMemory(t, store.Policy{})
+				st := storetest.New(t, store.Policy{})
 				srv, err := server.New(cfg, st, discardLogger())
 				if err != nil {
 					t.Fatal(err)
@@ -694,7 +694,7 @@ func TestTokensFromAnyAddress(t *testing.T) {
 	s := newSecrets()
 	cfg := testConfig()
 	cfg.Tokens = s.tokenSet(t)
-	srv, err := server.New(cfg, storetest.NewMemory(t, store.Policy{}), discardLogger())
+	srv, err := server.New(cfg, storetest.New(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -733,7 +733,7 @@ func TestAuthWholeServerViews(t *testing.T) {
 			t.Run(tt.name+path, func(t *testing.T) {
 				cfg := testConfig()
 				cfg.Tokens, cfg.MetricsPublic = s.tokenSet(t), tt.public
-				a := newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
+				a := newAPIWith(t, cfg, storetest.New(t, store.Policy{}))
 				r := a.doAs(tt.token, http.MethodGet, path, "")
 				want := tt.want
 				if tt.public && path != "/metrics" {

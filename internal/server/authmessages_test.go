@@ -13,7 +13,7 @@ import (
 // server does not know each get a 401 that says which; a 403 names every
 // role that may do what was asked.
 func TestAuthMessages(t *testing.T) {
-	a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+	a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 	tests := []struct {
 		name   string
 		header string // the Authorization header; "" sends none

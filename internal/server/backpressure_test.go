@@ -21,7 +21,7 @@ import (
 func TestRateLimit(t *testing.T) {
 	cfg := testConfig()
 	cfg.RateLimit, cfg.RateBurst = 1, 20 // a trickle after the burst
-	m := storetest.NewMemory(t, store.Policy{})
+	m := storetest.New(t, store.Policy{})
 	a := newAPIWith(t, cfg, m)
 	accepted, refused := 0, 0
 	for i := range 30 { // a flood: 10 events a request
@@ -77,7 +77,7 @@ func storedEvents(t *testing.T, a *api, clientID string) int64 {
 func TestMaxInFlight(t *testing.T) {
 	cfg := testConfig()
 	cfg.MaxInFlight = 1
-	srv, err := server.New(cfg, storetest.NewMemory(t, store.Policy{}), discardLogger())
+	srv, err := server.New(cfg, storetest.New(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +129,7 @@ func TestMaxInFlight(t *testing.T) {
 // TestIdleConnectionsDoNotBlock opens 1,000 connections that never send a
 // byte: a normal client is still served.
 func TestIdleConnectionsDoNotBlock(t *testing.T) {
-	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), discardLogger())
+	srv, err := server.New(testConfig(), storetest.New(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

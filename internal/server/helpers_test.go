@@ -46,7 +46,7 @@ type api struct {
 // newAPI starts an httptest server over a fresh store with cfg.
 func newAPI(t *testing.T, cfg server.Config) *api {
 	t.Helper()
-	return newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
+	return newAPIWith(t, cfg, storetest.New(t, store.Policy{}))
 }
 
 // newAPIWith starts an httptest server over st with cfg.

@@ -26,7 +26,7 @@ import (
 // running is a server started with Server.Run on a loopback listener.
 type running struct {
 	addr   string
-	store  *store.Memory
+	store  server.Store
 	cancel context.CancelFunc
 	done   chan error // receives what Run returned
 }
@@ -34,7 +34,7 @@ type running struct {
 // startRun runs a server with cfg on 127.0.0.1 until the test ends.
 func startRun(t *testing.T, cfg server.Config, log *slog.Logger) *running {
 	t.Helper()
-	st := storetest.NewMemory(t, store.Policy{})
+	st := storetest.New(t, store.Policy{})
 	srv, err := server.New(cfg, st, log)
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
@@ -251,10 +251,11 @@ func TestRunGracefulShutdown(t *testing.T) {
 	}
 
 	// The request's events were applied.
-	d, err := r.store.Dump(context.Background(), "agent-1")
+	v, err := r.store.View(context.Background(), "agent-1")
 	if err != nil {
-		t.Fatalf("store dump: %v", err)
+		t.Fatalf("store view: %v", err)
 	}
+	d := v.Dump()
 	if len(d.Series) != 1 || d.Series[0].Key != "requests" || d.Series[0].Type != event.Cumulative || d.Series[0].Count != 2 || d.Series[0].Total != 3 {
 		t.Errorf("store holds %+v, want requests = 3 over 2 events", d.Series)
 	}
@@ -264,7 +265,7 @@ func TestRunGracefulShutdown(t *testing.T) {
 }
 
 func TestRunWithContextAlreadyCancelled(t *testing.T) {
-	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), discardLogger())
+	srv, err := server.New(testConfig(), storetest.New(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -293,7 +294,7 @@ func TestRunWithContextAlreadyCancelled(t *testing.T) {
 }
 
 func TestRunReturnsErrorWhenServingFails(t *testing.T) {
-	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), discardLogger())
+	srv, err := server.New(testConfig(), storetest.New(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatalf("server.New: %v", err)
 	}
@@ -351,7 +352,7 @@ func TestConfigValidate(t *testing.T) {
 			if (err != nil) != tt.wantErr {
 				t.Errorf("Validate() = %v, want error: %v", err, tt.wantErr)
 			}
-			srv, err := server.New(cfg, storetest.NewMemory(t, store.Policy{}), discardLogger())
+			srv, err := server.New(cfg, storetest.New(t, store.Policy{}), discardLogger())
 			if (err != nil) != tt.wantErr {
 				t.Errorf("New() error = %v, want error: %v", err, tt.wantErr)
 			}

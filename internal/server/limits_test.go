@@ -13,7 +13,7 @@ import (
 // newLimitedAPI starts a server over a store with limits.
 func newLimitedAPI(t *testing.T, l store.Limits) *api {
 	t.Helper()
-	m := storetest.NewMemory(t, store.Policy{Limits: l})
+	m := storetest.New(t, store.Policy{Limits: l})
 	return newAPIWith(t, testConfig(), m)
 }
 
@@ -108,7 +108,7 @@ func TestLimitsAnswers(t *testing.T) {
 // TestTooOld posts events past the store's retention: each is refused with
 // too_old, and the request is a 400 even when others were taken.
 func TestTooOld(t *testing.T) {
-	m := storetest.NewMemory(t, store.Policy{Retention: time.Hour})
+	m := storetest.New(t, store.Policy{Retention: time.Hour})
 	a := newAPIWith(t, testConfig(), m)
 	now := time.Now().Unix()
 	old := now - 2*3600

@@ -105,7 +105,7 @@ func TestMetricsAccess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := testConfig()
 			cfg.Tokens, cfg.MetricsPublic = tokens, tt.public
-			a := newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
+			a := newAPIWith(t, cfg, storetest.New(t, store.Policy{}))
 			h := map[string]string{}
 			if tt.token != "" {
 				h["Authorization"] = "Bearer " + tt.token

@@ -78,7 +78,7 @@ func TestExportPrometheusKeys(t *testing.T) {
 		{"named like an own metric", "web-01", "montool_events_total", "montool_events_total"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := storetest.NewMemory(t, store.Policy{})
+			m := storetest.New(t, store.Policy{})
 			if _, err := m.Apply(context.Background(), []event.Event{
 				{ClientID: tc.clientID, ID: "1", Timestamp: ts0 * 1e9, Type: event.Cumulative, Key: tc.key, Value: 2},
 				{ClientID: tc.clientID, ID: "2", Timestamp: ts1 * 1e9, Type: event.Cumulative, Key: tc.key, Value: 0.5},
@@ -139,7 +139,7 @@ func TestExportPrometheusGrants(t *testing.T) {
 	}
 	cfg := testConfig()
 	cfg.Tokens = set
-	a := newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
+	a := newAPIWith(t, cfg, storetest.New(t, store.Policy{}))
 	bearer := func(s string) map[string]string {
 		return map[string]string{"Authorization": "Bearer " + s, "Content-Type": "application/json"}
 	}

@@ -68,7 +68,7 @@ func TestPrometheusScrapesExport(t *testing.T) {
 			want[series{"montool_last_event_timestamp_seconds", clientID, k.Name}] = 1763850060
 		}
 	}
-	m := storetest.NewMemory(t, store.Policy{})
+	m := storetest.New(t, store.Policy{})
 	if _, err := m.Apply(ctx, events); err != nil {
 		t.Fatal(err)
 	}

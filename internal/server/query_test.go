@@ -488,7 +488,7 @@ func TestClientSummaryErrors(t *testing.T) {
 }
 
 func TestClientSummaryGrants(t *testing.T) {
-	a, s := newTokenAPI(t, storetest.NewMemory(t, store.Policy{}))
+	a, s := newTokenAPI(t, storetest.New(t, store.Policy{}))
 	tests := []struct {
 		name, token, clientID string
 		wantStatus            int

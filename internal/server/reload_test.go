@@ -35,7 +35,7 @@ func TestReloadEndpoint(t *testing.T) {
 		}
 		return nil
 	}
-	a := newAPIWith(t, cfg, storetest.NewMemory(t, store.Policy{}))
+	a := newAPIWith(t, cfg, storetest.New(t, store.Policy{}))
 
 	tests := []struct {
 		name       string
@@ -111,7 +111,7 @@ func waitInFlight(t *testing.T, a *api, n int) {
 // coming, and checks that it finishes with the settings it started with,
 // while a new request meets the new ones.
 func TestApplyKeepsInFlightSettings(t *testing.T) {
-	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), discardLogger())
+	srv, err := server.New(testConfig(), storetest.New(t, store.Policy{}), discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ import (
 // debug line of every request.
 func TestRequestIDAndLog(t *testing.T) {
 	logs := outputtest.New()
-	srv, err := server.New(testConfig(), storetest.NewMemory(t, store.Policy{}), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	srv, err := server.New(testConfig(), storetest.New(t, store.Policy{}), slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
