@@ -17,12 +17,13 @@ const (
 	// clusterTimeout bounds the creation of a cluster, once its nodes
 	// answer, and each WaitOK.
 	clusterTimeout = 30 * time.Second
-	// NodeTimeout is the cluster-node-timeout of every node of a Cluster:
-	// a master that does not answer for this long is failed over.
-	NodeTimeout = 1000 * time.Millisecond
 	// slots is the number of hash slots of a Redis Cluster.
 	slots = 16384
 )
+
+// NodeTimeout is the cluster-node-timeout of every node of a Cluster: a
+// master that does not answer for this long is failed over.
+const NodeTimeout = 1000 * time.Millisecond
 
 // Cluster is a Redis Cluster of redis-server processes on loopback
 // ports, each with its own directory, append-only file and nodes.conf.

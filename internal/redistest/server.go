@@ -38,7 +38,7 @@ type Options struct {
 	AppendOnly bool
 }
 
-// Server is one redis-server process, started by Single or by Cluster,
+// Server is one redis-server process, started by Single or by NewCluster,
 // on a fixed loopback port and directory that outlive a Kill, so Start
 // brings it back where it was.
 type Server struct {
